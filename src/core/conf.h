@@ -1,0 +1,74 @@
+/* Configuration: an INI file read with inih and checked against one
+ * declarative table (conf.c: conf_table[]) holding each key's section,
+ * type, bounds, default, whether a reload can change it and whether it is a
+ * secret. Unknown sections or keys and bad values are fatal, reported as
+ * "FILE:LINE: ..." naming the key. Every key is documented in
+ * docs/config.md. */
+#ifndef RF_CORE_CONF_H
+#define RF_CORE_CONF_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "guard/acl.h"
+
+#define CONF_MAX_LISTEN 8
+#define CONF_MAX_LAN 32
+#define CONF_PATH_MAX 512
+
+struct rf_conf {
+	char path[CONF_PATH_MAX]; /* the file read */
+	char dir[CONF_PATH_MAX];  /* its directory: relative paths resolve here */
+
+	/* [general] */
+	char user[64];            /* unprivileged account to run as when started as root */
+	char log_level[16];
+
+	/* [sip] */
+	char listen[CONF_MAX_LISTEN][64]; /* addresses, IPv4 or IPv6 */
+	unsigned nlisten;
+	unsigned port;            /* UDP and TCP */
+	unsigned tls_port;        /* 0 disables TLS */
+	bool udp, tcp, tls;       /* from `transports = udp,tcp,tls` */
+	char realm[128];          /* digest realm and the domain we serve */
+	char tls_cert[CONF_PATH_MAX]; /* absolute after loading */
+	char tls_key[CONF_PATH_MAX];
+	char user_agent[128];     /* empty: send no Server/User-Agent (S6) */
+
+	/* [registrar] */
+	unsigned min_expires, max_expires, default_expires;
+	unsigned max_contacts;
+	unsigned nonce_lifetime;
+
+	/* [security] */
+	struct acl_cidr lan[CONF_MAX_LAN]; /* extra LAN/VPN ranges */
+	unsigned nlan;
+	char secret_file[CONF_PATH_MAX];
+
+	/* [log] */
+	char security_log[CONF_PATH_MAX]; /* empty: none */
+	bool syslog;
+
+	/* [store] */
+	char database[CONF_PATH_MAX];
+};
+
+/* Fill c with every default (paths relative to dir). */
+void conf_defaults(struct rf_conf *c, const char *dir);
+
+/* Load and validate a file. On error returns EINVAL (or errno from
+ * opening it) and writes "FILE:LINE: message" into err. */
+int conf_load(struct rf_conf *c, const char *path, char *err, size_t errlen);
+
+/* Print the effective configuration as INI, secrets redacted. */
+void conf_print(const struct rf_conf *c, FILE *out);
+
+/* Write a new config file for `ringfence init` (mode 0640, O_EXCL).
+ * Keys that equal their defaults are written commented out so the file
+ * documents itself. Returns 0 or errno. */
+int conf_write_initial(const char *path, const char *listen, unsigned port,
+		       const char *realm);
+
+#endif

@@ -1,0 +1,77 @@
+/* Every hard cap in Ringfence, each with the reason it has that value.
+ * A cap is a promise about the worst case: memory and CPU per message and per
+ * peer stay bounded whatever arrives on the wire. */
+#ifndef RF_LIMITS_H
+#define RF_LIMITS_H
+
+/* Largest SIP message we accept on any transport. A UDP datagram cannot be
+ * larger, and no legitimate REGISTER or INVITE comes close (RFC 4475's
+ * longest torture message is 3.5 KB). */
+#define SIP_MAX_MSG_SIZE 65535u
+
+/* Header fields per message. Real phones send 10-25; RFC 4475 longreq.dat
+ * has about 50. The header index is a fixed array of this size. */
+#define SIP_MAX_HEADERS 128u
+
+/* One physical or folded header line. Long enough for a Via chain folded
+ * into one field, short enough that a single line cannot eat the buffer. */
+#define SIP_MAX_LINE_LEN 8192u
+
+/* Via field values per message. Max-Forwards starts at 70, so a message
+ * with more hops than that has looped. */
+#define SIP_MAX_VIA 70u
+
+/* Contacts in one REGISTER. A phone registers one or two; more is an attack
+ * on the location table. */
+#define SIP_MAX_CONTACTS_PER_REGISTER 10u
+
+/* Route or Record-Route entries we index per message. */
+#define SIP_MAX_ROUTES 16u
+
+/* Parameters parsed per URI or header value. */
+#define SIP_MAX_PARAMS 32u
+
+/* Largest number we parse from any numeric field: CSeq is 32-bit unsigned
+ * (RFC 3261 8.1.1.5); everything else is smaller. */
+#define SIP_MAX_UINT32 4294967295ull
+
+/* Content-Length cannot exceed the message cap. */
+#define SIP_MAX_CONTENT_LENGTH SIP_MAX_MSG_SIZE
+
+/* Max-Forwards: 0..255 per RFC 3261 grammar (1*DIGIT, but 70 is the start). */
+#define SIP_MAX_MAX_FORWARDS 255u
+
+/* Expires values: RFC 3261 allows up to 2**32-1; the registrar clamps far
+ * lower (see [registrar] max_expires). */
+#define SIP_MAX_EXPIRES SIP_MAX_UINT32
+
+/* Lengths we store per registered contact. Anything longer is refused:
+ * it only makes the location table a memory sink. */
+#define SIP_MAX_CONTACT_URI_LEN 512u
+#define SIP_MAX_USER_AGENT_LEN 256u
+#define SIP_MAX_CALL_ID_LEN 256u
+
+/* Extension names: digits and letters, short, so they are safe in logs,
+ * file names and SQL. */
+#define RF_MAX_EXT_LEN 32u
+
+/* Per-connection receive buffer on TCP/TLS: one maximal message plus the
+ * start of the next. A peer that fills it without completing a message is
+ * disconnected instead of growing memory. */
+#define SIP_MAX_STREAM_BUFFER (2u * SIP_MAX_MSG_SIZE)
+
+/* Concurrent TCP/TLS connections in total; beyond this new ones are closed. */
+#define SIP_MAX_CONNECTIONS 10000u
+
+/* Untrusted strings in the security log are truncated to this many bytes
+ * (before escaping) so a hostile header cannot flood the log. */
+#define RF_LOG_MAX_FIELD 64u
+
+/* Registered contacts per extension: the hard ceiling for
+ * [registrar] max_contacts. */
+#define RF_MAX_CONTACTS_PER_EXT 32u
+
+/* ACL entries per extension. */
+#define RF_MAX_ACL_ENTRIES 32u
+
+#endif

@@ -1,0 +1,51 @@
+/* SIP transports: UDP, TCP and TLS (1.2+), over IPv4 and IPv6, on one
+ * libevent loop. Stream transports are framed by Content-Length with a
+ * bounded buffer per connection (SIP_MAX_STREAM_BUFFER); a connection that
+ * overflows it or breaks framing is closed. Each received message is handed
+ * to one callback with the transport-level source, which is the only
+ * address the rest of Ringfence trusts. */
+#ifndef RF_SIP_TRANSPORT_H
+#define RF_SIP_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "sip/msg.h"
+
+struct event_base;
+struct rf_conf;
+struct transport;
+
+/* Where a message came from, or where to send one. */
+struct sip_peer {
+	enum sip_transport tp;
+	struct sockaddr_storage addr; /* remote address */
+	socklen_t addrlen;
+	uint64_t conn_id; /* stream connection; 0 for UDP */
+	int sock;         /* UDP: the socket it arrived on (replies leave from it) */
+};
+
+typedef void (*transport_rx_cb)(void *arg, const char *buf, size_t len,
+				const struct sip_peer *src);
+
+/* Bind every listener named by the configuration (UDP and TCP on port,
+ * TLS on tls_port, each listen address). TLS uses c->tls_cert/tls_key.
+ * Returns 0 or errno with a message in err. */
+int transport_alloc(struct transport **tp, struct event_base *base,
+		    const struct rf_conf *c, transport_rx_cb cb, void *arg,
+		    char *err, size_t errlen);
+void transport_free(struct transport *t);
+
+/* Send on the peer's flow: UDP from the socket it came in on, TCP/TLS on
+ * its connection. Returns 0, or ENOTCONN when that connection is gone. */
+int transport_send(struct transport *t, const struct sip_peer *dst,
+		   const void *buf, size_t len);
+
+const char *transport_name(enum sip_transport tp); /* "udp", "tcp", "tls" */
+
+/* Format "ip:port" / "[ip6]:port" into buf (>= 64 bytes). */
+void sip_peer_format(const struct sip_peer *p, char *buf, size_t len);
+void sockaddr_format(const struct sockaddr *sa, char *buf, size_t len);
+
+#endif

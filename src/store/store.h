@@ -1,0 +1,75 @@
+/* Persistent state in SQLite. This folder is the only place that includes
+ * <sqlite3.h>: every query is a prepared statement with bound parameters.
+ * Schema changes are migrations keyed on PRAGMA user_version. The database
+ * runs in WAL mode with foreign_keys=ON. */
+#ifndef RF_STORE_STORE_H
+#define RF_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/limits.h"
+#include "guard/acl.h"
+#include "sip/digest.h"
+
+struct store;
+
+/* Open (creating if needed, mode 0600) and migrate. Returns 0 or errno;
+ * on failure *err (if not NULL) points at a static or sqlite message. */
+int store_open(struct store **sp, const char *path, const char **err);
+void store_close(struct store *s);
+
+/* Changes when any other connection commits (PRAGMA data_version): the
+ * daemon polls it to see CLI changes without a restart. */
+int store_data_version(struct store *s, uint64_t *out);
+
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+int store_rollback(struct store *s);
+
+/* ---- extensions (store/ext.c) ---- */
+#define EXT_NAME_MAX 128
+
+struct ext_record {
+	char ext[RF_MAX_EXT_LEN + 1];
+	char name[EXT_NAME_MAX + 1];
+	struct digest_ha1 ha1;
+	/* Empty permit list means "the LAN" (see acl_is_lan); deny always applies. */
+	struct acl acl;
+	bool remote;      /* may register from anywhere, TLS only */
+	int64_t created;  /* unix seconds */
+	int64_t updated;
+};
+
+int store_ext_add(struct store *s, const struct ext_record *r);    /* EEXIST */
+int store_ext_update(struct store *s, const struct ext_record *r); /* ENOENT */
+int store_ext_get(struct store *s, const char *ext, struct ext_record *out); /* ENOENT */
+int store_ext_del(struct store *s, const char *ext);               /* ENOENT; also drops its contacts */
+typedef int (*store_ext_cb)(const struct ext_record *r, void *arg);
+/* Calls cb for each extension in ext order; stops and returns cb's value
+ * when it is non-zero. */
+int store_ext_foreach(struct store *s, store_ext_cb cb, void *arg);
+
+/* ---- registered contacts (store/location.c) ---- */
+struct loc_record {
+	char ext[RF_MAX_EXT_LEN + 1];
+	char contact[SIP_MAX_CONTACT_URI_LEN + 1];
+	char source[64];     /* "ip:port" or "[ip6]:port": where it came from */
+	char transport[4];   /* "udp", "tcp", "tls" */
+	char user_agent[SIP_MAX_USER_AGENT_LEN + 1];
+	char call_id[SIP_MAX_CALL_ID_LEN + 1];
+	uint32_t cseq;
+	int64_t expires_at;  /* unix seconds */
+	int64_t registered_at;
+};
+
+/* Insert or replace the binding (ext, contact). */
+int store_loc_put(struct store *s, const struct loc_record *r);
+int store_loc_del(struct store *s, const char *ext, const char *contact);
+int store_loc_del_ext(struct store *s, const char *ext);
+typedef int (*store_loc_cb)(const struct loc_record *r, void *arg);
+/* Bindings with expires_at > now, ordered by ext then contact. */
+int store_loc_foreach(struct store *s, int64_t now, store_loc_cb cb, void *arg);
+int store_loc_purge(struct store *s, int64_t now);
+
+#endif
