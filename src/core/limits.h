@@ -74,4 +74,37 @@
 /* ACL entries per extension. */
 #define RF_MAX_ACL_ENTRIES 32u
 
+/* ---- Stream transports and transactions ---- */
+
+/* A TLS handshake must finish within this many seconds: a client that
+ * opens a connection and stalls holds a slot of SIP_MAX_CONNECTIONS. */
+#define SIP_STREAM_HANDSHAKE_TIMEOUT_S 5u
+
+/* A TCP/TLS connection with no inbound bytes for this long is closed.
+ * Phones refresh registrations or send CRLF keep-alives well within ten
+ * minutes (RFC 5626 suggests 95-120 s), so only dead flows reach it. */
+#define SIP_STREAM_IDLE_TIMEOUT_S 600u
+
+/* Unsent output queued on one connection. A peer that stops reading while
+ * we answer it is cut off before its queue becomes a memory sink. */
+#define SIP_MAX_STREAM_OUTPUT (8u * SIP_MAX_MSG_SIZE)
+
+/* Datagrams read per recvmmsg() call, and calls per readiness event: a
+ * flood is drained in large batches without starving the other sockets. */
+#define SIP_UDP_RECV_BATCH 32u
+#define SIP_UDP_RECV_ROUNDS 8u
+
+/* Kernel receive buffer asked for on each UDP socket, so bursts are
+ * queued rather than dropped while the loop is busy. */
+#define SIP_UDP_RCVBUF (4u * 1024u * 1024u)
+
+/* Via branch and sent-by host we keep per transaction. Real branches are
+ * under 64 bytes; a longer one is answered statelessly. */
+#define SIP_MAX_BRANCH_LEN 128u
+#define SIP_MAX_SENT_BY_LEN 256u
+
+/* Live transactions in total. Transactions exist only for authenticated
+ * requests and our own outgoing ones, so this is far above normal load. */
+#define SIP_MAX_TRANSACTIONS 100000u
+
 #endif

@@ -48,4 +48,27 @@ const char *transport_name(enum sip_transport tp); /* "udp", "tcp", "tls" */
 void sip_peer_format(const struct sip_peer *p, char *buf, size_t len);
 void sockaddr_format(const struct sockaddr *sa, char *buf, size_t len);
 
+/* ---- Additions: connection management and introspection. ---- */
+
+/* Called after a TCP/TLS connection has closed, for whatever reason (peer
+ * hang-up, timeout, framing error, overflow, transport_conn_close()); not
+ * called from transport_free(). The conn_id is never used again. */
+typedef void (*transport_close_cb)(void *arg, uint64_t conn_id);
+void transport_set_close_cb(struct transport *t, transport_close_cb cb,
+			    void *arg);
+
+/* Close one stream connection now; pending output is discarded. Returns 0
+ * or ENOTCONN when it is already gone. Safe to call from the rx callback. */
+int transport_conn_close(struct transport *t, uint64_t conn_id);
+
+/* Open TCP/TLS connections. */
+unsigned transport_conn_count(const struct transport *t);
+
+/* The bound address of the first listener of that transport and address
+ * family (AF_INET or AF_INET6): how a caller that configured port 0 learns
+ * the port. Returns 0 or ENOENT. */
+int transport_local_addr(const struct transport *t, enum sip_transport tp,
+			 int family, struct sockaddr_storage *ss,
+			 socklen_t *len);
+
 #endif
