@@ -1,0 +1,304 @@
+/* The SQLite connection: opening, pragmas, migrations and transactions.
+ *
+ * The CLI and the daemon open the same file at once, so the database runs
+ * in WAL mode (readers never block the writer) with a busy timeout: a
+ * writer that finds the lock taken waits instead of failing. */
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/db.h"
+
+/* How long a writer waits for another connection's transaction. The CLI
+ * and the daemon only ever hold the lock for milliseconds. */
+#define STORE_BUSY_TIMEOUT_MS 5000
+
+/* Migration N takes user_version from N to N + 1. Append, never edit: an
+ * installed database has already run the earlier ones. */
+static const char *const migrations[] = {
+	/* 0 -> 1: extensions, their access lists and registered contacts. */
+	"CREATE TABLE extensions ("
+	"  ext        TEXT PRIMARY KEY NOT NULL,"
+	"  name       TEXT NOT NULL DEFAULT '',"
+	"  ha1_md5    TEXT NOT NULL,"
+	"  ha1_sha256 TEXT NOT NULL,"
+	"  remote     INTEGER NOT NULL DEFAULT 0 CHECK (remote IN (0, 1)),"
+	"  created    INTEGER NOT NULL,"
+	"  updated    INTEGER NOT NULL"
+	");"
+	"CREATE TABLE ext_acl ("
+	"  ext  TEXT NOT NULL REFERENCES extensions(ext) ON DELETE CASCADE,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('permit', 'deny')),"
+	"  cidr TEXT NOT NULL,"
+	"  pos  INTEGER NOT NULL,"
+	"  PRIMARY KEY (ext, kind, pos)"
+	");"
+	"CREATE TABLE contacts ("
+	"  ext           TEXT NOT NULL REFERENCES extensions(ext) ON DELETE CASCADE,"
+	"  contact       TEXT NOT NULL,"
+	"  source        TEXT NOT NULL,"
+	"  transport     TEXT NOT NULL,"
+	"  user_agent    TEXT NOT NULL DEFAULT '',"
+	"  call_id       TEXT NOT NULL,"
+	"  cseq          INTEGER NOT NULL,"
+	"  expires_at    INTEGER NOT NULL,"
+	"  registered_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (ext, contact)"
+	");"
+	"CREATE INDEX contacts_expires ON contacts(expires_at);",
+};
+#define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int store_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return EBUSY;
+	case SQLITE_READONLY:
+	case SQLITE_PERM:
+	case SQLITE_AUTH:
+		return EACCES;
+	case SQLITE_CANTOPEN:
+		return ENOENT;
+	case SQLITE_FULL:
+		return ENOSPC;
+	case SQLITE_CONSTRAINT:
+		if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE)
+			return EEXIST;
+		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+			return ENOENT;
+		return EINVAL;
+	default:
+		return EIO;
+	}
+}
+
+sqlite3_stmt *store_stmt(struct store *s, enum store_stmt_id id,
+			 const char *sql)
+{
+	sqlite3_stmt *st = s->stmt[id];
+
+	if (!st) {
+		if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+				       &st, NULL) != SQLITE_OK)
+			return NULL;
+		s->stmt[id] = st;
+		return st;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	size_t n = t ? (size_t)sqlite3_column_bytes(st, col) : 0;
+
+	if (n >= dstlen)
+		n = dstlen - 1;
+	if (n)
+		memcpy(dst, t, n);
+	dst[n] = '\0';
+}
+
+static int exec(struct store *s, const char *sql)
+{
+	return store_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));
+}
+
+static int pragma_int(struct store *s, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+	if (rc != SQLITE_OK)
+		return store_errno(rc);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+}
+
+int store_begin(struct store *s)
+{
+	/* IMMEDIATE takes the write lock now, so two writers queue on the
+	 * busy timeout instead of one failing half-way with SQLITE_BUSY. */
+	return exec(s, "BEGIN IMMEDIATE");
+}
+
+int store_commit(struct store *s)
+{
+	return exec(s, "COMMIT");
+}
+
+int store_rollback(struct store *s)
+{
+	if (sqlite3_get_autocommit(s->db))
+		return 0;
+	return exec(s, "ROLLBACK");
+}
+
+int store_atomic(struct store *s, int (*fn)(struct store *s, const void *arg),
+		 const void *arg)
+{
+	int err;
+
+	if (!sqlite3_get_autocommit(s->db))
+		return fn(s, arg); /* the caller's transaction covers us */
+	err = store_begin(s);
+	if (err)
+		return err;
+	err = fn(s, arg);
+	if (!err)
+		err = store_commit(s);
+	if (err)
+		store_rollback(s);
+	return err;
+}
+
+static int migrate(struct store *s, const char **errp)
+{
+	int64_t version;
+	char sql[64];
+	int err;
+
+	err = store_begin(s);
+	if (err)
+		return err;
+	err = pragma_int(s, "PRAGMA user_version", &version);
+	if (err)
+		goto out;
+	if (version > STORE_SCHEMA_VERSION) {
+		if (errp)
+			*errp = "database schema is newer than this version of ringfence";
+		err = EPROTO;
+		goto out;
+	}
+	for (; version < STORE_SCHEMA_VERSION; version++) {
+		err = exec(s, migrations[version]);
+		if (err)
+			goto out;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+	err = exec(s, sql);
+out:
+	if (err) {
+		if (errp && !*errp)
+			*errp = sqlite3_errmsg(s->db);
+		store_rollback(s);
+		return err;
+	}
+	return store_commit(s);
+}
+
+/* Create the file ourselves so its mode is 0600 from the first byte:
+ * SQLite would create it with 0644 minus the umask, and it holds HA1s. */
+static int create_private(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+static int configure(struct store *s)
+{
+	int err;
+
+	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(s->db, 1);
+	err = exec(s, "PRAGMA journal_mode = WAL");
+	if (!err)
+		err = exec(s, "PRAGMA foreign_keys = ON");
+	if (!err)
+		err = exec(s, "PRAGMA synchronous = NORMAL");
+	/* Deleted rows (old HA1s) are overwritten, not left in free pages. */
+	if (!err)
+		err = exec(s, "PRAGMA secure_delete = ON");
+	return err;
+}
+
+/* store_open's error text outlives the failed connection here. */
+static _Thread_local char open_err[256];
+
+int store_open(struct store **sp, const char *path, const char **errp)
+{
+	struct store *s;
+	int err, rc;
+
+	if (errp)
+		*errp = NULL;
+	err = create_private(path);
+	if (err) {
+		if (errp)
+			*errp = strerror(err);
+		return err;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return ENOMEM;
+	rc = sqlite3_open_v2(path, &s->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		err = store_errno(rc);
+		if (errp)
+			*errp = s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc);
+		goto out;
+	}
+	err = configure(s);
+	if (err) {
+		if (errp)
+			*errp = sqlite3_errmsg(s->db);
+		goto out;
+	}
+	err = migrate(s, errp);
+out:
+	if (err) {
+		/* The message may live in the connection we are about to
+		 * close: keep a copy. */
+		if (errp && *errp) {
+			snprintf(open_err, sizeof(open_err), "%s", *errp);
+			*errp = open_err;
+		}
+		store_close(s);
+		return err;
+	}
+	*sp = s;
+	return 0;
+}
+
+void store_close(struct store *s)
+{
+	unsigned i;
+
+	if (!s)
+		return;
+	for (i = 0; i < STMT__COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	free(s);
+}
+
+int store_data_version(struct store *s, uint64_t *out)
+{
+	int64_t v = 0;
+	int err = pragma_int(s, "PRAGMA data_version", &v);
+
+	if (!err)
+		*out = (uint64_t)v;
+	return err;
+}
