@@ -1,0 +1,536 @@
+/* TCP and TLS transports: listeners, connections and message framing.
+ *
+ * Every accepted connection gets a 64-bit id that is never reused and is
+ * kept in a hash map keyed by that id, so a reply addressed by a sip_peer
+ * finds its connection or learns that it is gone (ENOTCONN). Input is
+ * framed with sip_frame() over at most SIP_MAX_STREAM_BUFFER bytes; a peer
+ * that overflows that buffer or breaks framing is disconnected, since a
+ * stream that lost its framing can never be trusted again. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+
+#include "core/limits.h"
+#include "core/log.h"
+#include "sip/msg.h"
+#include "sip/transport.h"
+#include "sip/transport_priv.h"
+
+/* TLS 1.2 suites: forward secret (ECDHE) AEAD only. TLS 1.3 suites are
+ * all acceptable and keep OpenSSL's defaults. */
+#define TLS12_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+#define TLS_GROUPS "X25519:P-256:P-384"
+
+#define LISTEN_BACKLOG 512
+#define ACCEPT_RETRY_MS 1000
+
+struct conn {
+	struct conn *next;        /* hash chain */
+	uint64_t id;
+	struct transport *t;      /* borrowed */
+	struct bufferevent *bev;  /* owns the socket and, for TLS, the SSL */
+	struct event *first_msg;  /* handshake and first message deadline */
+	enum sip_transport tp;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	bool in_rx;   /* inside the rx callback: freeing is deferred */
+	bool dead;    /* closed; unlinked, waiting to be freed */
+};
+
+static unsigned bucket_of(uint64_t id)
+{
+	return (unsigned)(id & (TRANSPORT_CONN_BUCKETS - 1u));
+}
+
+static struct conn *conn_find(const struct transport *t, uint64_t id)
+{
+	struct conn *c;
+
+	for (c = t->conns[bucket_of(id)]; c; c = c->next)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void conn_unlink(struct conn *c)
+{
+	struct conn **pp = &c->t->conns[bucket_of(c->id)];
+
+	for (; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			c->next = NULL;
+			c->t->nconns--;
+			return;
+		}
+	}
+}
+
+static void conn_free(struct conn *c)
+{
+	if (c->first_msg)
+		event_free(c->first_msg);
+	if (c->bev)
+		bufferevent_free(c->bev);
+	free(c);
+}
+
+/* Unlink now so sends fail with ENOTCONN at once; free now, or after the
+ * rx loop when the close happens from inside the rx callback. */
+static void conn_close(struct conn *c, const char *why)
+{
+	struct transport *t = c->t;
+	uint64_t id = c->id;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	conn_unlink(c);
+	if (log_threshold >= LOG_LVL_DEBUG) {
+		char where[80];
+
+		sockaddr_format((struct sockaddr *)&c->addr, where, sizeof(where));
+		log_debug("%s connection %llu from %s closed: %s",
+			  transport_name(c->tp), (unsigned long long)id,
+			  where, why);
+	}
+	if (c->in_rx)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	else
+		conn_free(c);
+	if (!t->freeing && t->close_cb)
+		t->close_cb(t->close_arg, id);
+}
+
+/* Leading CR/LF on a stream. RFC 5626 3.5.1: a double CRLF is a ping that
+ * is answered with a single CRLF. RFC 3261 7.5: stray CRLF before a
+ * start-line is ignored. Returns bytes to drop, or 0 to wait for more. */
+static size_t crlf_prefix(struct conn *c, const unsigned char *p, size_t len)
+{
+	if (len >= 4 && memcmp(p, "\r\n\r\n", 4) == 0) {
+		bufferevent_write(c->bev, "\r\n", 2);
+		return 4;
+	}
+	if (p[0] == '\n')
+		return 1;
+	if (len >= 3 && p[1] == '\n')
+		return 2;
+	if (len >= 2 && p[1] != '\n')
+		return 1;
+	return 0; /* "\r" or "\r\n": may become a ping */
+}
+
+static void deliver(struct conn *c, const char *msg, size_t len)
+{
+	struct sip_peer peer;
+
+	memset(&peer, 0, sizeof(peer));
+	peer.tp = c->tp;
+	memcpy(&peer.addr, &c->addr, sizeof(peer.addr));
+	peer.addrlen = c->addrlen;
+	peer.conn_id = c->id;
+	peer.sock = -1;
+	c->t->rx_cb(c->t->rx_arg, msg, len, &peer);
+}
+
+/* One framing step. Returns true when it consumed something and the loop
+ * should go on. */
+static bool frame_one(struct conn *c, struct evbuffer *in)
+{
+	size_t len = evbuffer_get_length(in), msglen = 0, skip;
+	unsigned char *p;
+	int r;
+
+	if (len == 0)
+		return false;
+	p = evbuffer_pullup(in, -1);
+	if (!p) {
+		conn_close(c, "out of memory");
+		return false;
+	}
+	if (p[0] == '\r' || p[0] == '\n') {
+		skip = crlf_prefix(c, p, len);
+		if (skip && c->first_msg)
+			event_del(c->first_msg);
+		evbuffer_drain(in, skip);
+		return skip > 0;
+	}
+	r = sip_frame((const char *)p, len, &msglen);
+	if (r == EAGAIN) {
+		if (len >= SIP_MAX_STREAM_BUFFER)
+			conn_close(c, "receive buffer overflow");
+		return false;
+	}
+	if (r != 0 || msglen == 0 || msglen > len || msglen > SIP_MAX_MSG_SIZE) {
+		conn_close(c, "framing error");
+		return false;
+	}
+	if (c->first_msg)
+		event_del(c->first_msg);
+	deliver(c, (const char *)p, msglen);
+	if (c->dead)
+		return false;
+	evbuffer_drain(in, msglen);
+	return true;
+}
+
+static void conn_readable(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	c->in_rx = true;
+	while (!c->dead && frame_one(c, in))
+		;
+	c->in_rx = false;
+	if (c->dead)
+		conn_free(c);
+}
+
+static void conn_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* TLS handshake done; first_msg keeps running */
+	if (what & BEV_EVENT_TIMEOUT)
+		conn_close(c, "idle timeout");
+	else if (what & BEV_EVENT_EOF)
+		conn_close(c, "closed by peer");
+	else if (what & BEV_EVENT_ERROR)
+		conn_close(c, c->tp == SIP_TP_TLS ? "TLS or socket error" : "socket error");
+}
+
+static void conn_first_msg_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_close(arg, "no handshake or message in time");
+}
+
+static struct bufferevent *bev_for(struct transport *t, enum sip_transport tp,
+				   evutil_socket_t fd)
+{
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (tp != SIP_TP_TLS)
+		return bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	ssl = SSL_new(t->ssl_ctx);
+	if (!ssl)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(t->base, fd, ssl,
+					     BUFFEREVENT_SSL_ACCEPTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* Phones often drop TCP without close_notify; that is an ordinary
+	 * EOF for SIP, not an attack (no length is implied by TLS EOF). */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static int conn_alloc(struct conn **cp, struct stream_listener *l,
+		      evutil_socket_t fd, const struct sockaddr *sa, int salen)
+{
+	struct transport *t = l->t;
+	const struct timeval idle = { SIP_STREAM_IDLE_TIMEOUT_S, 0 };
+	const struct timeval first = { SIP_STREAM_HANDSHAKE_TIMEOUT_S, 0 };
+	struct conn *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (!c) {
+		close(fd);
+		return ENOMEM;
+	}
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->bev = bev_for(t, l->tp, fd);
+	if (!c->bev) {
+		free(c);
+		close(fd);
+		return ENOMEM;
+	}
+	c->first_msg = evtimer_new(t->base, conn_first_msg_timeout, c);
+	if (!c->first_msg || evtimer_add(c->first_msg, &first) < 0) {
+		conn_free(c);
+		return ENOMEM;
+	}
+	c->t = t;
+	c->tp = l->tp;
+	c->id = t->next_conn_id++;
+	if (salen > 0 && (size_t)salen <= sizeof(c->addr)) {
+		memcpy(&c->addr, sa, (size_t)salen);
+		c->addrlen = (socklen_t)salen;
+	}
+	bufferevent_setcb(c->bev, conn_readable, NULL, conn_event, c);
+	/* libevent stops reading at the cap, so memory per connection is
+	 * bounded even before framing has looked at the bytes. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, SIP_MAX_STREAM_BUFFER);
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) < 0) {
+		conn_free(c);
+		return ENOMEM;
+	}
+	c->next = t->conns[bucket_of(c->id)];
+	t->conns[bucket_of(c->id)] = c;
+	t->nconns++;
+	*cp = c;
+	return 0;
+}
+
+static void on_accept(struct evconnlistener *lev, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	struct stream_listener *l = arg;
+	struct conn *c;
+
+	(void)lev;
+	if (l->t->nconns >= SIP_MAX_CONNECTIONS) {
+		log_warn("%s: connection limit (%u) reached, refusing a connection",
+			 transport_name(l->tp), SIP_MAX_CONNECTIONS);
+		close(fd);
+		return;
+	}
+	/* On failure conn_alloc() has closed the socket: the peer sees a
+	 * reset and may retry. */
+	if (conn_alloc(&c, l, fd, sa, salen))
+		log_warn("%s: out of memory accepting a connection",
+			 transport_name(l->tp));
+}
+
+static void accept_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct stream_listener *l = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(l->lev);
+}
+
+/* EMFILE/ENFILE/ENOBUFS: the pending connection stays queued and would
+ * wake the loop at once; pause accepting for a moment instead. */
+static void on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	struct stream_listener *l = arg;
+	const struct timeval later = { 0, ACCEPT_RETRY_MS * 1000 };
+	int e = EVUTIL_SOCKET_ERROR();
+
+	log_warn("%s: accept failed: %s", transport_name(l->tp), strerror(e));
+	evconnlistener_disable(lev);
+	evtimer_add(l->retry, &later);
+}
+
+int stream_listen(struct transport *t, enum sip_transport tp,
+		  const struct sockaddr *sa, socklen_t len,
+		  char *err, size_t errlen)
+{
+	struct stream_listener *l;
+	char where[80];
+	int fd;
+
+	sockaddr_format(sa, where, sizeof(where));
+	if (t->nlst >= sizeof(t->lst) / sizeof(t->lst[0])) {
+		snprintf(err, errlen, "%s %s: too many listeners", transport_name(tp), where);
+		return EINVAL;
+	}
+	fd = transport_bind(SOCK_STREAM, sa, len);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s %s: %s", transport_name(tp), where, strerror(-fd));
+		return -fd;
+	}
+	l = &t->lst[t->nlst];
+	l->tp = tp;
+	l->family = sa->sa_family;
+	l->t = t;
+	l->retry = evtimer_new(t->base, accept_retry, l);
+	l->lev = evconnlistener_new(t->base, on_accept, l,
+				    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+				    LISTEN_BACKLOG, fd);
+	if (!l->retry || !l->lev) {
+		int e = errno ? errno : ENOMEM;
+
+		if (l->retry)
+			event_free(l->retry);
+		if (l->lev)
+			evconnlistener_free(l->lev);
+		else
+			close(fd);
+		memset(l, 0, sizeof(*l));
+		snprintf(err, errlen, "%s %s: listen: %s", transport_name(tp), where, strerror(e));
+		return e;
+	}
+	evconnlistener_set_error_cb(l->lev, on_accept_error);
+	t->nlst++;
+	return 0;
+}
+
+/* err already holds the message; append OpenSSL's reason when there is
+ * one, then release the half-built context. */
+static int tls_fail(SSL_CTX *ctx, char *err, size_t errlen, int e)
+{
+	unsigned long ssl_err = ERR_peek_last_error();
+	const char *why = ssl_err ? ERR_reason_error_string(ssl_err) : NULL;
+	size_t used = strnlen(err, errlen);
+
+	if (why && used < errlen)
+		snprintf(err + used, errlen - used, " (%s)", why);
+	ERR_clear_error();
+	SSL_CTX_free(ctx);
+	return e;
+}
+
+/* The password callback refuses: an encrypted key would otherwise make
+ * OpenSSL prompt on the terminal of a daemon. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf; (void)size; (void)rwflag; (void)u;
+	return -1;
+}
+
+static int load_key(SSL_CTX *ctx, const char *cert, const char *key,
+		    char *err, size_t errlen)
+{
+	FILE *f = fopen(key, "r");
+	EVP_PKEY *pkey;
+	int ok;
+
+	if (!f) {
+		int e = errno;
+
+		snprintf(err, errlen, "tls_key %s: %s", key, strerror(e));
+		return tls_fail(ctx, err, errlen, e);
+	}
+	pkey = PEM_read_PrivateKey(f, NULL, no_password, NULL);
+	fclose(f);
+	if (!pkey) {
+		snprintf(err, errlen, "tls_key %s: not an unencrypted PEM private key", key);
+		return tls_fail(ctx, err, errlen, EINVAL);
+	}
+	ok = SSL_CTX_use_PrivateKey(ctx, pkey) == 1 && SSL_CTX_check_private_key(ctx) == 1;
+	EVP_PKEY_free(pkey);
+	if (!ok) {
+		snprintf(err, errlen, "tls_key %s does not match tls_cert %s", key, cert);
+		return tls_fail(ctx, err, errlen, EINVAL);
+	}
+	return 0;
+}
+
+int stream_tls_init(struct transport *t, const char *cert, const char *key,
+		    char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	int e;
+
+	if (!cert[0] || !key[0]) {
+		snprintf(err, errlen, "TLS is enabled but %s is not set",
+			 !cert[0] ? "tls_cert" : "tls_key");
+		return EINVAL;
+	}
+	if (access(cert, R_OK) < 0) {
+		e = errno;
+		snprintf(err, errlen, "tls_cert %s: %s", cert, strerror(e));
+		return e;
+	}
+	if (access(key, R_OK) < 0) {
+		e = errno;
+		snprintf(err, errlen, "tls_key %s: %s", key, strerror(e));
+		return e;
+	}
+	ERR_clear_error();
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx) {
+		snprintf(err, errlen, "TLS: cannot create a context");
+		return tls_fail(NULL, err, errlen, ENOMEM);
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	/* No compression (CRIME), no renegotiation (a cheap CPU attack and a
+	 * source of past bugs), our cipher order rather than the client's. */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+			    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1) {
+		snprintf(err, errlen, "TLS: cipher or group list refused");
+		return tls_fail(ctx, err, errlen, EINVAL);
+	}
+	SSL_CTX_set_default_passwd_cb(ctx, no_password);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		snprintf(err, errlen, "tls_cert %s: not a PEM certificate chain", cert);
+		return tls_fail(ctx, err, errlen, EINVAL);
+	}
+	e = load_key(ctx, cert, key, err, errlen);
+	if (e)
+		return e; /* ctx already freed */
+	/* SIP phones rarely carry client certificates; identity is digest
+	 * authentication inside the tunnel. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	t->ssl_ctx = ctx;
+	return 0;
+}
+
+void stream_close_all(struct transport *t)
+{
+	for (unsigned b = 0; b < TRANSPORT_CONN_BUCKETS; b++) {
+		while (t->conns[b]) {
+			struct conn *c = t->conns[b];
+
+			t->conns[b] = c->next;
+			conn_free(c);
+		}
+	}
+	t->nconns = 0;
+	for (unsigned i = 0; i < t->nlst; i++) {
+		evconnlistener_free(t->lst[i].lev);
+		event_free(t->lst[i].retry);
+	}
+	t->nlst = 0;
+	if (t->ssl_ctx)
+		SSL_CTX_free(t->ssl_ctx);
+	t->ssl_ctx = NULL;
+}
+
+int stream_send(struct transport *t, const struct sip_peer *dst,
+		const void *buf, size_t len)
+{
+	struct conn *c = conn_find(t, dst->conn_id);
+	struct evbuffer *out;
+
+	if (!c || c->dead || c->tp != dst->tp)
+		return ENOTCONN;
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) + len > SIP_MAX_STREAM_OUTPUT) {
+		conn_close(c, "peer does not read its output");
+		return ENOBUFS;
+	}
+	if (bufferevent_write(c->bev, buf, len) < 0)
+		return ENOMEM;
+	return 0;
+}
+
+int stream_conn_close(struct transport *t, uint64_t conn_id)
+{
+	struct conn *c = conn_find(t, conn_id);
+
+	if (!c || c->dead)
+		return ENOTCONN;
+	conn_close(c, "closed locally");
+	return 0;
+}
