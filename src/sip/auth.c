@@ -1,0 +1,147 @@
+#include "sip/auth.h"
+
+#include <string.h>
+
+#include "core/conf.h"
+#include "guard/access.h"
+#include "guard/secevent.h"
+#include "sip/reply.h"
+
+static void auth_log_failure(const struct sip_msg *m, const struct sip_peer *src,
+			     struct sip_str user, const char *event,
+			     const char *reason)
+{
+	struct secev e;
+	const struct sip_hdr *ua = sip_msg_hdr(m, SIP_H_USER_AGENT);
+
+	secev_begin(&e, event);
+	secev_src(&e, (const struct sockaddr *)&src->addr, transport_name(src->tp));
+	secev_untrusted(&e, "ext", user.p, user.len);
+	secev_token(&e, "method", sip_method_name(m->method));
+	secev_token(&e, "reason", reason);
+	if (ua)
+		secev_untrusted(&e, "ua", ua->value.p, ua->value.len);
+	secev_emit(&e);
+}
+
+static const struct sip_hdr *auth_find_credentials(const struct sip_msg *m,
+						   enum auth_kind kind,
+						   const char *realm,
+						   struct sip_digest_cred *c,
+						   bool *garbled)
+{
+	enum sip_hdr_id id = kind == AUTH_WWW ? SIP_H_AUTHORIZATION : SIP_H_PROXY_AUTHORIZATION;
+	const struct sip_hdr *h = sip_msg_hdr(m, id);
+
+	*garbled = false;
+	/* A client may send credentials for several realms; use ours. */
+	for (; h; h = sip_msg_next_hdr(m, h)) {
+		if (sip_digest_cred_parse(h->value, c) != 0) {
+			*garbled = true;
+			continue;
+		}
+		if (sip_str_ieq(c->scheme, "Digest") && sip_str_eq(c->realm, realm))
+			return h;
+		*garbled = true;
+	}
+	return NULL;
+}
+
+/* The checks that do not depend on who the user is. Returns the reason for
+ * refusal, or NULL. */
+static const char *auth_check_form(struct sip_ctx *ctx, const struct sip_msg *m,
+				   const struct sip_peer *src,
+				   const struct sip_digest_cred *c,
+				   enum digest_alg *alg, bool *stale)
+{
+	enum digest_nonce_state ns;
+
+	if (c->username.len == 0 || c->response.len == 0 || c->uri.len == 0)
+		return "bad_request";
+	if (!digest_alg_parse(c->algorithm, alg))
+		return "bad_request";
+	/* The credentials must be for this very request (RFC 3261 22.4). */
+	if (!sip_str_eq_str(c->uri, m->ruri))
+		return "bad_request";
+	ns = digest_nonce_check(ctx->secret, c->nonce, (uint32_t)ctx->now,
+				ctx->conf->nonce_lifetime,
+				(const struct sockaddr *)&src->addr);
+	if (ns == DIGEST_NONCE_STALE) {
+		*stale = true;
+		return "stale_nonce";
+	}
+	if (ns != DIGEST_NONCE_OK)
+		return "bad_nonce";
+	return NULL;
+}
+
+enum auth_verdict auth_request(struct sip_ctx *ctx, const struct sip_msg *m,
+			       const struct sip_peer *src, enum auth_kind kind,
+			       const struct dir_ext **ext, bool *stale)
+{
+	struct sip_digest_cred c;
+	enum digest_alg alg = DIGEST_ALG_MD5;
+	const struct dir_ext *e;
+	struct digest_ha1 fake;
+	const struct digest_ha1 *ha1;
+	enum access_verdict av;
+	const char *why;
+	bool garbled, ok;
+
+	*stale = false;
+	*ext = NULL;
+	if (!auth_find_credentials(m, kind, ctx->conf->realm, &c, &garbled)) {
+		if (garbled)
+			auth_log_failure(m, src, SIP_STR_NULL, "auth_failed", "bad_request");
+		return AUTH_CHALLENGE;
+	}
+	why = auth_check_form(ctx, m, src, &c, &alg, stale);
+	if (why) {
+		auth_log_failure(m, src, c.username, "auth_failed", why);
+		return AUTH_CHALLENGE;
+	}
+	e = directory_find(ctx->dir, c.username.p, c.username.len);
+	if (e) {
+		ha1 = &e->rec.ha1;
+	} else {
+		digest_ha1_fake(ctx->secret, c.username, &fake);
+		ha1 = &fake;
+	}
+	/* Verify before looking at the verdict so every path does the work. */
+	ok = digest_verify(ha1, alg, m->method_str, &c);
+	if (!e) {
+		auth_log_failure(m, src, c.username, "auth_failed", "unknown_user");
+		return AUTH_CHALLENGE;
+	}
+	av = access_check(&e->rec.acl, e->rec.remote, (const struct sockaddr *)&src->addr,
+			  src->tp, ctx->conf->lan, ctx->conf->nlan);
+	if (av != ACCESS_OK) {
+		auth_log_failure(m, src, c.username, "acl_denied", access_reason(av));
+		return AUTH_CHALLENGE;
+	}
+	if (!ok) {
+		auth_log_failure(m, src, c.username, "auth_failed", "wrong_password");
+		return AUTH_CHALLENGE;
+	}
+	*ext = e;
+	return AUTH_OK;
+}
+
+int auth_send_challenge(struct sip_ctx *ctx, const struct sip_msg *m,
+			const struct sip_peer *src, enum auth_kind kind,
+			bool stale)
+{
+	char nonce[DIGEST_NONCE_LEN];
+	const char *hdr = kind == AUTH_WWW ? "WWW-Authenticate" : "Proxy-Authenticate";
+	const char *realm = ctx->conf->realm;
+	const char *st = stale ? ", stale=true" : "";
+
+	digest_nonce_make(ctx->secret, (uint32_t)ctx->now,
+			  (const struct sockaddr *)&src->addr, nonce);
+	reply_start(ctx, m, src, kind == AUTH_WWW ? 401 : 407, NULL);
+	reply_header(ctx, "%s: Digest realm=\"%s\", nonce=\"%.*s\", algorithm=SHA-256, qop=\"auth\"%s",
+		     hdr, realm, DIGEST_NONCE_LEN, nonce, st);
+	reply_header(ctx, "%s: Digest realm=\"%s\", nonce=\"%.*s\", algorithm=MD5, qop=\"auth\"%s",
+		     hdr, realm, DIGEST_NONCE_LEN, nonce, st);
+	return reply_send(ctx, src);
+}

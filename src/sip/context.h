@@ -1,0 +1,34 @@
+/* Everything the signalling thread shares between the ingress pipeline,
+ * the authenticator and the registrar. One instance, owned by server.c;
+ * every other module borrows it. Single-threaded: no locks. */
+#ifndef RF_SIP_CONTEXT_H
+#define RF_SIP_CONTEXT_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "sip/digest.h"
+
+struct rf_conf;
+struct event_base;
+struct transport;
+struct tsx_layer;
+struct store;
+struct directory;
+struct location;
+struct sip_reply;
+
+struct sip_ctx {
+	struct rf_conf *conf;        /* borrowed from main */
+	struct event_base *base;
+	struct transport *tp;
+	struct tsx_layer *tsx;
+	struct store *store;
+	struct directory *dir;       /* replaced whole on reload */
+	struct location *loc;
+	struct sip_reply *reply;     /* scratch buffer for one response */
+	uint8_t secret[DIGEST_SECRET_LEN];
+	time_t now;                  /* wall clock, refreshed per message */
+};
+
+#endif

@@ -1,0 +1,306 @@
+#include "sip/reply.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/conf.h"
+#include "core/secret.h"
+
+const char *reply_reason(unsigned status)
+{
+	switch (status) {
+	case 100: return "Trying";
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 407: return "Proxy Authentication Required";
+	case 408: return "Request Timeout";
+	case 413: return "Request Entity Too Large";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Unsupported URI Scheme";
+	case 420: return "Bad Extension";
+	case 423: return "Interval Too Brief";
+	case 480: return "Temporarily Unavailable";
+	case 481: return "Call/Transaction Does Not Exist";
+	case 483: return "Too Many Hops";
+	case 500: return "Server Internal Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "Version Not Supported";
+	default: return "Unknown";
+	}
+}
+
+static void reply_append(struct sip_reply *r, const char *p, size_t len)
+{
+	if (r->overflow || len > sizeof(r->buf) - r->len) {
+		r->overflow = true;
+		return;
+	}
+	memcpy(r->buf + r->len, p, len);
+	r->len += len;
+}
+
+static void reply_vprintf(struct sip_reply *r, const char *fmt, va_list ap)
+{
+	size_t room = sizeof(r->buf) - r->len;
+	int n;
+
+	if (r->overflow)
+		return;
+	n = vsnprintf(r->buf + r->len, room, fmt, ap);
+	if (n < 0 || (size_t)n >= room) {
+		r->overflow = true;
+		return;
+	}
+	r->len += (size_t)n;
+}
+
+static void reply_printf(struct sip_reply *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void reply_printf(struct sip_reply *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_vprintf(r, fmt, ap);
+	va_end(ap);
+}
+
+static void sockaddr_ip_port(const struct sockaddr *sa, char *ip, size_t iplen,
+			     unsigned *port)
+{
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, iplen);
+		*port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, iplen);
+		*port = ntohs(s4->sin_port);
+	}
+}
+
+static struct sip_str str_trim(struct sip_str s)
+{
+	while (s.len && (s.p[0] == ' ' || s.p[0] == '\t' || s.p[0] == '\r' || s.p[0] == '\n'))
+		s.p++, s.len--;
+	while (s.len && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t' ||
+			 s.p[s.len - 1] == '\r' || s.p[s.len - 1] == '\n'))
+		s.len--;
+	return s;
+}
+
+/* Copy one via-parm, replacing any received= we were sent and filling an
+ * empty rport (RFC 3581) with the real source port. */
+static void reply_top_via(struct sip_reply *r, struct sip_str parm,
+			  const struct sip_peer *src)
+{
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port;
+	const char *p = parm.p, *end = parm.p + parm.len;
+	const char *semi = memchr(p, ';', parm.len);
+
+	sockaddr_ip_port((const struct sockaddr *)&src->addr, ip, sizeof(ip), &port);
+	reply_append(r, p, (size_t)((semi ? semi : end) - p));
+	while (semi && semi < end) {
+		const char *start = semi + 1;
+		const char *next = memchr(start, ';', (size_t)(end - start));
+		struct sip_str param = str_trim((struct sip_str){start, (size_t)((next ? next : end) - start)});
+
+		semi = next;
+		if (param.len >= 8 && strncasecmp(param.p, "received", 8) == 0 &&
+		    (param.len == 8 || param.p[8] == '=' || param.p[8] == ' '))
+			continue;
+		if (param.len == 5 && strncasecmp(param.p, "rport", 5) == 0) {
+			reply_printf(r, ";rport=%u", port);
+			continue;
+		}
+		reply_append(r, ";", 1);
+		reply_append(r, param.p, param.len);
+	}
+	reply_printf(r, ";received=%s", ip);
+}
+
+static void reply_vias(struct sip_reply *r, const struct sip_msg *req,
+		       const struct sip_peer *src)
+{
+	const struct sip_hdr *h = sip_msg_hdr(req, SIP_H_VIA);
+	bool first = true;
+
+	for (; h; h = sip_msg_next_hdr(req, h)) {
+		reply_append(r, "Via: ", 5);
+		if (first) {
+			struct sip_via via;
+			struct sip_str rest = SIP_STR_NULL;
+			struct sip_str parm = h->value;
+
+			if (sip_via_parse(h->value, &via, &rest) == 0 && rest.len > 0) {
+				/* rest starts after the comma that ends the first via-parm */
+				const char *comma = rest.p;
+
+				while (comma > h->value.p && *comma != ',')
+					comma--;
+				parm.len = (size_t)(comma - h->value.p);
+			}
+			parm = str_trim(parm);
+			reply_top_via(r, parm, src);
+			if (parm.p + parm.len < h->value.p + h->value.len && rest.len > 0) {
+				reply_append(r, ", ", 2);
+				reply_append(r, rest.p, rest.len);
+			}
+			first = false;
+		} else {
+			reply_append(r, h->value.p, h->value.len);
+		}
+		reply_append(r, "\r\n", 2);
+	}
+}
+
+/* A tag that is the same for every retransmission of a request, so that a
+ * stateless answer still looks like one dialog to the client. */
+static void reply_to_tag(const struct sip_ctx *ctx, const struct sip_msg *req,
+			 char out[17])
+{
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	size_t maclen = 0;
+	const struct sip_hdr *from = sip_msg_hdr(req, SIP_H_FROM);
+	char in[SIP_MAX_CALL_ID_LEN + 256];
+	size_t n = 0;
+
+	if (req->call_id.len <= SIP_MAX_CALL_ID_LEN) {
+		memcpy(in, req->call_id.p, req->call_id.len);
+		n = req->call_id.len;
+	}
+	if (from) {
+		struct sip_nameaddr na;
+
+		if (sip_nameaddr_parse(from->value, &na) == 0 && na.tag.len <= 255 &&
+		    n + na.tag.len <= sizeof(in)) {
+			memcpy(in + n, na.tag.p, na.tag.len);
+			n += na.tag.len;
+		}
+	}
+	if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, ctx->secret,
+		       sizeof(ctx->secret), (const unsigned char *)in, n, mac,
+		       sizeof(mac), &maclen) || maclen < 8)
+		memset(mac, 0, 8);
+	secret_hex(mac, 8, out);
+}
+
+static void reply_echo(struct sip_ctx *ctx, const struct sip_msg *req,
+		       bool add_tag)
+{
+	struct sip_reply *r = ctx->reply;
+	const struct sip_hdr *h;
+
+	if ((h = sip_msg_hdr(req, SIP_H_FROM)))
+		reply_printf(r, "From: %.*s\r\n", (int)h->value.len, h->value.p);
+	if ((h = sip_msg_hdr(req, SIP_H_TO))) {
+		struct sip_nameaddr na;
+
+		reply_printf(r, "To: %.*s", (int)h->value.len, h->value.p);
+		if (add_tag && sip_nameaddr_parse(h->value, &na) == 0 && na.tag.len == 0) {
+			char tag[17];
+
+			reply_to_tag(ctx, req, tag);
+			reply_printf(r, ";tag=%s", tag);
+		}
+		reply_append(r, "\r\n", 2);
+	}
+	if ((h = sip_msg_hdr(req, SIP_H_CALL_ID)))
+		reply_printf(r, "Call-ID: %.*s\r\n", (int)h->value.len, h->value.p);
+	if ((h = sip_msg_hdr(req, SIP_H_CSEQ)))
+		reply_printf(r, "CSeq: %.*s\r\n", (int)h->value.len, h->value.p);
+}
+
+void reply_start(struct sip_ctx *ctx, const struct sip_msg *req,
+		 const struct sip_peer *src, unsigned status,
+		 const char *reason)
+{
+	struct sip_reply *r = ctx->reply;
+
+	r->len = 0;
+	r->overflow = false;
+	reply_printf(r, "SIP/2.0 %u %s\r\n", status, reason ? reason : reply_reason(status));
+	reply_vias(r, req, src);
+	reply_echo(ctx, req, status > 100);
+	if (ctx->conf->user_agent[0])
+		reply_printf(r, "Server: %s\r\n", ctx->conf->user_agent);
+}
+
+void reply_header(struct sip_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	reply_vprintf(ctx->reply, fmt, ap);
+	va_end(ap);
+	reply_append(ctx->reply, "\r\n", 2);
+}
+
+void reply_raw(struct sip_ctx *ctx, const char *p, size_t len)
+{
+	reply_append(ctx->reply, p, len);
+}
+
+int reply_send(struct sip_ctx *ctx, const struct sip_peer *src)
+{
+	struct sip_reply *r = ctx->reply;
+
+	reply_append(r, "Content-Length: 0\r\n\r\n", 21);
+	if (r->overflow)
+		return EMSGSIZE;
+	return transport_send(ctx->tp, src, r->buf, r->len);
+}
+
+int reply_simple(struct sip_ctx *ctx, const struct sip_msg *req,
+		 const struct sip_peer *src, unsigned status,
+		 const char *reason)
+{
+	reply_start(ctx, req, src, status, reason);
+	return reply_send(ctx, src);
+}
+
+static bool reply_answerable(const struct sip_msg *req)
+{
+	static const enum sip_hdr_id need[] = {
+		SIP_H_VIA, SIP_H_FROM, SIP_H_TO, SIP_H_CALL_ID, SIP_H_CSEQ,
+	};
+
+	if (!req->is_request || req->method == SIP_M_ACK || req->nhdrs > SIP_MAX_HEADERS)
+		return false;
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		int idx = req->first[need[i]];
+
+		if (idx < 0 || (unsigned)idx >= req->nhdrs || req->hdrs[idx].id != need[i])
+			return false;
+	}
+	return true;
+}
+
+int reply_parse_error(struct sip_ctx *ctx, const struct sip_msg *req,
+		      const struct sip_peer *src,
+		      const struct sip_parse_error *perr)
+{
+	if (perr->status < 300 || !reply_answerable(req))
+		return 0;
+	reply_start(ctx, req, src, (unsigned)perr->status, NULL);
+	if (perr->status == 420 && perr->unsupported.len)
+		reply_header(ctx, "Unsupported: %.*s", (int)perr->unsupported.len,
+			     perr->unsupported.p);
+	if (perr->status == 501 || perr->status == 405)
+		reply_header(ctx, "Allow: REGISTER, OPTIONS, ACK, CANCEL");
+	return reply_send(ctx, src);
+}

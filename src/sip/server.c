@@ -1,0 +1,380 @@
+/* The signalling loop. Every message runs the ingress pipeline in order:
+ *   1. sanity (size, keep-alives)      4. application checks (416/420/501...)
+ *   2. parse                            5. authentication (stateless challenge)
+ *   3. responses -> transactions        6. registrar / method handlers
+ * Each stage either passes the message on or ends it with one verdict:
+ * drop, a stateless reply, or a challenge. Nothing is allocated for a
+ * peer that has not authenticated. */
+#include "sip/server.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/priv.h"
+#include "core/secret.h"
+#include "guard/secevent.h"
+#include "sip/auth.h"
+#include "sip/context.h"
+#include "sip/directory.h"
+#include "sip/location.h"
+#include "sip/registrar.h"
+#include "sip/reply.h"
+#include "sip/transport.h"
+#include "store/store.h"
+
+#define SERVER_TICK_MS 100
+#define SERVER_DIR_POLL_TICKS 2   /* directory changes visible within 200 ms */
+#define SERVER_SWEEP_TICKS 10     /* expired contacts go within a second */
+#define BAD_MESSAGE_LOG_PER_SEC 20 /* garbage floods must not flood the log */
+
+struct server {
+	struct sip_ctx ctx;
+	struct event *ev_sig[3];
+	struct event *ev_tick;
+	unsigned ticks;
+	uint64_t data_version;
+	unsigned bad_logged;
+	unsigned long bad_suppressed;
+	time_t bad_second;
+	struct sip_reply reply;
+};
+
+/* ---- stage 1 and 2: sanity and parse ---- */
+
+static bool ingress_is_keepalive(const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] != '\r' && buf[i] != '\n' && buf[i] != 0)
+			return false;
+	}
+	return true;
+}
+
+static void ingress_log_bad(struct server *s, const struct sip_peer *src,
+			    const char *reason)
+{
+	struct secev e;
+
+	if (s->bad_second != s->ctx.now) {
+		s->bad_second = s->ctx.now;
+		s->bad_logged = 0;
+	}
+	if (s->bad_logged >= BAD_MESSAGE_LOG_PER_SEC) {
+		s->bad_suppressed++;
+		return;
+	}
+	s->bad_logged++;
+	secev_begin(&e, "bad_message");
+	secev_src(&e, (const struct sockaddr *)&src->addr, transport_name(src->tp));
+	secev_token(&e, "reason", "parse_error");
+	secev_untrusted(&e, "detail", reason, strlen(reason));
+	if (s->bad_suppressed) {
+		secev_uint(&e, "suppressed", s->bad_suppressed);
+		s->bad_suppressed = 0;
+	}
+	secev_emit(&e);
+}
+
+/* ---- stage 6: per method ---- */
+
+static bool request_in_dialog(const struct sip_msg *m)
+{
+	const struct sip_hdr *to = sip_msg_hdr(m, SIP_H_TO);
+	struct sip_nameaddr na;
+
+	return to && sip_nameaddr_parse(to->value, &na) == 0 && na.tag.len > 0;
+}
+
+static void handle_register(struct sip_ctx *ctx, const struct sip_msg *m,
+			    const struct sip_peer *src)
+{
+	const struct dir_ext *ext;
+	bool stale;
+
+	if (auth_request(ctx, m, src, AUTH_WWW, &ext, &stale) != AUTH_OK) {
+		auth_send_challenge(ctx, m, src, AUTH_WWW, stale);
+		return;
+	}
+	registrar_handle(ctx, m, src, ext);
+}
+
+static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
+			 const struct sip_peer *src)
+{
+	const struct dir_ext *ext;
+	bool stale;
+
+	if (m->method == SIP_M_ACK)
+		return; /* no stateless transaction to acknowledge */
+	if (m->method == SIP_M_CANCEL || request_in_dialog(m)) {
+		/* No dialog or INVITE transaction exists that it could belong to;
+		 * CANCEL cannot be challenged (RFC 3261 22.1). */
+		reply_simple(ctx, m, src, 481, NULL);
+		return;
+	}
+	if (auth_request(ctx, m, src, AUTH_PROXY, &ext, &stale) != AUTH_OK) {
+		auth_send_challenge(ctx, m, src, AUTH_PROXY, stale);
+		return;
+	}
+	if (m->method == SIP_M_OPTIONS) {
+		reply_start(ctx, m, src, 200, NULL);
+		reply_header(ctx, "Allow: REGISTER, OPTIONS, ACK, CANCEL");
+		reply_send(ctx, src);
+		return;
+	}
+	reply_start(ctx, m, src, 501, NULL);
+	reply_header(ctx, "Allow: REGISTER, OPTIONS, ACK, CANCEL");
+	reply_send(ctx, src);
+}
+
+static void server_on_message(void *arg, const char *buf, size_t len,
+			      const struct sip_peer *src)
+{
+	struct server *s = arg;
+	struct sip_ctx *ctx = &s->ctx;
+	struct sip_parse_error perr = {0};
+	struct sip_msg m;
+
+	ctx->now = time(NULL);
+	if (len > SIP_MAX_MSG_SIZE || ingress_is_keepalive(buf, len))
+		return;
+	if (sip_msg_parse(&m, buf, len, src->tp, &perr) != 0) {
+		ingress_log_bad(s, src, perr.reason ? perr.reason : "malformed");
+		reply_parse_error(ctx, &m, src, &perr);
+		return;
+	}
+	if (!m.is_request)
+		return; /* we send no requests yet, so no response can be ours */
+	if (sip_request_check(&m, &perr) != 0) {
+		reply_parse_error(ctx, &m, src, &perr);
+		return;
+	}
+	if (m.method == SIP_M_REGISTER)
+		handle_register(ctx, &m, src);
+	else
+		handle_other(ctx, &m, src);
+}
+
+/* ---- housekeeping ---- */
+
+static void drop_missing_ext(struct loc_aor *a, void *arg)
+{
+	struct sip_ctx *ctx = arg;
+
+	if (!directory_find(ctx->dir, a->ext, strlen(a->ext)))
+		location_remove_ext(ctx->loc, a->ext, registrar_log_removed, NULL);
+}
+
+/* The CLI writes to the database; PRAGMA data_version tells us another
+ * connection committed, and we rebuild the directory aside and swap it. */
+static void server_poll_directory(struct server *s)
+{
+	struct directory *d;
+	uint64_t v;
+	int err;
+
+	if (store_data_version(s->ctx.store, &v) != 0 || v == s->data_version)
+		return;
+	err = directory_load(&d, s->ctx.store);
+	if (err) {
+		log_warn("directory reload failed (%s); keeping the current one", strerror(err));
+		return;
+	}
+	s->data_version = v;
+	directory_free(s->ctx.dir);
+	s->ctx.dir = d;
+	location_foreach_aor(s->ctx.loc, drop_missing_ext, &s->ctx);
+	log_info("directory reloaded: %zu extensions", d->n);
+}
+
+static void server_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *s = arg;
+	int err;
+
+	(void)fd;
+	(void)what;
+	s->ctx.now = time(NULL);
+	s->ticks++;
+	if (s->ticks % SERVER_DIR_POLL_TICKS == 0)
+		server_poll_directory(s);
+	if (s->ticks % SERVER_SWEEP_TICKS == 0)
+		location_sweep(s->ctx.loc, s->ctx.now, registrar_log_removed, NULL);
+	if (location_dirty(s->ctx.loc) && (err = location_flush(s->ctx.loc)) != 0)
+		log_warn("writing registrations failed (%s); will retry", strerror(err));
+}
+
+static void server_reload_config(struct server *s)
+{
+	struct rf_conf *fresh = malloc(sizeof(*fresh));
+	struct rf_conf *c = s->ctx.conf;
+	char err[512];
+
+	if (!fresh)
+		return;
+	if (conf_load(fresh, c->path, err, sizeof(err)) != 0) {
+		log_error("configuration not reloaded: %s", err);
+		free(fresh);
+		return;
+	}
+	/* Only settings that need no re-binding take effect on reload. */
+	c->min_expires = fresh->min_expires;
+	c->max_expires = fresh->max_expires;
+	c->default_expires = fresh->default_expires;
+	c->max_contacts = fresh->max_contacts;
+	c->nonce_lifetime = fresh->nonce_lifetime;
+	memcpy(c->lan, fresh->lan, sizeof(c->lan));
+	c->nlan = fresh->nlan;
+	{
+		enum log_level lvl;
+
+		if (log_level_parse(fresh->log_level, &lvl))
+			log_set_level(lvl);
+	}
+	free(fresh);
+	secevent_simple("config_changed", "file", c->path);
+	log_info("configuration reloaded from %s", c->path);
+}
+
+static void server_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *s = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		server_reload_config(s);
+		return;
+	}
+	log_info("signal %d: shutting down", (int)sig);
+	event_base_loopbreak(s->ctx.base);
+}
+
+/* ---- start and stop ---- */
+
+static int server_open_state(struct server *s, char *err, size_t errlen)
+{
+	struct rf_conf *c = s->ctx.conf;
+	const char *why = NULL;
+	int rc;
+
+	if ((rc = secret_load_or_create(c->secret_file, s->ctx.secret, sizeof(s->ctx.secret))) != 0) {
+		snprintf(err, errlen, "cannot load the install secret %s: %s", c->secret_file, strerror(rc));
+		return rc;
+	}
+	if ((rc = store_open(&s->ctx.store, c->database, &why)) != 0) {
+		snprintf(err, errlen, "cannot open database %s: %s", c->database, why ? why : strerror(rc));
+		return rc;
+	}
+	store_data_version(s->ctx.store, &s->data_version);
+	if ((rc = directory_load(&s->ctx.dir, s->ctx.store)) != 0 ||
+	    (rc = location_alloc(&s->ctx.loc, s->ctx.store)) != 0 ||
+	    (rc = location_load(s->ctx.loc, time(NULL))) != 0) {
+		snprintf(err, errlen, "cannot load extensions and registrations: %s", strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+static int server_events(struct server *s)
+{
+	static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+	struct timeval tv = {0, SERVER_TICK_MS * 1000};
+
+	for (int i = 0; i < 3; i++) {
+		s->ev_sig[i] = evsignal_new(s->ctx.base, sigs[i], server_on_signal, s);
+		if (!s->ev_sig[i] || evsignal_add(s->ev_sig[i], NULL) != 0)
+			return ENOMEM;
+	}
+	s->ev_tick = event_new(s->ctx.base, -1, EV_PERSIST, server_tick, s);
+	if (!s->ev_tick || event_add(s->ev_tick, &tv) != 0)
+		return ENOMEM;
+	return 0;
+}
+
+static void server_close(struct server *s)
+{
+	for (int i = 0; i < 3; i++) {
+		if (s->ev_sig[i])
+			event_free(s->ev_sig[i]);
+	}
+	if (s->ev_tick)
+		event_free(s->ev_tick);
+	transport_free(s->ctx.tp);
+	location_free(s->ctx.loc);
+	directory_free(s->ctx.dir);
+	store_close(s->ctx.store);
+	if (s->ctx.base)
+		event_base_free(s->ctx.base);
+	secret_wipe(s->ctx.secret, sizeof(s->ctx.secret));
+}
+
+static int server_start(struct server *s, char *err, size_t errlen)
+{
+	struct rf_conf *c = s->ctx.conf;
+	int rc;
+
+	s->ctx.base = event_base_new();
+	if (!s->ctx.base) {
+		snprintf(err, errlen, "cannot create the event loop");
+		return ENOMEM;
+	}
+	/* Bind and read the TLS key first: those may need privileges that
+	 * nothing after this point should have. */
+	rc = transport_alloc(&s->ctx.tp, s->ctx.base, c, server_on_message, s, err, errlen);
+	if (rc)
+		return rc;
+	rc = priv_drop(c->user, err, errlen);
+	if (rc)
+		return rc;
+	if ((rc = secevent_open(c->security_log[0] ? c->security_log : NULL, c->syslog)) != 0)
+		log_warn("cannot open security log %s: %s", c->security_log, strerror(rc));
+	rc = server_open_state(s, err, errlen);
+	if (rc)
+		return rc;
+	rc = server_events(s);
+	if (rc)
+		snprintf(err, errlen, "cannot set up timers and signals");
+	return rc;
+}
+
+int server_run(struct rf_conf *c)
+{
+	struct server *s = calloc(1, sizeof(*s));
+	char err[512] = "";
+	enum log_level lvl;
+	int rc;
+
+	if (!s) {
+		fprintf(stderr, "ringfence: out of memory\n");
+		return 1;
+	}
+	s->ctx.conf = c;
+	s->ctx.reply = &s->reply;
+	if (log_level_parse(c->log_level, &lvl))
+		log_set_level(lvl);
+	signal(SIGPIPE, SIG_IGN);
+	rc = server_start(s, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "ringfence: %s\n", err[0] ? err : strerror(rc));
+		server_close(s);
+		free(s);
+		return 1;
+	}
+	secevent_simple("daemon_started", "realm", c->realm);
+	log_info("ringfence listening on port %u (tls %u), realm %s, %zu extensions, %zu registrations",
+		 c->port, c->tls_port, c->realm, s->ctx.dir->n, location_count(s->ctx.loc));
+	event_base_dispatch(s->ctx.base);
+	secevent_simple("daemon_stopped", "realm", c->realm);
+	server_close(s);
+	secevent_close();
+	free(s);
+	return 0;
+}
