@@ -101,6 +101,10 @@ struct sip_hdr {
 struct sip_parse_error {
 	int status;
 	const char *reason;
+	/* Set only by sip_request_check() on 420: the value of the first
+	 * Require or Proxy-Require field naming an option tag we do not
+	 * support (borrowed from the message), for the Unsupported header. */
+	struct sip_str unsupported;
 };
 
 struct sip_msg {
@@ -143,6 +147,20 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len,
  * stream can never be re-synchronised (missing, negative, duplicate or
  * oversized Content-Length, oversized headers): the caller must close. */
 int sip_frame(const char *buf, size_t len, size_t *msglen);
+/* A stream may carry CRLF keep-alives (RFC 5626 3.5.1) between messages.
+ * When buf starts with CR or LF, sip_frame() returns 0 with *msglen covering
+ * just those octets; sip_msg_parse() on them fails with status 0 (drop), so
+ * the caller consumes them like any other unit. */
+
+/* Stateless checks a UAS or registrar makes before authentication, in the
+ * order of RFC 3261 8.2: unknown method 501; Request-URI scheme other than
+ * sip/sips 416; REGISTER whose To is not a sip/sips URI 400; Require or
+ * Proxy-Require with an option tag we do not support 420 (err->unsupported
+ * names the tags); INVITE body whose Content-Type is not application/sdp
+ * 415; INVITE whose Accept does not allow application/sdp 406. Returns 0
+ * when the request may proceed (and for responses), else EBADMSG with
+ * *err filled in. `m` must come from a successful sip_msg_parse(). */
+int sip_request_check(const struct sip_msg *m, struct sip_parse_error *err);
 
 /* Header access. sip_msg_hdr() returns the first field with that id or
  * NULL; sip_msg_next_hdr() continues after `prev`. */
@@ -207,6 +225,17 @@ int sip_via_parse(struct sip_str v, struct sip_via *via, struct sip_str *rest);
  * and angle brackets. Returns the number of elements (<= max), or -1 if
  * there are more than max or an element is empty (e.g. "a,,b"). */
 int sip_split_commas(struct sip_str v, struct sip_str *out, size_t max);
+
+/* Walk a comma-separated value one element at a time without copying,
+ * with the same quote and angle-bracket rules as sip_split_commas().
+ * sip_list_next() returns 1 with *elem set (trimmed, never empty), 0 at the
+ * end, and -1 for an empty element or an unterminated quoted string. */
+struct sip_list_iter {
+	const char *p, *end;
+	bool started;
+};
+void sip_list_init(struct sip_list_iter *it, struct sip_str v);
+int sip_list_next(struct sip_list_iter *it, struct sip_str *elem);
 
 struct sip_contact {
 	struct sip_nameaddr na;
