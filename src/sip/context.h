@@ -13,6 +13,7 @@ struct rf_conf;
 struct event_base;
 struct transport;
 struct tsx_layer;
+struct tsx;
 struct store;
 struct directory;
 struct location;
@@ -23,6 +24,7 @@ struct sip_ctx {
 	struct event_base *base;
 	struct transport *tp;
 	struct tsx_layer *tsx;
+	struct tsx *tsx_cur;         /* server transaction of the request being handled, or NULL */
 	struct store *store;
 	struct directory *dir;       /* replaced whole on reload */
 	struct location *loc;

@@ -10,6 +10,7 @@
 
 #include "core/conf.h"
 #include "core/secret.h"
+#include "sip/transaction.h"
 
 const char *reply_reason(unsigned status)
 {
@@ -232,6 +233,7 @@ void reply_start(struct sip_ctx *ctx, const struct sip_msg *req,
 	struct sip_reply *r = ctx->reply;
 
 	r->len = 0;
+	r->status = status;
 	r->overflow = false;
 	reply_printf(r, "SIP/2.0 %u %s\r\n", status, reason ? reason : reply_reason(status));
 	reply_vias(r, req, src);
@@ -262,6 +264,8 @@ int reply_send(struct sip_ctx *ctx, const struct sip_peer *src)
 	reply_append(r, "Content-Length: 0\r\n\r\n", 21);
 	if (r->overflow)
 		return EMSGSIZE;
+	if (ctx->tsx_cur)
+		return tsx_server_respond(ctx->tsx_cur, r->status, r->buf, r->len);
 	return transport_send(ctx->tp, src, r->buf, r->len);
 }
 

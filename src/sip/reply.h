@@ -19,6 +19,7 @@
 struct sip_reply {
 	char buf[SIP_MAX_MSG_SIZE];
 	size_t len;
+	unsigned status;
 	bool overflow;
 };
 
@@ -31,8 +32,10 @@ void reply_header(struct sip_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Append raw bytes (already formatted header lines ending in CRLF). */
 void reply_raw(struct sip_ctx *ctx, const char *p, size_t len);
-/* Content-Length: 0 and the blank line; then send to src. Returns 0 or an
- * errno value (EMSGSIZE when the reply did not fit). */
+/* Content-Length: 0 and the blank line; then send to src, through the
+ * current server transaction (ctx->tsx_cur) when there is one, so that a
+ * retransmitted request gets the same answer. Returns 0 or an errno value
+ * (EMSGSIZE when the reply did not fit). */
 int reply_send(struct sip_ctx *ctx, const struct sip_peer *src);
 
 /* Convenience: a complete reply with no extra headers. */

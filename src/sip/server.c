@@ -26,6 +26,7 @@
 #include "sip/directory.h"
 #include "sip/location.h"
 #include "sip/registrar.h"
+#include "sip/transaction.h"
 #include "sip/reply.h"
 #include "sip/transport.h"
 #include "store/store.h"
@@ -93,6 +94,22 @@ static bool request_in_dialog(const struct sip_msg *m)
 	return to && sip_nameaddr_parse(to->value, &na) == 0 && na.tag.len > 0;
 }
 
+/* Authenticated requests get a server transaction, so a retransmission is
+ * answered with the same response instead of being processed again (which
+ * the registrar's CSeq check would refuse). A request without an RFC 3261
+ * branch is answered statelessly. */
+static void server_begin_transaction(struct sip_ctx *ctx, const struct sip_msg *m,
+				     const struct sip_peer *src)
+{
+	int err = tsx_server_alloc(&ctx->tsx_cur, ctx->tsx, m, src);
+
+	if (err) {
+		ctx->tsx_cur = NULL;
+		if (err != EINVAL)
+			log_warn("no server transaction (%s); answering statelessly", strerror(err));
+	}
+}
+
 static void handle_register(struct sip_ctx *ctx, const struct sip_msg *m,
 			    const struct sip_peer *src)
 {
@@ -103,7 +120,9 @@ static void handle_register(struct sip_ctx *ctx, const struct sip_msg *m,
 		auth_send_challenge(ctx, m, src, AUTH_WWW, stale);
 		return;
 	}
+	server_begin_transaction(ctx, m, src);
 	registrar_handle(ctx, m, src, ext);
+	ctx->tsx_cur = NULL;
 }
 
 static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
@@ -124,15 +143,11 @@ static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 		auth_send_challenge(ctx, m, src, AUTH_PROXY, stale);
 		return;
 	}
-	if (m->method == SIP_M_OPTIONS) {
-		reply_start(ctx, m, src, 200, NULL);
-		reply_header(ctx, "Allow: REGISTER, OPTIONS, ACK, CANCEL");
-		reply_send(ctx, src);
-		return;
-	}
-	reply_start(ctx, m, src, 501, NULL);
+	server_begin_transaction(ctx, m, src);
+	reply_start(ctx, m, src, m->method == SIP_M_OPTIONS ? 200 : 501, NULL);
 	reply_header(ctx, "Allow: REGISTER, OPTIONS, ACK, CANCEL");
 	reply_send(ctx, src);
+	ctx->tsx_cur = NULL;
 }
 
 static void server_on_message(void *arg, const char *buf, size_t len,
@@ -151,8 +166,12 @@ static void server_on_message(void *arg, const char *buf, size_t len,
 		reply_parse_error(ctx, &m, src, &perr);
 		return;
 	}
-	if (!m.is_request)
-		return; /* we send no requests yet, so no response can be ours */
+	if (!m.is_request) {
+		tsx_client_match(ctx->tsx, &m); /* a stray response is dropped */
+		return;
+	}
+	if (tsx_server_absorb(ctx->tsx, &m, src))
+		return;
 	if (sip_request_check(&m, &perr) != 0) {
 		reply_parse_error(ctx, &m, src, &perr);
 		return;
@@ -307,6 +326,8 @@ static void server_close(struct server *s)
 	}
 	if (s->ev_tick)
 		event_free(s->ev_tick);
+	if (s->ctx.tsx)
+		tsx_layer_free(s->ctx.tsx);
 	transport_free(s->ctx.tp);
 	location_free(s->ctx.loc);
 	directory_free(s->ctx.dir);
@@ -331,6 +352,11 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	rc = transport_alloc(&s->ctx.tp, s->ctx.base, c, server_on_message, s, err, errlen);
 	if (rc)
 		return rc;
+	rc = tsx_layer_alloc(&s->ctx.tsx, s->ctx.base, s->ctx.tp, NULL);
+	if (rc) {
+		snprintf(err, errlen, "cannot create the transaction layer");
+		return rc;
+	}
 	rc = priv_drop(c->user, err, errlen);
 	if (rc)
 		return rc;
