@@ -37,6 +37,7 @@ const char *reply_reason(unsigned status)
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	case 505: return "Version Not Supported";
+	case 513: return "Message Too Large";
 	default: return "Unknown";
 	}
 }
