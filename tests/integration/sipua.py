@@ -522,3 +522,60 @@ try:
         f.close()
 except ImportError:  # used outside pytest
     pass
+
+
+class ChallengeFilterRelay:
+    """A UDP relay on 127.0.0.1 between one client and the daemon that drops
+    the WWW-Authenticate challenges whose algorithm the client cannot answer
+    and forwards everything else byte for byte.
+
+    Debian's SIPp 3.6.1 answers only the first challenge of a 401 and only
+    with MD5, so it fails on a server that offers SHA-256 first as RFC 8760
+    recommends; this relay lets it exercise the daemon's MD5 path."""
+
+    def __init__(self, upstream, drop_algorithms=("SHA-256",)):
+        import threading
+        self.upstream = upstream
+        self.drop = [a.upper() for a in drop_algorithms]
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.front.bind(("127.0.0.1", 0))
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.back.bind(("127.0.0.1", 0))
+        self.port = self.front.getsockname()[1]
+        self.back_addr = self.back.getsockname()
+        self.client = None
+        self.forwarded = 0
+        self.dropped_challenges = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _filter(self, data):
+        lines = data.split(b"\r\n")
+        out = []
+        for ln in lines:
+            m = re.match(rb"(?i)^(?:www-authenticate)\s*:.*algorithm=\"?([A-Za-z0-9-]+)", ln)
+            if m and m.group(1).decode().upper() in self.drop:
+                self.dropped_challenges += 1
+                continue
+            out.append(ln)
+        return b"\r\n".join(out)
+
+    def _run(self):
+        import select
+        while not self._stop.is_set():
+            r, _, _ = select.select([self.front, self.back], [], [], 0.1)
+            for s in r:
+                data, addr = s.recvfrom(70000)
+                if s is self.front:
+                    self.client = addr
+                    self.back.sendto(data, self.upstream)
+                    self.forwarded += 1
+                elif self.client is not None:
+                    self.front.sendto(self._filter(data), self.client)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.front.close()
+        self.back.close()
