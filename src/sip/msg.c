@@ -663,7 +663,7 @@ int sip_frame(const char *buf, size_t len, size_t *msglen)
 	const char *e;
 	uint64_t cl;
 
-	if (len == 0)
+	if (!buf || len == 0)
 		return EAGAIN;
 	if (buf[0] == '\r' || buf[0] == '\n') {
 		while (n < len && (buf[n] == '\r' || buf[n] == '\n'))
