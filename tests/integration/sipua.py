@@ -456,8 +456,26 @@ def reg_list(inst):
     return rows
 
 
-def bindings_of(inst, ext):
-    return [r for r in reg_list(inst) if r["ext"] == str(ext)]
+# The daemon writes registrations through to the database in batches (one
+# flush per loop tick, 100 ms), and `reg list` reads the database: a check
+# waits this long before trusting a snapshot.
+SETTLE = 0.35
+
+
+def bindings_of(inst, ext, n=None, timeout=2.0):
+    """Rows of `reg list` for ext. With n, poll until there are n rows (or
+    timeout); without, take the snapshot after the write-through settled."""
+    def rows():
+        return [r for r in reg_list(inst) if r["ext"] == str(ext)]
+    if n is None:
+        time.sleep(SETTLE)
+        return rows()
+    deadline = time.monotonic() + timeout
+    while True:
+        got = rows()
+        if len(got) == n or time.monotonic() >= deadline:
+            return got
+        time.sleep(0.05)
 
 
 def remaining_seconds(row):
@@ -480,8 +498,12 @@ def remaining_seconds(row):
 
 
 def contact_uri(c):
-    """The URI inside a Contact value, without angle brackets."""
-    return parse_contact(c)[0]
+    """The URI of a Contact value: inside the angle brackets, or the whole
+    text when it is a bare URI as `reg list` prints it."""
+    c = c.strip()
+    if "<" in c:
+        return parse_contact(c)[0]
+    return c
 
 
 def wait_for_event(inst, event, needle="", timeout=2.0):

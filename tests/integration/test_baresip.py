@@ -2,7 +2,7 @@
 import os
 import shutil
 import subprocess
-import time
+
 
 import pytest
 

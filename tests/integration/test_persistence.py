@@ -85,3 +85,14 @@ def test_password_change_and_delete_reach_running_daemon(pbx, mkua):
     pbx.cli("ext", "del", "1002")
     assert wait_until(lambda: refused_with(new), timeout=2.0, interval=0.1)
     assert bindings_of(pbx, "1002") == []
+
+
+def test_registration_right_before_sigterm_is_kept(pbx, mkua):
+    """Write-through is batched; a clean shutdown must flush the batch."""
+    ua = mkua(pbx, "1001")
+    _, ok = ua.register()
+    assert ok.status == 200
+    pbx.stop()  # at once, inside the same batching interval
+    pbx.start()
+    rows = bindings_of(pbx, "1001")
+    assert [contact_uri(r["contact"]) for r in rows] == [contact_uri(ua.contact)]
