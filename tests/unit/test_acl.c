@@ -113,6 +113,7 @@ static void test_parse_reasons(void **state)
 	expect_refusal(" 10.0.0.1", "not an IP address");
 	expect_refusal("10.0.0.1 ", "not an IP address");
 	expect_refusal("fe80::1%eth0", "not an IP address");
+	expect_refusal("010.0.0.1", "not an IP address");
 	expect_refusal("/24", "not an IP address");
 	expect_refusal("10.0.0.0/", "missing prefix length after '/'");
 	expect_refusal("10.0.0.0/-1", "prefix length is not a number");

@@ -242,7 +242,7 @@ static void test_file_not_regular(void **state)
 	snprintf(target, sizeof(target), "%s/elsewhere", t->dir);
 	write_file(target, 32, 0600);
 	assert_int_equal(symlink(target, t->path), 0);
-	assert_int_not_equal(secret_load_or_create(t->path, buf, sizeof(buf)), 0);
+	assert_int_equal(secret_load_or_create(t->path, buf, sizeof(buf)), ELOOP);
 	unlink(target);
 	unlink(t->path);
 	/* A directory is refused. */
