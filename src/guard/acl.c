@@ -115,7 +115,7 @@ int acl_cidr_parse(const char *s, struct acl_cidr *out, const char **why)
 	unsigned prefix;
 	int err;
 
-	if (s == NULL || *s == '\0')
+	if (s == NULL || *s == '\0' || out == NULL)
 		return fail(why, "empty address");
 	slash = strchr(s, '/');
 	hostlen = slash != NULL ? (size_t)(slash - s) : strlen(s);
