@@ -692,8 +692,8 @@ int sip_via_parse(struct sip_str v, struct sip_via *via, struct sip_str *rest)
 	if (*p != ',')
 		return EBADMSG;
 	p = skip_lws(p + 1, end);
-	if (p == end)
-		return EBADMSG; /* a trailing comma promises a via-parm */
+	if (p == end || *p == ',')
+		return EBADMSG; /* a comma promises a via-parm */
 	*rest = mkstr(p, end);
 	return 0;
 }
