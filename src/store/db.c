@@ -131,6 +131,11 @@ static int pragma_int(struct store *s, const char *sql, int64_t *out)
 	return rc == SQLITE_ROW ? 0 : store_errno(rc);
 }
 
+const char *store_library_version(void)
+{
+	return sqlite3_libversion();
+}
+
 int store_begin(struct store *s)
 {
 	/* IMMEDIATE takes the write lock now, so two writers queue on the

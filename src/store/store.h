@@ -23,6 +23,9 @@ void store_close(struct store *s);
  * daemon polls it to see CLI changes without a restart. */
 int store_data_version(struct store *s, uint64_t *out);
 
+/* The SQLite library version in use, for `ringfence version`. */
+const char *store_library_version(void);
+
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);

@@ -1,0 +1,338 @@
+/* ext add|list|show|passwd|del: the extension directory. Passwords exist
+ * here only long enough to hash them; they are wiped straight after. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin/admin.h"
+#include "admin/util.h"
+#include "core/conf.h"
+#include "core/secret.h"
+#include "guard/pwpolicy.h"
+#include "guard/secevent.h"
+#include "sip/digest.h"
+#include "store/store.h"
+
+/* Generated passwords: the length S2 asks for (20+) with margin. */
+#define GEN_PW_LEN 24
+/* Longest password accepted by hand; phones rarely take more. */
+#define PW_MAX 128
+
+struct password {
+	char text[PW_MAX + 2];
+	bool generated;
+};
+
+static void emit_event(struct admin_ctx *ctx, const char *event, const char *ext,
+		       const char *change)
+{
+	struct secev e;
+
+	secev_begin(&e, event);
+	secev_untrusted(&e, "ext", ext, strlen(ext));
+	secev_token(&e, "by", ctx->by ? ctx->by : "cli");
+	if (change)
+		secev_token(&e, "change", change);
+	secev_emit(&e);
+}
+
+/* Read "--password -" from the first line of standard input. */
+static int read_stdin_password(struct password *pw, struct admin_reply *r)
+{
+	size_t n;
+
+	if (!fgets(pw->text, sizeof(pw->text), stdin))
+		return admin_reply_error(r, ADMIN_FAILED,
+					 "--password -: no password on standard input");
+	n = strcspn(pw->text, "\r\n");
+	if (n == sizeof(pw->text) - 1 || (pw->text[n] == '\0' && n > PW_MAX))
+		return admin_reply_error(r, ADMIN_FAILED,
+					 "password refused: longer than %d characters", PW_MAX);
+	pw->text[n] = '\0';
+	return ADMIN_OK;
+}
+
+/* The password for `ext`: checked against the policy when given, else
+ * generated. On refusal, the policy's exact reason. */
+static int obtain_password(const struct admin_cmd *cmd, const struct admin_args *a,
+			   const char *ext, struct password *pw, struct admin_reply *r)
+{
+	const char *given = admin_arg(cmd, a, "--password");
+	char why[256];
+	int st;
+
+	memset(pw, 0, sizeof(*pw));
+	if (!given) {
+		if (secret_password(pw->text, GEN_PW_LEN) != 0)
+			return admin_reply_error(r, ADMIN_FAILED,
+						 "cannot generate a password: no randomness");
+		pw->generated = true;
+		return ADMIN_OK;
+	}
+	if (strcmp(given, "-") == 0) {
+		st = read_stdin_password(pw, r);
+		if (st)
+			return st;
+	} else if (strlen(given) > PW_MAX) {
+		return admin_reply_error(r, ADMIN_FAILED,
+					 "password refused: longer than %d characters", PW_MAX);
+	} else {
+		snprintf(pw->text, sizeof(pw->text), "%s", given);
+	}
+	if (pwpolicy_check_password(ext, pw->text, why, sizeof(why)) != 0) {
+		secret_wipe(pw, sizeof(*pw));
+		return admin_reply_error(r, ADMIN_FAILED, "password refused: %s", why);
+	}
+	return ADMIN_OK;
+}
+
+static void set_ha1(struct admin_ctx *ctx, struct ext_record *rec,
+		    struct password *pw)
+{
+	digest_ha1_compute(rec->ext, ctx->conf->realm, pw->text, &rec->ha1);
+}
+
+static int check_ext_arg(const char *ext, struct admin_reply *r)
+{
+	char why[160];
+
+	if (!admin_ext_valid(ext, why, sizeof(why)))
+		return admin_reply_error(r, ADMIN_USAGE, "%s", why);
+	return ADMIN_OK;
+}
+
+static int parse_cidrs(const struct admin_cmd *cmd, const struct admin_args *a,
+		       const char *opt, struct acl_cidr *out, unsigned *n,
+		       struct admin_reply *r)
+{
+	const char *const *vals;
+	unsigned i, count = admin_values(cmd, a, opt, &vals);
+	const char *why;
+
+	for (i = 0; i < count; i++) {
+		why = NULL;
+		if (acl_cidr_parse(vals[i], &out[i], &why) != 0) {
+			char shown[80];
+
+			admin_printable(vals[i], shown, sizeof(shown));
+			return admin_reply_error(r, ADMIN_USAGE, "%s '%s': %s", opt,
+						 shown, why ? why : "not a CIDR");
+		}
+	}
+	*n = count;
+	return ADMIN_OK;
+}
+
+static int check_name(const char *name, struct admin_reply *r)
+{
+	size_t i, n = strlen(name);
+
+	if (n > EXT_NAME_MAX)
+		return admin_reply_error(r, ADMIN_USAGE, "--name is too long: %zu > %d bytes",
+					 n, EXT_NAME_MAX);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return admin_reply_error(r, ADMIN_USAGE,
+						 "--name contains a control character at position %zu",
+						 i + 1);
+	return ADMIN_OK;
+}
+
+static void reply_password(struct admin_reply *r, const struct password *pw)
+{
+	if (!pw->generated)
+		return;
+	admin_reply_record(r);
+	admin_reply_str(r, "password", pw->text);
+	admin_reply_note(r, "Store it in the phone now: it is shown only once.");
+}
+
+int cmd_ext_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
+		const struct admin_args *a, struct admin_reply *r)
+{
+	const char *name = admin_arg(cmd, a, "--name");
+	struct ext_record rec;
+	struct password pw;
+	int st, err;
+
+	memset(&rec, 0, sizeof(rec));
+	if ((st = check_ext_arg(a->pos[0], r)) || (name && (st = check_name(name, r))) ||
+	    (st = parse_cidrs(cmd, a, "--permit", rec.acl.permit, &rec.acl.npermit, r)) ||
+	    (st = parse_cidrs(cmd, a, "--deny", rec.acl.deny, &rec.acl.ndeny, r)))
+		return st;
+	snprintf(rec.ext, sizeof(rec.ext), "%s", a->pos[0]);
+	snprintf(rec.name, sizeof(rec.name), "%s", name ? name : "");
+	rec.remote = admin_flag(cmd, a, "--remote");
+	/* Refuse a duplicate before asking for or generating a password. */
+	if (store_ext_get(ctx->store, rec.ext, &(struct ext_record){ 0 }) == 0)
+		return admin_reply_error(r, ADMIN_FAILED, "extension %s already exists", rec.ext);
+	st = obtain_password(cmd, a, rec.ext, &pw, r);
+	if (st)
+		return st;
+	set_ha1(ctx, &rec, &pw);
+	err = store_ext_add(ctx->store, &rec);
+	secret_wipe(&rec.ha1, sizeof(rec.ha1));
+	if (err == EEXIST) {
+		secret_wipe(&pw, sizeof(pw));
+		return admin_reply_error(r, ADMIN_FAILED, "extension %s already exists", rec.ext);
+	}
+	if (err) {
+		secret_wipe(&pw, sizeof(pw));
+		return admin_reply_error(r, ADMIN_FAILED, "cannot add extension %s: %s",
+					 rec.ext, strerror(err));
+	}
+	emit_event(ctx, "ext_added", rec.ext, NULL);
+	admin_reply_note(r, "extension %s added", rec.ext);
+	reply_password(r, &pw);
+	secret_wipe(&pw, sizeof(pw));
+	return ADMIN_OK;
+}
+
+int cmd_ext_passwd(const struct admin_cmd *cmd, struct admin_ctx *ctx,
+		   const struct admin_args *a, struct admin_reply *r)
+{
+	struct ext_record rec;
+	struct password pw;
+	int st, err;
+
+	if ((st = check_ext_arg(a->pos[0], r)))
+		return st;
+	err = store_ext_get(ctx->store, a->pos[0], &rec);
+	if (err == ENOENT)
+		return admin_reply_error(r, ADMIN_FAILED, "extension %s does not exist", a->pos[0]);
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot read extension %s: %s",
+					 a->pos[0], strerror(err));
+	st = obtain_password(cmd, a, rec.ext, &pw, r);
+	if (st)
+		return st;
+	set_ha1(ctx, &rec, &pw);
+	rec.updated = 0; /* now */
+	err = store_ext_update(ctx->store, &rec);
+	secret_wipe(&rec.ha1, sizeof(rec.ha1));
+	if (err) {
+		secret_wipe(&pw, sizeof(pw));
+		return admin_reply_error(r, ADMIN_FAILED, "cannot change extension %s: %s",
+					 rec.ext, strerror(err));
+	}
+	emit_event(ctx, "ext_changed", rec.ext, "password");
+	admin_reply_note(r, "password of extension %s changed", rec.ext);
+	reply_password(r, &pw);
+	secret_wipe(&pw, sizeof(pw));
+	return ADMIN_OK;
+}
+
+int cmd_ext_del(const struct admin_cmd *cmd, struct admin_ctx *ctx,
+		const struct admin_args *a, struct admin_reply *r)
+{
+	int st, err;
+
+	if ((st = check_ext_arg(a->pos[0], r)))
+		return st;
+	err = store_ext_del(ctx->store, a->pos[0]);
+	if (err == ENOENT)
+		return admin_reply_error(r, ADMIN_FAILED, "extension %s does not exist", a->pos[0]);
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot delete extension %s: %s",
+					 a->pos[0], strerror(err));
+	emit_event(ctx, "ext_removed", a->pos[0], NULL);
+	admin_reply_note(r, "extension %s removed, with its registrations", a->pos[0]);
+	return ADMIN_OK;
+}
+
+/* ---- read-only ---- */
+
+static void reply_acl(struct admin_reply *r, const char *key,
+		      const struct acl_cidr *list, unsigned n)
+{
+	char text[64];
+	unsigned i;
+
+	admin_reply_list(r, key, NULL);
+	for (i = 0; i < n; i++) {
+		acl_cidr_format(&list[i], text, sizeof(text));
+		admin_reply_list(r, key, text);
+	}
+}
+
+/* The fields every view of an extension shows. Never the HA1. */
+static void reply_ext(struct admin_reply *r, const struct ext_record *rec)
+{
+	char t[32];
+
+	admin_reply_record(r);
+	admin_reply_str(r, "ext", rec->ext);
+	admin_reply_str(r, "name", rec->name);
+	admin_reply_bool(r, "remote", rec->remote);
+	/* An empty permit list means "the LAN": say so instead of "-". */
+	admin_reply_str(r, "access", rec->acl.npermit ? "permit-list" : "lan");
+	reply_acl(r, "permit", rec->acl.permit, rec->acl.npermit);
+	reply_acl(r, "deny", rec->acl.deny, rec->acl.ndeny);
+	admin_reply_str(r, "created", admin_iso_time(rec->created, t, sizeof(t)));
+	admin_reply_str(r, "updated", admin_iso_time(rec->updated, t, sizeof(t)));
+}
+
+static int list_one(const struct ext_record *rec, void *arg)
+{
+	reply_ext(arg, rec);
+	return 0;
+}
+
+static const struct admin_column ext_columns[] = {
+	{ "ext", "EXTENSION" },
+	{ "name", "NAME" },
+	{ "access", "ACCESS" },
+	{ "remote", "REMOTE" },
+	{ "permit", "PERMIT" },
+	{ "deny", "DENY" },
+};
+
+int cmd_ext_list(const struct admin_cmd *cmd, struct admin_ctx *ctx,
+		 const struct admin_args *a, struct admin_reply *r)
+{
+	int err;
+
+	admin_reply_table(r, ext_columns, sizeof(ext_columns) / sizeof(ext_columns[0]));
+	err = store_ext_foreach(ctx->store, list_one, r);
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot list extensions: %s",
+					 strerror(err));
+	return ADMIN_OK;
+}
+
+struct contact_count {
+	const char *ext;
+	int64_t n;
+};
+
+static int count_contact(const struct loc_record *l, void *arg)
+{
+	struct contact_count *c = arg;
+
+	if (strcmp(l->ext, c->ext) == 0)
+		c->n++;
+	return 0;
+}
+
+int cmd_ext_show(const struct admin_cmd *cmd, struct admin_ctx *ctx,
+		 const struct admin_args *a, struct admin_reply *r)
+{
+	struct ext_record rec;
+	struct contact_count cc = { a->pos[0], 0 };
+	int st, err;
+
+	if ((st = check_ext_arg(a->pos[0], r)))
+		return st;
+	err = store_ext_get(ctx->store, a->pos[0], &rec);
+	if (err == ENOENT)
+		return admin_reply_error(r, ADMIN_FAILED, "extension %s does not exist", a->pos[0]);
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot read extension %s: %s",
+					 a->pos[0], strerror(err));
+	secret_wipe(&rec.ha1, sizeof(rec.ha1));
+	reply_ext(r, &rec);
+	store_loc_foreach(ctx->store, (int64_t)time(NULL), count_contact, &cc);
+	admin_reply_int(r, "registrations", cc.n);
+	return ADMIN_OK;
+}

@@ -1,0 +1,442 @@
+/* The command table and the help texts built from it. The help of each
+ * command is its manual page: synopsis, description, options, examples and
+ * exit status. */
+#include <string.h>
+
+#include "admin/admin.h"
+#include "core/limits.h"
+
+#define OPT_JSON { "--json", NULL, false, "Print the result as JSON instead of a table." }
+#define OPT_END { NULL, NULL, false, NULL }
+
+#define PW_TEXT \
+	"Without --password a random password of 24 characters (upper and\n" \
+	"lower case letters, digits and symbols, from the system CSPRNG) is\n" \
+	"generated and printed once, on a line of its own:\n" \
+	"\n" \
+	"    password: <the password>\n" \
+	"\n" \
+	"Store it in the phone right away: Ringfence keeps only the digest\n" \
+	"hashes (HA1, MD5 and SHA-256, for the configured realm) and cannot\n" \
+	"show it again. A password chosen by hand must have at least 10\n" \
+	"characters with upper and lower case letters, a digit and a symbol,\n" \
+	"must not contain the extension, and must not be a dictionary word\n" \
+	"with decorations (checked with libpwquality/cracklib); a refusal\n" \
+	"names the rule that failed. With --password - the password is read\n" \
+	"from the first line of standard input, which keeps it out of the\n" \
+	"process list and the shell history.\n"
+
+const struct admin_cmd admin_cmds[] = {
+	{
+		.name = "init",
+		.access = ADMIN_LOCAL,
+		.needs = NEEDS_NOTHING,
+		.min_pos = 0, .max_pos = 0,
+		.opts = {
+			{ "--dir", "DIR", false, "Directory of the new instance (required). Created with mode 0750 if missing." },
+			{ "--listen", "ADDR", false, "IPv4 or IPv6 address to listen on. Default 127.0.0.1." },
+			{ "--port", "N", false, "SIP port for UDP and TCP; TLS uses N+1. Default 5060." },
+			{ "--realm", "REALM", false, "Digest realm and SIP domain. Default: the listen address." },
+			OPT_END,
+		},
+		.summary = "create a new instance: configuration, database, secrets, certificate",
+		.synopsis = "init --dir DIR [--listen ADDR] [--port N] [--realm REALM]",
+		.description =
+			"Create a complete, secure instance in DIR:\n"
+			"\n"
+			"    DIR/ringfence.conf   configuration (every default shown, commented)\n"
+			"    DIR/ringfence.db     extension directory and registrations (0600)\n"
+			"    DIR/secret.key       32 random bytes keying the nonces (0600)\n"
+			"    DIR/tls/cert.pem     self-signed ECDSA P-256 certificate, 10 years\n"
+			"    DIR/tls/key.pem      its private key (0600)\n"
+			"    DIR/security.log     the security event log\n"
+			"\n"
+			"Two demo extensions, 1001 and 1002, are created with generated\n"
+			"passwords, which are printed once. Nothing has a default password.\n"
+			"init refuses to touch a directory that already holds a\n"
+			"ringfence.conf, and removes what it created if any step fails.\n"
+			"\n"
+			"Run as root, init creates the unprivileged system user 'ringfence'\n"
+			"if it does not exist and gives it the instance directory; the\n"
+			"daemon and the other commands then run as that user.\n",
+		.examples =
+			"ringfence init --dir /var/lib/ringfence\n"
+			"ringfence init --dir demo --listen 192.168.1.10 --port 5080\n",
+		.handler = cmd_init,
+	},
+	{
+		.name = "ext add",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "EXT",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			{ "--name", "NAME", false, "Display name of the extension." },
+			{ "--password", "PW", false, "Password chosen by hand ('-' reads it from standard input). Default: generate one." },
+			{ "--permit", "CIDR", true, "Allow registration from this network; repeatable. Default: the LAN only." },
+			{ "--deny", "CIDR", true, "Refuse registration from this network; repeatable. Deny wins over permit." },
+			{ "--remote", NULL, false, "Allow registration from anywhere, over TLS only." },
+			OPT_END,
+		},
+		.summary = "add an extension",
+		.synopsis = "ext add EXT [--name NAME] [--password PW] [--permit CIDR]... [--deny CIDR]... [--remote]",
+		.description =
+			"Add extension EXT: 1 to 32 characters of digits, letters, '_',\n"
+			"'.' and '-'.\n"
+			"\n"
+			PW_TEXT
+			"\n"
+			"Access: with no --permit, the extension may register from the LAN\n"
+			"only (RFC 1918, loopback, ULA and [security] lan). --permit\n"
+			"replaces that with the given networks; --deny entries always\n"
+			"apply. A CIDR with host bits set (192.168.1.5/16) is refused as a\n"
+			"likely typo. --remote lets the extension register from outside\n"
+			"the LAN, but only over TLS.\n"
+			"\n"
+			"The change reaches a running daemon within a second and is\n"
+			"recorded as event ext_added in the security log.\n",
+		.examples =
+			"ringfence ext add 1003 --name \"Front desk\"\n"
+			"ringfence ext add 1004 --permit 192.168.10.0/24 --deny 192.168.10.66\n"
+			"ringfence ext add 2001 --remote\n",
+		.handler = cmd_ext_add,
+	},
+	{
+		.name = "ext list",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "list extensions",
+		.synopsis = "ext list [--json]",
+		.description =
+			"List every extension with its name, access lists and whether it\n"
+			"may register remotely. Credentials are never shown.\n",
+		.examples = "ringfence ext list\nringfence ext list --json\n",
+		.handler = cmd_ext_list,
+	},
+	{
+		.name = "ext show",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.pos_names = "EXT",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "show one extension",
+		.synopsis = "ext show EXT [--json]",
+		.description =
+			"Show extension EXT: name, access lists, remote flag, creation and\n"
+			"change times, and its live registrations. Credentials are never\n"
+			"shown.\n",
+		.examples = "ringfence ext show 1001\nringfence ext show 1001 --json\n",
+		.handler = cmd_ext_show,
+	},
+	{
+		.name = "ext passwd",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "EXT",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			{ "--password", "PW", false, "Password chosen by hand ('-' reads it from standard input). Default: generate one." },
+			OPT_END,
+		},
+		.summary = "change the password of an extension",
+		.synopsis = "ext passwd EXT [--password PW]",
+		.description =
+			"Replace the password of extension EXT. Phones registered with the\n"
+			"old password fail their next refresh.\n"
+			"\n"
+			PW_TEXT
+			"\n"
+			"Recorded as event ext_changed in the security log.\n",
+		.examples = "ringfence ext passwd 1001\nringfence ext passwd 1001 --password -  < pwfile\n",
+		.handler = cmd_ext_passwd,
+	},
+	{
+		.name = "ext del",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "EXT",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_END },
+		.summary = "delete an extension and its registrations",
+		.synopsis = "ext del EXT",
+		.description =
+			"Delete extension EXT with its access lists and registered\n"
+			"contacts. Recorded as event ext_removed in the security log.\n",
+		.examples = "ringfence ext del 1003\n",
+		.handler = cmd_ext_del,
+	},
+	{
+		.name = "reg list",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "list registered contacts",
+		.synopsis = "reg list [--json]",
+		.description =
+			"List the live registrations: extension, contact URI, source\n"
+			"address and port, transport, User-Agent and the seconds until the\n"
+			"binding expires. The daemon writes every registration through to\n"
+			"the database, so this works from any shell while it runs.\n"
+			"Values that came from the network are shown escaped.\n",
+		.examples = "ringfence reg list\nringfence reg list --json\n",
+		.handler = cmd_reg_list,
+	},
+	{
+		.name = "check-config",
+		.access = ADMIN_READ,
+		.needs = NEEDS_CONF,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_END },
+		.summary = "validate the configuration and print it, secrets redacted",
+		.synopsis = "check-config",
+		.description =
+			"Read and validate the configuration file. An unknown section or\n"
+			"key, or a bad or out-of-range value, is reported as FILE:LINE with\n"
+			"the key, and the exit status is 1. When it is valid, print the\n"
+			"effective configuration (defaults included) with secrets redacted.\n",
+		.examples = "ringfence -c /etc/ringfence/ringfence.conf check-config\n",
+		.handler = cmd_check_config,
+	},
+	{
+		.name = "serve",
+		.access = ADMIN_LOCAL,
+		.needs = NEEDS_CONF,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_END },
+		.summary = "run the daemon in the foreground (alias: run)",
+		.synopsis = "serve",
+		.description =
+			"Bind the configured SIP transports, drop to the unprivileged user\n"
+			"of [general] user when started as root, and serve until SIGINT or\n"
+			"SIGTERM. Changes made with 'ringfence ext' reach the running\n"
+			"daemon within a second; no restart is needed. 'run' is an alias.\n",
+		.examples = "ringfence -c demo/ringfence.conf serve\n",
+		.handler = cmd_serve,
+	},
+	{
+		.name = "version",
+		.access = ADMIN_LOCAL,
+		.needs = NEEDS_NOTHING,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_END },
+		.summary = "print the version",
+		.synopsis = "version",
+		.description = "Print the version of Ringfence and of the libraries it runs on.\n",
+		.examples = "ringfence version\n",
+		.handler = cmd_version,
+	},
+	{
+		.name = "help",
+		.access = ADMIN_LOCAL,
+		.needs = NEEDS_NOTHING,
+		.pos_names = "[COMMAND]",
+		.min_pos = 0, .max_pos = 2,
+		.opts = { OPT_END },
+		.summary = "show help for ringfence or one command",
+		.synopsis = "help [COMMAND]",
+		.description = "Without COMMAND, list the commands; with one, show its manual.\n",
+		.examples = "ringfence help\nringfence help ext add\n",
+		.handler = NULL, /* the CLI prints help itself */
+	},
+};
+
+const size_t admin_ncmds = sizeof(admin_cmds) / sizeof(admin_cmds[0]);
+
+const struct admin_cmd *admin_cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < admin_ncmds; i++)
+		if (strcmp(admin_cmds[i].name, name) == 0)
+			return &admin_cmds[i];
+	return NULL;
+}
+
+int admin_opt_index(const struct admin_cmd *cmd, const char *name)
+{
+	int i;
+
+	for (i = 0; i < ADMIN_MAX_OPTS && cmd->opts[i].name; i++)
+		if (strcmp(cmd->opts[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+const char *admin_arg(const struct admin_cmd *cmd, const struct admin_args *a,
+		      const char *opt)
+{
+	int i = admin_opt_index(cmd, opt);
+
+	return i >= 0 && a->opt[i].n ? a->opt[i].vals[0] : NULL;
+}
+
+bool admin_flag(const struct admin_cmd *cmd, const struct admin_args *a,
+		const char *opt)
+{
+	int i = admin_opt_index(cmd, opt);
+
+	return i >= 0 && a->opt[i].n > 0;
+}
+
+unsigned admin_values(const struct admin_cmd *cmd, const struct admin_args *a,
+		      const char *opt, const char *const **vals)
+{
+	int i = admin_opt_index(cmd, opt);
+
+	if (i < 0)
+		return 0;
+	*vals = a->opt[i].vals;
+	return a->opt[i].n;
+}
+
+bool admin_ext_valid(const char *ext, char *why, size_t whylen)
+{
+	size_t i, n = strlen(ext);
+
+	if (n == 0) {
+		snprintf(why, whylen, "extension is empty");
+		return false;
+	}
+	if (n > RF_MAX_EXT_LEN) {
+		snprintf(why, whylen, "extension is too long: %zu > %u characters",
+			 n, RF_MAX_EXT_LEN);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)ext[i];
+
+		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+		    (c >= 'A' && c <= 'Z') || c == '_' || c == '.' || c == '-')
+			continue;
+		if (c == ' ')
+			snprintf(why, whylen, "extension contains a space at position %zu: "
+				 "allowed are digits, letters, '_', '.' and '-'", i + 1);
+		else if (c > 0x20 && c < 0x7f)
+			snprintf(why, whylen, "extension contains '%c' at position %zu: "
+				 "allowed are digits, letters, '_', '.' and '-'", c, i + 1);
+		else
+			snprintf(why, whylen, "extension contains byte 0x%02x at position %zu: "
+				 "allowed are digits, letters, '_', '.' and '-'", c, i + 1);
+		return false;
+	}
+	return true;
+}
+
+/* ---- help ---- */
+
+static void indented(FILE *out, const char *text, const char *indent)
+{
+	const char *p = text, *nl;
+
+	while (*p) {
+		nl = strchr(p, '\n');
+		if (!nl)
+			nl = p + strlen(p);
+		if (nl > p)
+			fprintf(out, "%s%.*s\n", indent, (int)(nl - p), p);
+		else
+			fputc('\n', out);
+		p = *nl ? nl + 1 : nl;
+	}
+}
+
+static const char exit_status_text[] =
+	"0  success\n"
+	"1  the operation failed: for example the extension exists or does not\n"
+	"   exist, a password was refused, the configuration is invalid, or a\n"
+	"   file could not be written. Nothing was changed.\n"
+	"2  usage error: unknown command or option, missing or extra argument,\n"
+	"   or a malformed value. Nothing was changed.\n";
+
+void admin_help_cmd(const struct admin_cmd *cmd, FILE *out)
+{
+	int i;
+
+	fprintf(out, "NAME\n    ringfence %s - %s\n\n", cmd->name, cmd->summary);
+	fprintf(out, "SYNOPSIS\n    ringfence [-c CONF] %s\n\n", cmd->synopsis);
+	fputs("DESCRIPTION\n", out);
+	indented(out, cmd->description, "    ");
+	fputs("\nOPTIONS\n", out);
+	for (i = 0; i < ADMIN_MAX_OPTS && cmd->opts[i].name; i++) {
+		fprintf(out, "    %s%s%s%s\n", cmd->opts[i].name,
+			cmd->opts[i].arg ? " " : "",
+			cmd->opts[i].arg ? cmd->opts[i].arg : "",
+			cmd->opts[i].repeat ? " (repeatable)" : "");
+		fprintf(out, "        %s\n", cmd->opts[i].help);
+	}
+	fputs("    -c CONF\n        Configuration file (before the command); "
+	      "default $RINGFENCE_CONF, else ./ringfence.conf.\n", out);
+	fputs("    -h, --help\n        Show this help and exit.\n", out);
+	fputs("\nEXAMPLES\n", out);
+	indented(out, cmd->examples, "    ");
+	fputs("\nEXIT STATUS\n", out);
+	indented(out, exit_status_text, "    ");
+}
+
+bool admin_help_group(const char *group, FILE *out)
+{
+	size_t i, glen = strlen(group);
+	bool any = false;
+
+	for (i = 0; i < admin_ncmds; i++) {
+		const char *n = admin_cmds[i].name;
+
+		if (strncmp(n, group, glen) != 0 || n[glen] != ' ')
+			continue;
+		if (!any)
+			fprintf(out, "SYNOPSIS\n");
+		any = true;
+		fprintf(out, "    ringfence [-c CONF] %s\n", admin_cmds[i].synopsis);
+	}
+	if (!any)
+		return false;
+	fputs("\nCOMMANDS\n", out);
+	for (i = 0; i < admin_ncmds; i++) {
+		const char *n = admin_cmds[i].name;
+
+		if (strncmp(n, group, glen) == 0 && n[glen] == ' ')
+			fprintf(out, "    %-14s %s\n", n, admin_cmds[i].summary);
+	}
+	fprintf(out, "\nRun 'ringfence %s COMMAND --help' for the manual of one command.\n", group);
+	return true;
+}
+
+void admin_help_main(FILE *out)
+{
+	size_t i;
+
+	fputs("NAME\n    ringfence - secure-by-default SIP PBX\n\n"
+	      "SYNOPSIS\n    ringfence [-c CONF] COMMAND [ARGS...]\n"
+	      "    ringfence COMMAND --help\n\n"
+	      "DESCRIPTION\n"
+	      "    Ringfence is a SIP registrar and PBX that is safe as installed: every\n"
+	      "    extension has a strong password, access is limited to the LAN unless\n"
+	      "    granted, and every security event is logged for Fail2Ban.\n"
+	      "    One binary holds the daemon (serve) and its administration.\n\n"
+	      "COMMANDS\n", out);
+	for (i = 0; i < admin_ncmds; i++)
+		fprintf(out, "    %-14s %s\n", admin_cmds[i].name, admin_cmds[i].summary);
+	fputs("\nOPTIONS\n"
+	      "    -c CONF, --config CONF\n"
+	      "        The instance's configuration file. Without it, $RINGFENCE_CONF,\n"
+	      "        else ./ringfence.conf.\n"
+	      "    -h, --help\n        Show this help and exit.\n"
+	      "    --version\n        Print the version and exit.\n"
+	      "\nENVIRONMENT\n"
+	      "    RINGFENCE_CONF\n        Configuration file used when -c is not given.\n"
+	      "\nEXAMPLES\n"
+	      "    ringfence init --dir demo\n"
+	      "    ringfence -c demo/ringfence.conf serve\n"
+	      "    RINGFENCE_CONF=demo/ringfence.conf ringfence ext add 1003\n"
+	      "    ringfence -c demo/ringfence.conf reg list\n"
+	      "\nEXIT STATUS\n", out);
+	indented(out, exit_status_text, "    ");
+	fputs("\nRun 'ringfence COMMAND --help' for the manual of one command.\n", out);
+}
