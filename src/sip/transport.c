@@ -245,6 +245,14 @@ int transport_conn_close(struct transport *t, uint64_t conn_id)
 	return stream_conn_close(t, conn_id);
 }
 
+int transport_conn_set_idle(struct transport *t, uint64_t conn_id,
+			    unsigned seconds)
+{
+	if (!t)
+		return EINVAL;
+	return stream_conn_set_idle(t, conn_id, seconds);
+}
+
 unsigned transport_conn_count(const struct transport *t)
 {
 	return t ? t->nconns : 0;

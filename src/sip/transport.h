@@ -61,6 +61,13 @@ void transport_set_close_cb(struct transport *t, transport_close_cb cb,
  * or ENOTCONN when it is already gone. Safe to call from the rx callback. */
 int transport_conn_close(struct transport *t, uint64_t conn_id);
 
+/* Change the idle timeout of one connection (default
+ * SIP_STREAM_IDLE_TIMEOUT_S): the registrar sets it to the registration's
+ * expiry plus a margin so a registered flow that sends no keep-alives
+ * stays open. 0 disables it. Returns 0 or ENOTCONN. */
+int transport_conn_set_idle(struct transport *t, uint64_t conn_id,
+			    unsigned seconds);
+
 /* Open TCP/TLS connections. */
 unsigned transport_conn_count(const struct transport *t);
 

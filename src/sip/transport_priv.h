@@ -89,6 +89,8 @@ void stream_close_all(struct transport *t);
 int stream_send(struct transport *t, const struct sip_peer *dst,
 		const void *buf, size_t len);
 int stream_conn_close(struct transport *t, uint64_t conn_id);
+int stream_conn_set_idle(struct transport *t, uint64_t conn_id,
+			 unsigned seconds);
 
 /* True when a keep-alive, not a message: RFC 5626 CRLF pings/pongs and the
  * 4-byte NUL keep-alive some phones send. */

@@ -534,3 +534,15 @@ int stream_conn_close(struct transport *t, uint64_t conn_id)
 	conn_close(c, "closed locally");
 	return 0;
 }
+
+int stream_conn_set_idle(struct transport *t, uint64_t conn_id,
+			 unsigned seconds)
+{
+	struct conn *c = conn_find(t, conn_id);
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	if (!c || c->dead)
+		return ENOTCONN;
+	bufferevent_set_timeouts(c->bev, seconds ? &tv : NULL, NULL);
+	return 0;
+}

@@ -429,6 +429,51 @@ static void test_send_to_closed_connection(void **state)
 	close(fd2);
 }
 
+/* A connection that never completes a TLS handshake, or never sends a
+ * message, loses its slot after SIP_STREAM_HANDSHAKE_TIMEOUT_S. */
+static void test_stalled_connections_closed(void **state)
+{
+	struct fixture *f = *state;
+	struct reader tcp = { .fd = client_socket(f, SIP_TP_TCP, AF_INET) };
+	struct reader tls = { .fd = client_socket(f, SIP_TP_TLS, AF_INET6) };
+	uint64_t start = now_ms();
+	unsigned want = 2;
+
+	/* Half a header for TCP, the first bytes of a ClientHello for TLS. */
+	send_all(tcp.fd, "OPTIONS sip:x SIP/2.0\r\n", 23);
+	send_all(tls.fd, "\x16\x03\x01", 3);
+	pump(f, NULL, NULL, 200);
+	assert_int_equal(transport_conn_count(f->t), 2);
+	assert_true(pump(f, got_closed, &want, (SIP_STREAM_HANDSHAKE_TIMEOUT_S + 3) * 1000));
+	assert_true(now_ms() - start >= SIP_STREAM_HANDSHAKE_TIMEOUT_S * 1000 - 100);
+	assert_true(pump(f, read_eof, &tcp, 1000));
+	assert_true(pump(f, read_eof, &tls, 1000));
+	assert_int_equal(transport_conn_count(f->t), 0);
+	assert_int_equal(f->nrx, 0);
+	close(tcp.fd);
+	close(tls.fd);
+}
+
+/* The idle timeout can be changed per connection; idle flows close. */
+static void test_idle_timeout(void **state)
+{
+	struct fixture *f = *state;
+	struct reader r = { .fd = client_socket(f, SIP_TP_TCP, AF_INET) };
+	unsigned want = 1;
+	uint64_t start;
+
+	send_all(r.fd, OPTIONS_MSG, sizeof(OPTIONS_MSG) - 1);
+	assert_true(pump(f, got_rx, &want, 2000));
+	assert_int_equal(transport_conn_set_idle(f->t, f->peers[0].conn_id, 1), 0);
+	assert_int_equal(transport_conn_set_idle(f->t, f->peers[0].conn_id + 1000, 1), ENOTCONN);
+	start = now_ms();
+	assert_true(pump(f, got_closed, &want, 3000));
+	assert_true(now_ms() - start >= 900);
+	assert_true(f->last_closed == f->peers[0].conn_id);
+	assert_true(pump(f, read_eof, &r, 1000));
+	close(r.fd);
+}
+
 /* ---- TLS ---- */
 
 struct tls_client {
@@ -616,6 +661,8 @@ int main(void)
 		T(test_tcp_oversize_disconnected),
 		T(test_tcp_garbage_disconnected),
 		T(test_send_to_closed_connection),
+		T(test_stalled_connections_closed),
+		T(test_idle_timeout),
 		T(test_tls_round_trip),
 		T(test_tls_old_version_refused),
 		T(test_tls_bad_key_material),
