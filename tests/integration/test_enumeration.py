@@ -48,8 +48,9 @@ def run_case(ua, password):
 
 @pytest.mark.parametrize("alg", ["SHA-256", "MD5"])
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
-def test_unknown_wrong_and_denied_look_the_same(pbx, mkua, alg, transport):
-    pw5 = pbx.add_ext("1005", "--permit", "127.0.0.5/32")
+def test_unknown_wrong_and_denied_look_the_same(instance, mkua, alg, transport):
+    pw5 = instance.add_ext("1005", "--permit", "127.0.0.5/32")
+    pbx = instance.start()
     cases = {
         # unknown extension (same length as the real ones)
         "unknown_user": (mkua(pbx, "1009", transport, src="127.0.0.7",

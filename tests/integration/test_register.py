@@ -339,8 +339,9 @@ def test_source_address_is_recorded_not_the_via(pbx, mkua):
 
 # --------------------------------------------------------------------- ACL
 
-def test_acl_permit_and_deny(pbx, mkua):
-    pw = pbx.add_ext("1005", "--permit", "127.0.0.5/32")
+def test_acl_permit_and_deny(instance, mkua):
+    pw = instance.add_ext("1005", "--permit", "127.0.0.5/32")
+    pbx = instance.start()
     ok_ua = mkua(pbx, "1005", src="127.0.0.5", password=pw)
     _, ok = ok_ua.register()
     assert ok.status == 200, ok.raw

@@ -70,8 +70,9 @@ def test_tls_offers_only_modern_protocols(pbx):
             assert s.version() in ("TLSv1.2", "TLSv1.3")
 
 
-def test_remote_extension_registers_over_tls(pbx, mkua):
-    pw = pbx.add_ext("1006", "--remote")
+def test_remote_extension_registers_over_tls(instance, mkua):
+    pw = instance.add_ext("1006", "--remote")
+    pbx = instance.start()
     ua = mkua(pbx, "1006", "tls", password=pw)
     _, ok = ua.register()
     assert ok.status == 200, ok.raw
