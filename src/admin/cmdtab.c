@@ -73,8 +73,8 @@ const struct admin_cmd admin_cmds[] = {
 		.opts = {
 			{ "--name", "NAME", false, "Display name of the extension." },
 			{ "--password", "PW", false, "Password chosen by hand ('-' reads it from standard input). Default: generate one." },
-			{ "--permit", "CIDR", true, "Allow registration from this network; repeatable. Default: the LAN only." },
-			{ "--deny", "CIDR", true, "Refuse registration from this network; repeatable. Deny wins over permit." },
+			{ "--permit", "CIDR", true, "Allow registration from this network. Default: the LAN only." },
+			{ "--deny", "CIDR", true, "Refuse registration from this network. Deny wins over permit." },
 			{ "--remote", NULL, false, "Allow registration from anywhere, over TLS only." },
 			OPT_END,
 		},
