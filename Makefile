@@ -54,7 +54,7 @@ unit: build
 	cd $(BUILD) && ctest --output-on-failure
 
 integration: build
-	RINGFENCE_BIN=$(abspath $(BUILD)/ringfence) python3 -m pytest -q tests/integration
+	RINGFENCE_BIN=$(abspath $(BUILD)/ringfence) /usr/bin/python3 -m pytest -q tests/integration
 
 fuzz:
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DRF_FUZZ=ON -DRF_TESTS=OFF >/dev/null

@@ -29,7 +29,7 @@ stage "unit tests (ctest)"
 (cd "$build" && ctest --output-on-failure --output-junit "$reports/unit.xml") || failed_stages+=(unit)
 
 stage "integration tests (pytest, real binary)"
-RINGFENCE_BIN="$(pwd)/$build/ringfence" python3 -m pytest -q -p no:cacheprovider \
+RINGFENCE_BIN="$(pwd)/$build/ringfence" /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 	--junitxml="$reports/integration.xml" tests/integration
 rc=$?
 # Exit 5 means pytest collected nothing, which is a failure of the suite.
@@ -49,7 +49,7 @@ fi
 
 stage "summary"
 [ ${#failed_stages[@]} -eq 0 ] || echo "FAILED stages: ${failed_stages[*]}"
-python3 - "$reports" <<'PY'
+/usr/bin/python3 - "$reports" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 tot = {"passed": 0, "failed": 0, "skipped": 0}
 for f in sorted(glob.glob(sys.argv[1] + "/*.xml")):

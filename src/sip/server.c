@@ -374,7 +374,7 @@ static int server_start(struct server *s, char *err, size_t errlen)
 int server_run(struct rf_conf *c)
 {
 	struct server *s = calloc(1, sizeof(*s));
-	char err[512] = "";
+	char err[2048] = "";
 	enum log_level lvl;
 	int rc;
 
