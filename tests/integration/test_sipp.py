@@ -56,8 +56,8 @@ def run_sipp(workdir, scenario, csv_path, target_port, keys, calls, rate=50):
            "-m", str(calls), "-r", str(rate), "-l", "50",
            "-i", "127.0.0.1", "-p", str(local),
            "-timeout", "60s", "-timeout_error", "-nostdin",
-           "-trace_stat", "-stf", stat, "-trace_err", "-error_file", err,
-           "-key", "domain", "127.0.0.1", "-key", "contact_hp", f"127.0.0.1:{local}"]
+           "-trace_stat", "-stf", stat, "-trace_msg", "-message_file", os.path.join(workdir, "msg.log"), "-trace_err", "-error_file", err,
+           "-auth_uri", "127.0.0.1", "-key", "domain", "127.0.0.1", "-key", "contact_hp", f"127.0.0.1:{local}"]
     for k, v in keys.items():
         cmd += ["-key", k, str(v)]
     cmd.append(f"127.0.0.1:{target_port}")
@@ -78,8 +78,9 @@ def add_extensions(inst):
     return users
 
 
-def test_sipp_registers_100_extensions(pbx, workdir):
-    users = add_extensions(pbx)
+def test_sipp_registers_100_extensions(instance, workdir):
+    users = add_extensions(instance)
+    pbx = instance.start()
     csv_path = os.path.join(workdir, "users.csv")
     with open(csv_path, "w") as f:
         f.write("SEQUENTIAL\n")
