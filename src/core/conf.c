@@ -76,7 +76,7 @@ static const struct conf_key conf_table[] = {
 	  "TLS certificate chain (PEM)" },
 	{ "sip", "tls_key", CT_PATH, 1, CONF_PATH_MAX - 1, "tls/key.pem", false, false, FIELD(tls_key),
 	  "TLS private key (PEM); keep it mode 0600" },
-	{ "sip", "user_agent", CT_STRING, 0, 127, "", true, false, FIELD(user_agent),
+	{ "sip", "user_agent", CT_STRING, 0, 127, "", false, false, FIELD(user_agent),
 	  "Server/User-Agent header value; empty sends none, so the product is not fingerprinted" },
 
 	{ "registrar", "min_expires", CT_UINT, 1, 86400, "60", true, false, FIELD(min_expires),
@@ -97,7 +97,7 @@ static const struct conf_key conf_table[] = {
 
 	{ "log", "security_log", CT_PATH, 0, CONF_PATH_MAX - 1, "security.log", false, false, FIELD(security_log),
 	  "security event log (docs/security-events.md); empty disables the file" },
-	{ "log", "syslog", CT_BOOL, 0, 0, "false", true, false, FIELD(syslog),
+	{ "log", "syslog", CT_BOOL, 0, 0, "false", false, false, FIELD(syslog),
 	  "also send logs to syslog (daemon and auth facilities)" },
 
 	{ "store", "database", CT_PATH, 1, CONF_PATH_MAX - 1, "ringfence.db", false, false, FIELD(database),
