@@ -35,6 +35,8 @@ typedef void (*transport_rx_cb)(void *arg, const char *buf, size_t len,
 int transport_alloc(struct transport **tp, struct event_base *base,
 		    const struct rf_conf *c, transport_rx_cb cb, void *arg,
 		    char *err, size_t errlen);
+/* Not from inside the rx or close callback: the transport is still in use
+ * there. */
 void transport_free(struct transport *t);
 
 /* Send on the peer's flow: UDP from the socket it came in on, TCP/TLS on

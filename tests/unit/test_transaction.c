@@ -391,6 +391,25 @@ static void test_server_invite_2xx_accepted(void **state)
 	assert_int_equal(tsx_layer_count(f->l), 0);
 }
 
+/* A request the TU never answers does not pin its transaction. */
+static void test_server_unanswered_expires(void **state)
+{
+	struct fixture *f = *state;
+	char req[512];
+	struct tsx *x;
+	struct calls end = {0};
+
+	request(req, sizeof(req), "OPTIONS", "z9hG4bKquiet", "UDP", 1, NULL);
+	assert_int_equal(tsx_server_alloc(&x, f->l, parse(req, SIP_TP_UDP), &f->far_peer), 0);
+	tsx_server_set_end_cb(x, record_end, &end);
+	pump(f, f->far, 64 * T1 + 300, &end.n, 1);
+	assert_int_equal(end.n, 1);
+	assert_int_equal(end.err[0], ETIMEDOUT);
+	assert_int_equal(f->nfar, 0);
+	pump(f, f->far, 5, NULL, 0);
+	assert_int_equal(tsx_layer_count(f->l), 0);
+}
+
 /* ---- client ---- */
 
 static void test_client_timer_e_f(void **state)
@@ -613,6 +632,7 @@ int main(void)
 		T(test_server_invite_timer_g_h),
 		T(test_ack_matching),
 		T(test_server_invite_2xx_accepted),
+		T(test_server_unanswered_expires),
 		T(test_client_timer_e_f),
 		T(test_client_response_stops_retransmits),
 		T(test_client_invite_acks_failure),
