@@ -497,9 +497,10 @@ static void test_client_invite_acks_failure(void **state)
 	request(req, sizeof(req), "INVITE", "z9hG4bKinv4", "UDP", 7, NULL);
 	assert_int_equal(tsx_client_send(&x, f->l, req, strlen(req), &f->far_peer, record, &cb), 0);
 	assert_int_equal(tsx_state(x), TSX_CALLING);
-	pump(f, f->far, 35, NULL, 0);
-	/* Timer A: 0, 10, 30 ms. */
+	/* Timer A: the first retransmission comes T1 later. */
+	pump(f, f->far, 1000, &f->nfar, 2);
 	assert_true(f->nfar >= 2);
+	assert_string_equal(f->last, req);
 	response(r486, sizeof(r486), 486, "z9hG4bKinv4", "UDP", "INVITE");
 	memcpy(strstr(r486, "CSeq: 1"), "CSeq: 7", 7);
 	before = f->nfar;
