@@ -53,8 +53,6 @@ struct conf_key {
 };
 
 #define FIELD(f) offsetof(struct rf_conf, f), sizeof(((struct rf_conf *)0)->f)
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 static const struct conf_key conf_table[] = {
 	{ "general", "user", CT_STRING, 1, 63, "ringfence", false, false, FIELD(user),
@@ -86,7 +84,7 @@ static const struct conf_key conf_table[] = {
 	{ "registrar", "default_expires", CT_UINT, 1, 604800, "3600", true, false, FIELD(default_expires),
 	  "registration time (s) when the phone asks for none" },
 	{ "registrar", "max_contacts", CT_UINT, 1, RF_MAX_CONTACTS_PER_EXT, "3", true, false, FIELD(max_contacts),
-	  "registered contacts per extension, at most " STR(RF_MAX_CONTACTS_PER_EXT) },
+	  "registered contacts per extension" },
 	{ "registrar", "nonce_lifetime", CT_UINT, 30, 3600, "300", true, false, FIELD(nonce_lifetime),
 	  "seconds a digest nonce stays valid before stale=true" },
 
@@ -551,6 +549,11 @@ static void fail(struct loader *ld, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages quote values from the file; a stray escape sequence must
+	 * not reach the administrator's terminal. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (line)
 		snprintf(ld->err, ld->errlen, "%s:%u: %s", ld->file, line, msg);
 	else
@@ -906,7 +909,10 @@ static void write_starter(FILE *f, const char *listen, unsigned port, const char
 			const struct conf_key *k = &conf_table[i];
 			if (strcmp(k->section, conf_sections[s]))
 				continue;
-			fprintf(f, "# %s\n", k->help);
+			if (k->type == CT_UINT)
+				fprintf(f, "# %s (%lu..%lu)\n", k->help, k->min, k->max);
+			else
+				fprintf(f, "# %s\n", k->help);
 			if (!strcmp(k->section, "sip") && !strcmp(k->name, "listen"))
 				fprintf(f, "listen = %s\n", listen);
 			else if (!strcmp(k->section, "sip") && !strcmp(k->name, "port"))
@@ -916,7 +922,7 @@ static void write_starter(FILE *f, const char *listen, unsigned port, const char
 			else if (!strcmp(k->section, "sip") && !strcmp(k->name, "realm"))
 				fprintf(f, "realm = %s\n", realm);
 			else
-				fprintf(f, "; %s = %s\n", k->name, k->def);
+				fprintf(f, "; %s =%s%s\n", k->name, *k->def ? " " : "", k->def);
 		}
 	}
 }

@@ -262,6 +262,8 @@ static void uint_syntax(void **state)
 	load_fails(f, "[sip]\nport =\n", "2: bad value for 'port' in [sip]: empty value, expected a whole number 1..65535");
 	load_fails(f, "[sip]\nport = 99999999999999999999999\n",
 		   "2: bad value for 'port' in [sip]: '99999999999999999999999' is out of range 1..65535");
+	load_fails(f, "[sip]\nport = 50\x1b[2J\n",
+		   "2: bad value for 'port' in [sip]: '50?[2J' is not a whole number");
 	load_fails(f, "[sip]\nport = 4294967296\n",
 		   "2: bad value for 'port' in [sip]: '4294967296' is out of range 1..65535");
 }
