@@ -12,45 +12,14 @@
 
 /* ---- header names ---- */
 
-#define HN(lit, id) {lit, sizeof(lit) - 1, id}
+/* Character classes, shared with msg_value.c (defined there). */
+extern const uint8_t sip_char_class[256];
+#define C_TOKEN 0x01
 
-static const struct {
-	const char *name;
-	unsigned char len;
-	unsigned char id;
-} hdr_names[] = {
-	HN("Via", SIP_H_VIA),
-	HN("From", SIP_H_FROM),
-	HN("To", SIP_H_TO),
-	HN("Call-ID", SIP_H_CALL_ID),
-	HN("CSeq", SIP_H_CSEQ),
-	HN("Contact", SIP_H_CONTACT),
-	HN("Content-Length", SIP_H_CONTENT_LENGTH),
-	HN("Content-Type", SIP_H_CONTENT_TYPE),
-	HN("Max-Forwards", SIP_H_MAX_FORWARDS),
-	HN("Expires", SIP_H_EXPIRES),
-	HN("Min-Expires", SIP_H_MIN_EXPIRES),
-	HN("Authorization", SIP_H_AUTHORIZATION),
-	HN("Proxy-Authorization", SIP_H_PROXY_AUTHORIZATION),
-	HN("WWW-Authenticate", SIP_H_WWW_AUTHENTICATE),
-	HN("Proxy-Authenticate", SIP_H_PROXY_AUTHENTICATE),
-	HN("User-Agent", SIP_H_USER_AGENT),
-	HN("Server", SIP_H_SERVER),
-	HN("Route", SIP_H_ROUTE),
-	HN("Record-Route", SIP_H_RECORD_ROUTE),
-	HN("Require", SIP_H_REQUIRE),
-	HN("Proxy-Require", SIP_H_PROXY_REQUIRE),
-	HN("Supported", SIP_H_SUPPORTED),
-	HN("Unsupported", SIP_H_UNSUPPORTED),
-	HN("Allow", SIP_H_ALLOW),
-	HN("Event", SIP_H_EVENT),
-	HN("Accept", SIP_H_ACCEPT),
-	HN("Content-Encoding", SIP_H_CONTENT_ENCODING),
-	HN("Subject", SIP_H_SUBJECT),
-	HN("Refer-To", SIP_H_REFER_TO),
-	HN("Referred-By", SIP_H_REFERRED_BY),
-	HN("Path", SIP_H_PATH),
-};
+static inline bool is_token_ch(unsigned char c)
+{
+	return (sip_char_class[c] & C_TOKEN) != 0;
+}
 
 static unsigned char lower(unsigned char c)
 {
@@ -64,6 +33,48 @@ static bool mem_ieq(const char *a, const char *b, size_t n)
 			return false;
 	return true;
 }
+
+/* Known header names, lower case, sorted by length so a lookup only looks
+ * at names of the right length. */
+#define HN(lit, id) {lit, sizeof(lit) - 1, id}
+
+static const struct {
+	const char *name;
+	unsigned char len;
+	unsigned char id;
+} hdr_names[] = {
+	HN("to", SIP_H_TO),
+	HN("via", SIP_H_VIA),
+	HN("from", SIP_H_FROM),
+	HN("cseq", SIP_H_CSEQ),
+	HN("path", SIP_H_PATH),
+	HN("route", SIP_H_ROUTE),
+	HN("allow", SIP_H_ALLOW),
+	HN("event", SIP_H_EVENT),
+	HN("server", SIP_H_SERVER),
+	HN("accept", SIP_H_ACCEPT),
+	HN("call-id", SIP_H_CALL_ID),
+	HN("contact", SIP_H_CONTACT),
+	HN("expires", SIP_H_EXPIRES),
+	HN("require", SIP_H_REQUIRE),
+	HN("subject", SIP_H_SUBJECT),
+	HN("refer-to", SIP_H_REFER_TO),
+	HN("supported", SIP_H_SUPPORTED),
+	HN("user-agent", SIP_H_USER_AGENT),
+	HN("min-expires", SIP_H_MIN_EXPIRES),
+	HN("unsupported", SIP_H_UNSUPPORTED),
+	HN("referred-by", SIP_H_REFERRED_BY),
+	HN("content-type", SIP_H_CONTENT_TYPE),
+	HN("max-forwards", SIP_H_MAX_FORWARDS),
+	HN("record-route", SIP_H_RECORD_ROUTE),
+	HN("authorization", SIP_H_AUTHORIZATION),
+	HN("proxy-require", SIP_H_PROXY_REQUIRE),
+	HN("content-length", SIP_H_CONTENT_LENGTH),
+	HN("www-authenticate", SIP_H_WWW_AUTHENTICATE),
+	HN("content-encoding", SIP_H_CONTENT_ENCODING),
+	HN("proxy-authenticate", SIP_H_PROXY_AUTHENTICATE),
+	HN("proxy-authorization", SIP_H_PROXY_AUTHORIZATION),
+};
 
 /* Compact forms, RFC 3261 7.3.3 and the extensions that define one. */
 static enum sip_hdr_id compact_hdr(unsigned char c)
@@ -86,15 +97,33 @@ static enum sip_hdr_id compact_hdr(unsigned char c)
 	}
 }
 
+/* `name` holds token characters only (the caller scanned it). For those,
+ * OR-ing 0x20 lower-cases letters and leaves '-' and digits alone, and no
+ * other token character lands on a letter or '-'. */
+static bool name_eq(const char *name, const char *lc, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)(name[i] | 0x20) != (unsigned char)lc[i])
+			return false;
+	return true;
+}
+
 /* The whole name is compared: "Vias" or "qbkba" is never Via. */
 static enum sip_hdr_id hdr_lookup(const char *name, size_t len)
 {
+	/* first entry of each length in hdr_names[] */
+	static const unsigned char by_len[] = {
+		0, 0, 0, 1, 2, 5, 8, 10, 15, 16, 17, 18, 21, 24, 26, 27, 27, 29, 29, 30, 31,
+	};
+	const unsigned char lc0 = (unsigned char)(name[0] | 0x20);
+
 	if (len == 1)
 		return compact_hdr((unsigned char)name[0]);
-	for (size_t i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++)
-		if (hdr_names[i].len == len &&
-		    lower((unsigned char)name[0]) == lower((unsigned char)hdr_names[i].name[0]) &&
-		    mem_ieq(name, hdr_names[i].name, len))
+	if (len + 1 >= sizeof(by_len))
+		return SIP_H_OTHER;
+	for (unsigned i = by_len[len]; i < by_len[len + 1]; i++)
+		if ((unsigned char)hdr_names[i].name[0] == lc0 &&
+		    name_eq(name + 1, hdr_names[i].name + 1, len - 1))
 			return (enum sip_hdr_id)hdr_names[i].id;
 	return SIP_H_OTHER;
 }
@@ -143,26 +172,15 @@ const char *sip_method_name(enum sip_method m)
 /* Methods are case-sensitive (RFC 3261 7.1): "invite" is an extension. */
 static enum sip_method method_lookup(struct sip_str s)
 {
-	for (unsigned i = 1; i < sizeof(method_names) / sizeof(method_names[0]); i++)
-		if (sip_str_eq(s, method_names[i]))
+	for (unsigned i = 1; i < sizeof(method_names) / sizeof(method_names[0]); i++) {
+		const char *n = method_names[i];
+		if (n[0] == s.p[0] && strncmp(n, s.p, s.len) == 0 && n[s.len] == '\0')
 			return (enum sip_method)i;
+	}
 	return SIP_M_UNKNOWN;
 }
 
 /* ---- character helpers ---- */
-
-static bool is_token_ch(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	switch (c) {
-	case '-': case '.': case '!': case '%': case '*': case '_':
-	case '+': case '`': case '\'': case '~':
-		return true;
-	default:
-		return false;
-	}
-}
 
 static inline bool is_wsp(unsigned char c)
 {

@@ -13,6 +13,59 @@
 
 /* ---- character classes ---- */
 
+/* One table lookup per octet: the parser's inner loops are all "skip while
+ * the octet is in class X". Built with range designators (GNU C, also
+ * accepted by clang). */
+enum {
+	C_TOKEN = 0x01,  /* token (RFC 3261 25.1) */
+	C_USER = 0x02,   /* URI user: unreserved / user-unreserved */
+	C_PASS = 0x04,   /* URI password */
+	C_PARAM = 0x08,  /* URI paramchar */
+	C_HDR = 0x10,    /* URI hname / hvalue */
+	C_HOST = 0x20,   /* host name or IPv4 ('_' tolerated, see below) */
+	C_LWS = 0x40,    /* SP, HTAB and the CR LF of a folded line */
+	C_GENV = 0x80,   /* generic-param value: token, host, IPv6 */
+};
+
+#define C_ALNUM (C_TOKEN | C_USER | C_PASS | C_PARAM | C_HDR | C_HOST | C_GENV)
+#define C_UNRES (C_USER | C_PASS | C_PARAM | C_HDR)
+
+/* '_' is not a host character in the grammar, but real devices put it in
+ * host names and accepting it cannot move the end of the host. */
+const uint8_t sip_char_class[256] = {
+	['a' ... 'z'] = C_ALNUM,
+	['A' ... 'Z'] = C_ALNUM,
+	['0' ... '9'] = C_ALNUM,
+	['-'] = C_UNRES | C_TOKEN | C_GENV | C_HOST,
+	['_'] = C_UNRES | C_TOKEN | C_GENV | C_HOST,
+	['.'] = C_UNRES | C_TOKEN | C_GENV | C_HOST,
+	['!'] = C_UNRES | C_TOKEN | C_GENV,
+	['~'] = C_UNRES | C_TOKEN | C_GENV,
+	['*'] = C_UNRES | C_TOKEN | C_GENV,
+	['\''] = C_UNRES | C_TOKEN | C_GENV,
+	['('] = C_UNRES,
+	[')'] = C_UNRES,
+	['%'] = C_TOKEN | C_GENV,
+	['+'] = C_UNRES | C_TOKEN | C_GENV,
+	['`'] = C_TOKEN | C_GENV,
+	['&'] = C_USER | C_PASS | C_PARAM,
+	['='] = C_USER | C_PASS,
+	['$'] = C_USER | C_PASS | C_PARAM | C_HDR,
+	[','] = C_USER | C_PASS,
+	[';'] = C_USER,
+	['?'] = C_USER | C_HDR,
+	['/'] = C_USER | C_PARAM | C_HDR,
+	['['] = C_PARAM | C_HDR | C_GENV,
+	[']'] = C_PARAM | C_HDR | C_GENV,
+	[':'] = C_PARAM | C_HDR | C_GENV,
+	[' '] = C_LWS,
+	['\t'] = C_LWS,
+	['\r'] = C_LWS,
+	['\n'] = C_LWS,
+};
+
+#define IS(c, cls) ((sip_char_class[(unsigned char)(c)] & (cls)) != 0)
+
 static inline bool is_alpha(unsigned char c)
 {
 	c |= 0x20;
@@ -35,104 +88,24 @@ static inline bool is_hex(unsigned char c)
 	return is_digit(c) || (l >= 'a' && l <= 'f');
 }
 
-/* SP, HTAB, and the CR LF of a folded line (the message parser only leaves
- * CRLF inside a value when it is followed by whitespace). */
 static inline bool is_lws(unsigned char c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+	return IS(c, C_LWS);
 }
 
-static bool is_mark(unsigned char c)
+static inline bool is_token_ch(unsigned char c)
 {
-	switch (c) {
-	case '-': case '_': case '.': case '!': case '~': case '*':
-	case '\'': case '(': case ')':
-		return true;
-	default:
-		return false;
-	}
+	return IS(c, C_TOKEN);
 }
 
-static inline bool is_unreserved(unsigned char c)
-{
-	return is_alnum(c) || is_mark(c);
-}
-
-static bool is_token_ch(unsigned char c)
-{
-	if (is_alnum(c))
-		return true;
-	switch (c) {
-	case '-': case '.': case '!': case '%': case '*': case '_':
-	case '+': case '`': case '\'': case '~':
-		return true;
-	default:
-		return false;
-	}
-}
-
-static bool is_user_ch(unsigned char c)
-{
-	if (is_unreserved(c))
-		return true;
-	switch (c) {
-	case '&': case '=': case '+': case '$': case ',': case ';':
-	case '?': case '/':
-		return true;
-	default:
-		return false;
-	}
-}
-
-static bool is_password_ch(unsigned char c)
-{
-	if (is_unreserved(c))
-		return true;
-	switch (c) {
-	case '&': case '=': case '+': case '$': case ',':
-		return true;
-	default:
-		return false;
-	}
-}
-
-static bool is_uri_param_ch(unsigned char c)
-{
-	if (is_unreserved(c))
-		return true;
-	switch (c) {
-	case '[': case ']': case '/': case ':': case '&': case '+': case '$':
-		return true;
-	default:
-		return false;
-	}
-}
-
-static bool is_uri_header_ch(unsigned char c)
-{
-	if (is_unreserved(c))
-		return true;
-	switch (c) {
-	case '[': case ']': case '/': case '?': case ':': case '+': case '$':
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Host names and IPv4 addresses. '_' is not in the grammar but real
- * devices put it in host names; accepting it cannot change where the host
- * ends. */
 static inline bool is_host_ch(unsigned char c)
 {
-	return is_alnum(c) || c == '-' || c == '.' || c == '_';
+	return IS(c, C_HOST);
 }
 
-/* Generic parameter values: token, host (IPv6 reference or, for Via
- * received=, a bare IPv6 address). */
 static inline bool is_gen_value_ch(unsigned char c)
 {
-	return is_token_ch(c) || c == ':' || c == '[' || c == ']';
+	return IS(c, C_GENV);
 }
 
 /* ---- small helpers ---- */
@@ -170,6 +143,13 @@ static bool mem_ieq(const char *a, const char *b, size_t n)
 	return true;
 }
 
+/* Case-insensitive compare against a literal of known length. */
+static inline bool ieq_n(struct sip_str a, const char *lit, size_t n)
+{
+	return a.len == n && mem_ieq(a.p, lit, n);
+}
+#define IEQ(a, lit) ieq_n((a), (lit), sizeof(lit) - 1)
+
 bool sip_str_eq(struct sip_str a, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -196,7 +176,7 @@ struct sip_str sip_str_from(const char *cstr)
 
 /* [p, end) made only of `ok` characters and %HH escapes. Empty is fine;
  * callers check emptiness where the grammar needs 1*. */
-static bool chars_ok(const char *p, const char *end, bool (*ok)(unsigned char))
+static bool chars_ok(const char *p, const char *end, uint8_t cls)
 {
 	while (p < end) {
 		unsigned char c = (unsigned char)*p;
@@ -207,7 +187,7 @@ static bool chars_ok(const char *p, const char *end, bool (*ok)(unsigned char))
 			p += 3;
 			continue;
 		}
-		if (!ok(c))
+		if (!IS(c, cls))
 			return false;
 		p++;
 	}
@@ -276,9 +256,9 @@ static int uri_params_check(const char *p, const char *end)
 		const char *eq = memchr(p, '=', (size_t)(pe - p));
 		const char *ne = eq ? eq : pe;
 
-		if (ne == p || !chars_ok(p, ne, is_uri_param_ch))
+		if (ne == p || !chars_ok(p, ne, C_PARAM))
 			return EBADMSG;
-		if (eq && (eq + 1 == pe || !chars_ok(eq + 1, pe, is_uri_param_ch)))
+		if (eq && (eq + 1 == pe || !chars_ok(eq + 1, pe, C_PARAM)))
 			return EBADMSG;
 		if (++n > SIP_MAX_PARAMS)
 			return EBADMSG;
@@ -296,8 +276,8 @@ static int uri_headers_check(const char *p, const char *end)
 		const char *he = amp ? amp : end;
 		const char *eq = memchr(p, '=', (size_t)(he - p));
 
-		if (!eq || eq == p || !chars_ok(p, eq, is_uri_header_ch) ||
-		    !chars_ok(eq + 1, he, is_uri_header_ch))
+		if (!eq || eq == p || !chars_ok(p, eq, C_HDR) ||
+		    !chars_ok(eq + 1, he, C_HDR))
 			return EBADMSG;
 		if (!amp)
 			return 0;
@@ -331,7 +311,7 @@ static const char *host_end(const char *p, const char *end)
 
 static bool is_sip_scheme(struct sip_str scheme)
 {
-	return sip_str_ieq(scheme, "sip") || sip_str_ieq(scheme, "sips");
+	return IEQ(scheme, "sip") || IEQ(scheme, "sips");
 }
 
 int sip_uri_parse(struct sip_str s, struct sip_uri *u)
@@ -370,11 +350,11 @@ int sip_uri_parse(struct sip_str s, struct sip_uri *u)
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		const char *ue = colon ? colon : at;
 
-		if (ue == p || !chars_ok(p, ue, is_user_ch))
+		if (ue == p || !chars_ok(p, ue, C_USER))
 			return EBADMSG;
 		u->user = mkstr(p, ue);
 		if (colon) {
-			if (!chars_ok(colon + 1, at, is_password_ch))
+			if (!chars_ok(colon + 1, at, C_PASS))
 				return EBADMSG;
 			u->password = mkstr(colon + 1, at);
 		}
@@ -414,37 +394,61 @@ int sip_uri_parse(struct sip_str s, struct sip_uri *u)
 
 /* ---- generic parameters ---- */
 
+/* A parameter the caller wants while the list is being checked, so the
+ * common ones (branch, rport, tag, expires) cost no second scan. */
+struct param_want {
+	const char *name; /* lower case */
+	size_t len;
+	struct sip_str value;
+	bool found;
+};
+
+#define WANT(lit) {lit, sizeof(lit) - 1, {NULL, 0}, false}
+
 /* Parses *( SEMI generic-param ) with p at the first ';'. Returns where the
  * list stops (end, or a ',' or other octet for the caller to judge) or
- * NULL for an empty or malformed parameter. */
-static const char *gen_params_parse(const char *p, const char *end)
+ * NULL for an empty or malformed parameter, or a wanted one given twice
+ * (two tags or branches would let two elements disagree). */
+static const char *gen_params_parse(const char *p, const char *end,
+				    struct param_want *want, size_t nwant)
 {
 	unsigned n = 0;
 
 	while (p < end && *p == ';') {
-		const char *ns;
+		const char *ns, *ne, *vs = NULL, *ve = NULL;
 
 		p = skip_lws(p + 1, end);
 		ns = p;
 		while (p < end && is_token_ch((unsigned char)*p))
 			p++;
+		ne = p;
 		if (p == ns || ++n > SIP_MAX_PARAMS)
 			return NULL;
 		p = skip_lws(p, end);
 		if (p < end && *p == '=') {
 			p = skip_lws(p + 1, end);
+			vs = p;
 			if (p < end && *p == '"') {
 				p = quoted_end(p, end);
 				if (!p)
 					return NULL;
 			} else {
-				const char *vs = p;
 				while (p < end && is_gen_value_ch((unsigned char)*p))
 					p++;
 				if (p == vs)
 					return NULL;
 			}
+			ve = p;
 			p = skip_lws(p, end);
+		}
+		for (size_t i = 0; i < nwant; i++) {
+			if ((size_t)(ne - ns) != want[i].len ||
+			    !mem_ieq(ns, want[i].name, want[i].len))
+				continue;
+			if (want[i].found)
+				return NULL;
+			want[i].found = true;
+			want[i].value = vs ? mkstr(vs, ve) : mkstr(ne, ne);
 		}
 	}
 	return p;
@@ -610,11 +614,13 @@ int sip_nameaddr_parse(struct sip_str s, struct sip_nameaddr *na)
 	after = skip_lws(after, end);
 	if (after == end)
 		return 0;
-	if (*after != ';' || gen_params_parse(after, end) != end)
+	struct param_want tag = WANT("tag");
+	if (*after != ';' || gen_params_parse(after, end, &tag, 1) != end)
 		return EBADMSG;
 	na->params = trim(after + 1, end);
-	if (sip_param_find(na->params, "tag", &na->tag) && na->tag.len == 0)
+	if (tag.found && tag.value.len == 0)
 		return EBADMSG;
+	na->tag = tag.value;
 	return 0;
 }
 
@@ -650,10 +656,10 @@ int sip_via_parse(struct sip_str v, struct sip_via *via, struct sip_str *rest)
 	p = skip_lws(v.p, end);
 
 	q = token_end(p, end);
-	if (!q || !sip_str_ieq(mkstr(p, q), "SIP") || !(p = slash(q, end)))
+	if (!q || !IEQ(mkstr(p, q), "SIP") || !(p = slash(q, end)))
 		return EBADMSG;
 	q = token_end(p, end);
-	if (!q || !sip_str_eq(mkstr(p, q), "2.0") || !(p = slash(q, end)))
+	if (!q || (q - p != 3 || memcmp(p, "2.0", 3) != 0) || !(p = slash(q, end)))
 		return EBADMSG;
 	q = token_end(p, end);
 	if (!q)
@@ -679,12 +685,13 @@ int sip_via_parse(struct sip_str v, struct sip_via *via, struct sip_str *rest)
 		p = skip_lws(q, end);
 	}
 	if (p < end && *p == ';') {
-		q = gen_params_parse(p, end);
+		struct param_want w[2] = {WANT("branch"), WANT("rport")};
+		q = gen_params_parse(p, end, w, 2);
 		if (!q)
 			return EBADMSG;
 		via->params = trim(p + 1, q);
-		sip_param_find(via->params, "branch", &via->branch);
-		via->has_rport = sip_param_find(via->params, "rport", NULL);
+		via->branch = w[0].value;
+		via->has_rport = w[1].found;
 		p = q;
 	}
 	if (p == end)
@@ -722,7 +729,7 @@ int sip_contacts_parse(const struct sip_msg *m, struct sip_contact *out,
 			struct sip_str ev;
 
 			seen++;
-			if (sip_str_eq(e, "*")) {
+			if (e.len == 1 && e.p[0] == '*') {
 				if (saw_star || count)
 					return EBADMSG;
 				saw_star = true;
@@ -754,26 +761,28 @@ int sip_contacts_parse(const struct sip_msg *m, struct sip_contact *out,
 
 /* ---- Digest credentials ---- */
 
+#define DF(n) {#n, sizeof(#n) - 1, offsetof(struct sip_digest_cred, n)}
 static const struct {
 	const char *name;
+	size_t len;
 	size_t off;
 } digest_fields[] = {
-	{"username", offsetof(struct sip_digest_cred, username)},
-	{"realm", offsetof(struct sip_digest_cred, realm)},
-	{"nonce", offsetof(struct sip_digest_cred, nonce)},
-	{"uri", offsetof(struct sip_digest_cred, uri)},
-	{"response", offsetof(struct sip_digest_cred, response)},
-	{"algorithm", offsetof(struct sip_digest_cred, algorithm)},
-	{"cnonce", offsetof(struct sip_digest_cred, cnonce)},
-	{"qop", offsetof(struct sip_digest_cred, qop)},
-	{"nc", offsetof(struct sip_digest_cred, nc)},
-	{"opaque", offsetof(struct sip_digest_cred, opaque)},
+	DF(username),
+	DF(realm),
+	DF(nonce),
+	DF(uri),
+	DF(response),
+	DF(algorithm),
+	DF(cnonce),
+	DF(qop),
+	DF(nc),
+	DF(opaque),
 };
 
 static struct sip_str *digest_field(struct sip_digest_cred *c, struct sip_str name)
 {
 	for (size_t i = 0; i < sizeof(digest_fields) / sizeof(digest_fields[0]); i++)
-		if (sip_str_ieq(name, digest_fields[i].name))
+		if (ieq_n(name, digest_fields[i].name, digest_fields[i].len))
 			return (struct sip_str *)((char *)c + digest_fields[i].off);
 	return NULL;
 }
@@ -791,7 +800,7 @@ int sip_digest_cred_parse(struct sip_str v, struct sip_digest_cred *c)
 	if (!q)
 		return EBADMSG;
 	c->scheme = mkstr(p, q);
-	if (!sip_str_ieq(c->scheme, "Digest"))
+	if (!IEQ(c->scheme, "Digest"))
 		return 0; /* the caller challenges in a scheme it knows */
 
 	p = skip_lws(q, end);

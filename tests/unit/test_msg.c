@@ -152,6 +152,51 @@ static void test_names_whole_and_case(void **state)
 	assert_int_equal(msg.method, SIP_M_UNKNOWN);
 }
 
+static void test_every_known_name(void **state)
+{
+	static const struct {
+		const char *name;
+		enum sip_hdr_id id;
+	} names[] = {
+		{"Via", SIP_H_VIA}, {"From", SIP_H_FROM}, {"To", SIP_H_TO},
+		{"Call-ID", SIP_H_CALL_ID}, {"CSeq", SIP_H_CSEQ}, {"Contact", SIP_H_CONTACT},
+		{"Content-Length", SIP_H_CONTENT_LENGTH}, {"Content-Type", SIP_H_CONTENT_TYPE},
+		{"Max-Forwards", SIP_H_MAX_FORWARDS}, {"Expires", SIP_H_EXPIRES},
+		{"Min-Expires", SIP_H_MIN_EXPIRES}, {"Authorization", SIP_H_AUTHORIZATION},
+		{"Proxy-Authorization", SIP_H_PROXY_AUTHORIZATION},
+		{"WWW-Authenticate", SIP_H_WWW_AUTHENTICATE},
+		{"Proxy-Authenticate", SIP_H_PROXY_AUTHENTICATE}, {"User-Agent", SIP_H_USER_AGENT},
+		{"Server", SIP_H_SERVER}, {"Route", SIP_H_ROUTE}, {"Record-Route", SIP_H_RECORD_ROUTE},
+		{"Require", SIP_H_REQUIRE}, {"Proxy-Require", SIP_H_PROXY_REQUIRE},
+		{"Supported", SIP_H_SUPPORTED}, {"Unsupported", SIP_H_UNSUPPORTED},
+		{"Allow", SIP_H_ALLOW}, {"Event", SIP_H_EVENT}, {"Accept", SIP_H_ACCEPT},
+		{"Content-Encoding", SIP_H_CONTENT_ENCODING}, {"Subject", SIP_H_SUBJECT},
+		{"Refer-To", SIP_H_REFER_TO}, {"Referred-By", SIP_H_REFERRED_BY}, {"Path", SIP_H_PATH},
+		/* near misses stay unknown */
+		{"Vi", SIP_H_OTHER}, {"Viaa", SIP_H_OTHER}, {"Contact-", SIP_H_OTHER},
+		{"Content_Length", SIP_H_OTHER}, {"Proxy-Authorizatio", SIP_H_OTHER},
+		{"Proxy-Authorizationx", SIP_H_OTHER}, {"Xo", SIP_H_OTHER}, {"T0", SIP_H_OTHER},
+		{"Tp", SIP_H_OTHER}, {"Allow-Events", SIP_H_OTHER},
+	};
+	char buf[512], upper[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i].name);
+		for (size_t k = 0; k <= n; k++)
+			upper[k] = (char)((names[i].name[k] >= 'a' && names[i].name[k] <= 'z')
+						  ? names[i].name[k] - 32 : names[i].name[k]);
+		for (int pass = 0; pass < 2; pass++) {
+			snprintf(buf, sizeof(buf), "OPTIONS sip:a@b SIP/2.0\r\n%s: 1\r\n\r\n",
+				 pass ? upper : names[i].name);
+			assert_int_equal(parse(buf), EBADMSG); /* lacks the rest */
+			assert_int_equal(msg.nhdrs, 1);
+			if (msg.hdrs[0].id != names[i].id)
+				fail_msg("%s read as id %d", pass ? upper : names[i].name, msg.hdrs[0].id);
+		}
+	}
+}
+
 static void test_folding(void **state)
 {
 	const struct sip_hdr *h;
@@ -878,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_register_basic),
 		cmocka_unit_test(test_compact_forms),
 		cmocka_unit_test(test_names_whole_and_case),
+		cmocka_unit_test(test_every_known_name),
 		cmocka_unit_test(test_folding),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_required),
