@@ -100,13 +100,11 @@ enum auth_verdict auth_request(struct sip_ctx *ctx, const struct sip_msg *m,
 		auth_log_failure(m, src, c.username, "auth_failed", why);
 		return AUTH_CHALLENGE;
 	}
+	/* The fake HA1 is computed for every user, known or not, so the two
+	 * paths cost the same time. */
+	digest_ha1_fake(ctx->secret, c.username, &fake);
 	e = directory_find(ctx->dir, c.username.p, c.username.len);
-	if (e) {
-		ha1 = &e->rec.ha1;
-	} else {
-		digest_ha1_fake(ctx->secret, c.username, &fake);
-		ha1 = &fake;
-	}
+	ha1 = e ? &e->rec.ha1 : &fake;
 	/* Verify before looking at the verdict so every path does the work. */
 	ok = digest_verify(ha1, alg, m->method_str, &c);
 	if (!e) {

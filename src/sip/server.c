@@ -133,17 +133,24 @@ static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 
 	if (m->method == SIP_M_ACK)
 		return; /* no stateless transaction to acknowledge */
-	if (m->method == SIP_M_CANCEL || request_in_dialog(m)) {
-		/* No dialog or INVITE transaction exists that it could belong to;
-		 * CANCEL cannot be challenged (RFC 3261 22.1). */
+	if (m->method == SIP_M_CANCEL) {
+		/* No INVITE transaction exists that it could cancel, and CANCEL
+		 * cannot be challenged (RFC 3261 22.1). */
 		reply_simple(ctx, m, src, 481, NULL);
 		return;
 	}
+	/* Even a request for a dialog is challenged first: whether a dialog
+	 * exists is nobody's business before authentication. */
 	if (auth_request(ctx, m, src, AUTH_PROXY, &ext, &stale) != AUTH_OK) {
 		auth_send_challenge(ctx, m, src, AUTH_PROXY, stale);
 		return;
 	}
 	server_begin_transaction(ctx, m, src);
+	if (request_in_dialog(m)) {
+		reply_simple(ctx, m, src, 481, NULL);
+		ctx->tsx_cur = NULL;
+		return;
+	}
 	reply_start(ctx, m, src, m->method == SIP_M_OPTIONS ? 200 : 501, NULL);
 	reply_header(ctx, "Allow: REGISTER, OPTIONS, ACK, CANCEL");
 	reply_send(ctx, src);
