@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from sipua import bindings_of, mkua, wait_for_event  # noqa: F401
+from sipua import bindings_of, wait_for_event
+from sipua import mkua  # noqa: F401  (fixture)
 
 ECHOED = {"via", "from", "to", "call-id", "cseq"}
 

@@ -2,7 +2,8 @@
 daemon without one."""
 import time
 
-from sipua import bindings_of, contact_uri, mkua, remaining_seconds, wait_until  # noqa: F401
+from sipua import bindings_of, contact_uri, remaining_seconds, wait_until
+from sipua import mkua  # noqa: F401  (fixture)
 
 
 def test_binding_survives_restart_and_refresh_works(pbx, mkua):

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from sipua import (bindings_of, contact_uri, env_flag, mkua, reg_list,  # noqa: F401
-                   remaining_seconds, wait_for_event, wait_until, pick_challenge,
-                   authorization, udp_exchange, Response)
+from sipua import (authorization, bindings_of, contact_uri, env_flag, pick_challenge,
+                   remaining_seconds, udp_exchange, wait_for_event, wait_until)
+from sipua import mkua  # noqa: F401  (fixture)
 
 NONCE_RE = re.compile(r"^[0-9a-f]{40}$")
 

@@ -5,7 +5,8 @@ import ssl
 
 import pytest
 
-from sipua import bindings_of, contact_uri, mkua, Conn, UA  # noqa: F401
+from sipua import bindings_of, contact_uri
+from sipua import mkua  # noqa: F401  (fixture)
 
 
 def have_ipv6_loopback():
