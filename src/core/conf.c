@@ -511,8 +511,8 @@ void conf_defaults(struct rf_conf *c, const char *dir)
 		snprintf(absdir, sizeof(absdir), "/");
 	snprintf(c->dir, sizeof(c->dir), "%s", absdir);
 	for (size_t i = 0; i < CONF_NKEYS; i++) {
-		/* Defaults are tested by the unit tests; a failure here would
-		 * leave the zeroed value, which later checks reject. */
+		/* Cannot fail for the shipped table: the unit tests pin every
+		 * default (empty_file_gives_every_default). */
 		if (conf_set(&conf_table[i], c, absdir, conf_table[i].def, why, sizeof(why)))
 			log_error("config: bad built-in default for %s.%s: %s",
 				  conf_table[i].section, conf_table[i].name, why);
