@@ -165,6 +165,20 @@ def test_init_bad_values_are_usage_errors_and_create_nothing(workdir, args, mess
     assert not os.path.exists(d)
 
 
+def test_init_failing_half_way_removes_what_it_created(workdir):
+    d = os.path.join(workdir, "half")
+    os.mkdir(d)
+    # A file where the certificate directory should go: init gets as far as
+    # the config and the secret, then must undo them.
+    with open(os.path.join(d, "tls"), "w") as f:
+        f.write("in the way\n")
+    p = run_cli(["init", "--dir", d, "--port", str(free_port())])
+    assert p.returncode == 1
+    assert p.stderr.startswith("ringfence: init: ") and "tls" in p.stderr
+    assert p.stdout == ""
+    assert sorted(os.listdir(d)) == ["tls"]
+
+
 def test_init_without_dir_is_a_usage_error():
     p = run_cli(["init"])
     assert p.returncode == 2
