@@ -1,4 +1,5 @@
 /* Unit tests for the SIP message parser (src/sip/msg.c, msg_value.c). */
+#include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -904,9 +905,75 @@ static void test_request_check(void **state)
 
 /* ---- regressions found by fuzzing (tests/data/regress/) ---- */
 
+/* Every file in tests/data/regress/ must be listed here with the verdict
+ * it gets, so an input that once broke the parser keeps a precise test. */
+static const struct {
+	const char *file;
+	int status; /* -1: parses */
+	const char *reason;
+} regressions[] = {
+	/* the second via-parm was read from ",SIP/2.0/UDP h2" */
+	{"via-empty-element.sip", 400, "bad Via"},
+};
+
+static void replay(const char *buf, size_t len)
+{
+	struct sip_contact c[SIP_MAX_CONTACTS_PER_REGISTER];
+	size_t n, off = 0;
+	bool star;
+
+	if (parse_n(buf, len, SIP_TP_UDP) == 0) {
+		sip_request_check(&msg, &perr);
+		sip_contacts_parse(&msg, c, SIP_MAX_CONTACTS_PER_REGISTER, &n, &star);
+	}
+	while (off < len && sip_frame(buf + off, len - off, &n) == 0) {
+		assert_true(n > 0 && n <= len - off);
+		off += n;
+	}
+}
+
 static void test_regressions(void **state)
 {
+	const char *dir = getenv("RF_TEST_DATA") ? getenv("RF_TEST_DATA") : "tests/data";
+	char path[1024];
+	DIR *d;
+	struct dirent *de;
+	unsigned seen = 0;
+
 	(void)state;
+	snprintf(path, sizeof(path), "%s/regress", dir);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		static char buf[SIP_MAX_MSG_SIZE + 1];
+		size_t i, len;
+		FILE *fp;
+
+		if (de->d_name[0] == '.')
+			continue;
+		for (i = 0; i < sizeof(regressions) / sizeof(regressions[0]); i++)
+			if (strcmp(regressions[i].file, de->d_name) == 0)
+				break;
+		if (i == sizeof(regressions) / sizeof(regressions[0]))
+			fail_msg("tests/data/regress/%s has no entry in regressions[]", de->d_name);
+		snprintf(path, sizeof(path), "%s/regress/%s", dir, de->d_name);
+		fp = fopen(path, "rb");
+		assert_non_null(fp);
+		len = fread(buf, 1, sizeof(buf), fp);
+		fclose(fp);
+		replay(buf, len);
+		if (regressions[i].status < 0) {
+			if (parse_n(buf, len, SIP_TP_UDP) != 0)
+				fail_msg("%s: %d %s", de->d_name, perr.status, perr.reason);
+		} else {
+			assert_int_equal(parse_n(buf, len, SIP_TP_UDP), EBADMSG);
+			assert_int_equal(perr.status, regressions[i].status);
+			assert_string_equal(perr.reason, regressions[i].reason);
+		}
+		seen++;
+	}
+	closedir(d);
+	assert_int_equal(seen, sizeof(regressions) / sizeof(regressions[0]));
 }
 
 static int teardown(void **state)
