@@ -80,6 +80,11 @@
  * opens a connection and stalls holds a slot of SIP_MAX_CONNECTIONS. */
 #define SIP_STREAM_HANDSHAKE_TIMEOUT_S 5u
 
+/* Once part of a message has arrived on a stream, the rest must follow
+ * within this many seconds. Without it a peer could trickle one byte a
+ * minute and keep a connection, and its buffer, forever (slowloris). */
+#define SIP_STREAM_MESSAGE_TIMEOUT_S 10u
+
 /* A TCP/TLS connection with no inbound bytes for this long is closed.
  * Phones refresh registrations or send CRLF keep-alives well within ten
  * minutes (RFC 5626 suggests 95-120 s), so only dead flows reach it. */

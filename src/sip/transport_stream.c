@@ -45,7 +45,8 @@ struct conn {
 	uint64_t id;
 	struct transport *t;      /* borrowed */
 	struct bufferevent *bev;  /* owns the socket and, for TLS, the SSL */
-	struct event *first_msg;  /* handshake and first message deadline */
+	struct event *deadline;   /* TLS handshake + first message, then each
+				   * partly received message */
 	enum sip_transport tp;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
@@ -84,8 +85,8 @@ static void conn_unlink(struct conn *c)
 
 static void conn_free(struct conn *c)
 {
-	if (c->first_msg)
-		event_free(c->first_msg);
+	if (c->deadline)
+		event_free(c->deadline);
 	if (c->bev)
 		bufferevent_free(c->bev);
 	free(c);
@@ -166,8 +167,8 @@ static bool frame_one(struct conn *c, struct evbuffer *in)
 	}
 	if (p[0] == '\r' || p[0] == '\n') {
 		skip = crlf_prefix(c, p, len);
-		if (skip && c->first_msg)
-			event_del(c->first_msg);
+		if (skip)
+			event_del(c->deadline);
 		evbuffer_drain(in, skip);
 		return skip > 0;
 	}
@@ -181,8 +182,7 @@ static bool frame_one(struct conn *c, struct evbuffer *in)
 		conn_close(c, "framing error");
 		return false;
 	}
-	if (c->first_msg)
-		event_del(c->first_msg);
+	event_del(c->deadline);
 	deliver(c, (const char *)p, msglen);
 	if (c->dead)
 		return false;
@@ -199,8 +199,18 @@ static void conn_readable(struct bufferevent *bev, void *arg)
 	while (!c->dead && frame_one(c, in))
 		;
 	c->in_rx = false;
-	if (c->dead)
+	if (c->dead) {
 		conn_free(c);
+		return;
+	}
+	/* Part of a message is waiting: it has a deadline, counted from the
+	 * last complete message (or the handshake), not from each byte. */
+	if (evbuffer_get_length(in) > 0 &&
+	    !evtimer_pending(c->deadline, NULL)) {
+		const struct timeval tv = { SIP_STREAM_MESSAGE_TIMEOUT_S, 0 };
+
+		evtimer_add(c->deadline, &tv);
+	}
 }
 
 static void conn_event(struct bufferevent *bev, short what, void *arg)
@@ -209,7 +219,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED)
-		return; /* TLS handshake done; first_msg keeps running */
+		return; /* TLS handshake done; the deadline keeps running */
 	if (what & BEV_EVENT_TIMEOUT)
 		conn_close(c, "idle timeout");
 	else if (what & BEV_EVENT_EOF)
@@ -218,11 +228,11 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, c->tp == SIP_TP_TLS ? "TLS or socket error" : "socket error");
 }
 
-static void conn_first_msg_timeout(evutil_socket_t fd, short what, void *arg)
+static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	conn_close(arg, "no handshake or message in time");
+	conn_close(arg, "handshake or message not completed in time");
 }
 
 static struct bufferevent *bev_for(struct transport *t, enum sip_transport tp,
@@ -269,8 +279,8 @@ static int conn_alloc(struct conn **cp, struct stream_listener *l,
 		close(fd);
 		return ENOMEM;
 	}
-	c->first_msg = evtimer_new(t->base, conn_first_msg_timeout, c);
-	if (!c->first_msg || evtimer_add(c->first_msg, &first) < 0) {
+	c->deadline = evtimer_new(t->base, conn_deadline, c);
+	if (!c->deadline || evtimer_add(c->deadline, &first) < 0) {
 		conn_free(c);
 		return ENOMEM;
 	}

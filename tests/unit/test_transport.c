@@ -475,6 +475,30 @@ static void test_stalled_connections_closed(void **state)
 	close(tls.fd);
 }
 
+/* After a complete message, a trickled partial one still has to finish
+ * within SIP_STREAM_MESSAGE_TIMEOUT_S even though bytes keep coming. */
+static void test_trickled_message_closed(void **state)
+{
+	struct fixture *f = *state;
+	struct reader r = { .fd = client_socket(f, SIP_TP_TCP, AF_INET) };
+	unsigned want = 1, sent = 0;
+	uint64_t start, limit = SIP_STREAM_MESSAGE_TIMEOUT_S * 1000u;
+
+	send_all(r.fd, OPTIONS_MSG, sizeof(OPTIONS_MSG) - 1);
+	assert_true(pump(f, got_rx, &want, 2000));
+	start = now_ms();
+	while (f->nclosed == 0 && now_ms() - start < limit + 3000) {
+		/* One byte of a header every 300 ms. */
+		if (sent < sizeof(OPTIONS_MSG) - 20)
+			(void)send(r.fd, OPTIONS_MSG + sent++, 1, MSG_NOSIGNAL);
+		pump(f, got_closed, &want, 300);
+	}
+	assert_int_equal(f->nclosed, 1);
+	assert_true(now_ms() - start >= limit - 100);
+	assert_int_equal(f->nrx, 1);
+	close(r.fd);
+}
+
 /* The idle timeout can be changed per connection; idle flows close. */
 static void test_idle_timeout(void **state)
 {
@@ -683,6 +707,7 @@ int main(void)
 		T(test_tcp_garbage_disconnected),
 		T(test_send_to_closed_connection),
 		T(test_stalled_connections_closed),
+		T(test_trickled_message_closed),
 		T(test_idle_timeout),
 		T(test_tls_round_trip),
 		T(test_tls_old_version_refused),
