@@ -400,6 +400,14 @@ static int drop_root(const struct admin_cmd *cmd, struct cli_env *env)
 	if (cmd->handler == cmd_serve || geteuid() != 0 ||
 	    !priv_user_exists(env->conf->user))
 		return ADMIN_OK;
+	/* Dropping when the user cannot reach the instance would only turn
+	 * a working command into "permission denied": say why, stay root. */
+	if (!priv_user_can_access(env->conf->user, env->conf->dir, X_OK | R_OK)) {
+		fprintf(stderr, "%s: warning: user '%s' cannot reach %s (a parent "
+			"directory is not open to it); running as root\n", PROG,
+			env->conf->user, env->conf->dir);
+		return ADMIN_OK;
+	}
 	if (priv_drop(env->conf->user, err, sizeof(err)) != 0)
 		return op_error(cmd->name, "%s", err);
 	return ADMIN_OK;

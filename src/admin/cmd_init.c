@@ -40,6 +40,7 @@ struct init_job {
 	struct rf_conf conf;
 	char conf_path[CONF_PATH_MAX];
 	char passwords[NDEMO][DEMO_PW_LEN + 1];
+	bool unreachable; /* the service user cannot search a parent of dir */
 	/* What we made, undone in reverse order on failure. */
 	struct {
 		char path[CONF_PATH_MAX + 8];
@@ -421,6 +422,12 @@ static void reply_summary(struct init_job *j, struct admin_reply *r)
 	for (i = 0; i < NDEMO; i++)
 		admin_reply_note(r, "  %s  %s", demo_exts[i], j->passwords[i]);
 	admin_reply_note(r, "Start it with: ringfence -c %s serve", j->conf_path);
+	if (j->unreachable)
+		admin_reply_note(r, "Warning: user '%s' cannot reach %s because a parent "
+				 "directory is closed to it; the daemon will fail after "
+				 "dropping root. Move the instance (for example to "
+				 "/var/lib/ringfence) or open the parents with chmod o+x.",
+				 c->user, j->dir);
 }
 
 static int init_steps(struct init_job *j, struct admin_reply *r)
@@ -441,8 +448,11 @@ static int init_steps(struct init_job *j, struct admin_reply *r)
 	    (st = make_secret(j, r)) || (st = make_cert(j, r)) ||
 	    (st = make_seclog(j, r)) || (st = make_database(j, r)))
 		return st;
-	if (geteuid() == 0 && priv_user_exists(j->conf.user) && (st = give_to_user(j, r)))
-		return st;
+	if (geteuid() == 0 && priv_user_exists(j->conf.user)) {
+		if ((st = give_to_user(j, r)))
+			return st;
+		j->unreachable = !priv_user_can_access(j->conf.user, j->dir, X_OK | R_OK);
+	}
 	return ADMIN_OK;
 }
 

@@ -1,6 +1,8 @@
 /* Privilege drop. The order matters: supplementary groups and the gid must
  * change while we are still root, the uid last. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -75,4 +77,40 @@ int priv_drop(const char *user, char *err, size_t errlen)
 		return EPERM;
 	}
 	return 0;
+}
+
+#define PRIV_MAX_GROUPS 256
+
+/* Back to root after a probe. Failing here would leave a process that is
+ * neither root nor the user: stop at once rather than run like that. */
+static void restore_root(const gid_t *groups, int ngroups)
+{
+	if (seteuid(0) != 0 || setegid(0) != 0 ||
+	    setgroups((size_t)ngroups, groups) != 0)
+		abort();
+}
+
+bool priv_user_can_access(const char *user, const char *path, int amode)
+{
+	gid_t saved[PRIV_MAX_GROUPS], theirs[PRIV_MAX_GROUPS];
+	int nsaved, ntheirs = PRIV_MAX_GROUPS;
+	bool ok;
+	uid_t uid;
+	gid_t gid;
+
+	if (geteuid() != 0)
+		return access(path, amode) == 0;
+	if (lookup(user, &uid, &gid) != 0)
+		return false;
+	nsaved = getgroups(PRIV_MAX_GROUPS, saved);
+	if (nsaved < 0 || getgrouplist(user, gid, theirs, &ntheirs) < 0)
+		return false;
+	if (setgroups((size_t)ntheirs, theirs) != 0 || setegid(gid) != 0 ||
+	    seteuid(uid) != 0) {
+		restore_root(saved, nsaved);
+		return false;
+	}
+	ok = faccessat(AT_FDCWD, path, amode, AT_EACCESS) == 0;
+	restore_root(saved, nsaved);
+	return ok;
 }

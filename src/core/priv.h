@@ -16,4 +16,11 @@ int priv_drop(const char *user, char *err, size_t errlen);
 /* True when `user` names an existing account. */
 bool priv_user_exists(const char *user);
 
+/* Could `user` open `path` with access mode `amode` (R_OK, W_OK, X_OK)?
+ * As root this is tested by taking on the user's effective ids and groups
+ * for the one check and restoring them after: a parent directory that only
+ * root may search (an instance under /root) is caught before a drop that
+ * would lock us out. Not root: the caller's own access. */
+bool priv_user_can_access(const char *user, const char *path, int amode);
+
 #endif
