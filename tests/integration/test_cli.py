@@ -513,3 +513,18 @@ def test_cli_as_root_leaves_only_service_user_files(instance):
     for root, dirs, files in os.walk(instance.dir):
         for n in dirs + files:
             assert os.lstat(os.path.join(root, n)).st_uid == uid, n
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="privilege drop needs root")
+def test_instance_the_service_user_cannot_reach_is_reported(workdir):
+    closed = os.path.join(workdir, "closed")
+    os.mkdir(closed, 0o700)
+    inst_dir = os.path.join(closed, "inst")
+    p = run_cli(["init", "--dir", inst_dir, "--port", str(free_port())], check=True)
+    assert "Warning: user 'ringfence' cannot reach" in p.stdout
+    # The passwords are still the only lines shaped like credentials.
+    assert [e for e, _ in re.findall(r"^\s*(\d+)\s+(\S+)\s*$", p.stdout, re.M)] == ["1001", "1002"]
+    conf = os.path.join(inst_dir, "ringfence.conf")
+    p = run_cli(["ext", "list"], conf=conf)
+    assert p.returncode == 0 and "1001" in p.stdout
+    assert "cannot reach" in p.stderr and "running as root" in p.stderr
