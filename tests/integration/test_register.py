@@ -180,6 +180,7 @@ def test_expires_below_minimum_gets_423_with_min_expires(instance, mkua):
     _, r = ua.register(expires=30)
     assert r.status == 423, r.raw
     assert r.get("min-expires") == "60", r.raw
+    assert r.get("server") is None and r.get("user-agent") is None, r.raw
     assert_no_binding(instance, "1001")
     # The same UA with an acceptable value is fine.
     _, ok = ua.register(expires=60)
@@ -263,6 +264,7 @@ def test_contact_limit_refuses_the_fourth(pbx, mkua):
         assert ua.register(contact=c)[1].status == 200
     _, r = ua.register(contact="<sip:1001@127.0.0.1:40004>")
     assert r.status == 403, r.raw
+    assert r.get("server") is None and r.get("user-agent") is None, r.raw
     rows = bindings_of(pbx, "1001")
     assert sorted(contact_uri(x["contact"]) for x in rows) == sorted(contact_uri(c) for c in three)
     # Refreshing one of the three is not a new contact and still works.
@@ -316,6 +318,37 @@ def test_replayed_cseq_is_not_applied(pbx, mkua):
     r = ua.request(cseq=done + 10, expires=0, auth=_fresh_nonce_auth(ua, mkua, pbx))
     assert r.status == 200, r.raw
     assert_no_binding(pbx, "1001")
+
+
+def test_replay_after_unregister_does_not_restore_the_binding(pbx, mkua):
+    """An eavesdropper replays a captured authenticated REGISTER (only the
+    Via branch changed, as a new transaction) after the phone unregistered
+    in the same Call-ID: the older CSeq must not bring the binding back."""
+    ua = mkua(pbx, "1001")
+    ch = ua.request()
+    auth = ua.auth_for(ch, "SHA-256")
+    captured = ua.build(auth=auth, expires=3600)
+    ok = ua.transact(captured)
+    assert ok.status == 200, ok.raw
+    _, gone = ua.register(expires=0)
+    assert gone.status == 200, gone.raw
+    assert bindings_of(pbx, "1001") == []
+    replay = re.sub(rb";branch=[^;\r\n]+", b";branch=z9hG4bK" + b"5eed" * 4, captured, count=1)
+    r = ua.transact(replay)
+    assert r is not None and r.status != 200, r.raw
+    assert bindings_of(pbx, "1001") == [], "a replayed REGISTER restored the binding"
+
+
+def test_several_contacts_in_one_request(pbx, mkua):
+    ua = mkua(pbx, "1001")
+    two = ["<sip:1001@127.0.0.1:40001>", "<sip:1001@127.0.0.1:40002>;expires=120"]
+    _, ok = ua.register(contacts=two, expires=600)
+    assert ok.status == 200, ok.raw
+    got = {u: int(p["expires"]) for u, p in ok.contacts()}
+    assert set(got) == {contact_uri(c) for c in two}, ok.raw
+    assert 590 <= got["sip:1001@127.0.0.1:40001"] <= 600
+    assert 110 <= got["sip:1001@127.0.0.1:40002"] <= 120
+    assert len(bindings_of(pbx, "1001", n=2)) == 2
 
 
 # ----------------------------------------------------------- received/rport
