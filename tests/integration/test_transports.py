@@ -95,3 +95,17 @@ def test_register_over_ipv6(instance, mkua, transport):
     # IPv4 still served by the same daemon.
     v4 = mkua(instance, "1002", transport)
     assert v4.register()[1].status == 200
+
+
+def test_tls_certificate_is_ecdsa_p256(pbx):
+    import subprocess
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", pbx.tls_port), timeout=3) as raw:
+        with ctx.wrap_socket(raw) as s:
+            der = s.getpeercert(binary_form=True)
+    text = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-text"],
+                          input=der, capture_output=True, timeout=10).stdout.decode()
+    assert "id-ecPublicKey" in text, text
+    assert "prime256v1" in text or "P-256" in text, text
