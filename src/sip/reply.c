@@ -53,6 +53,8 @@ static void reply_append(struct sip_reply *r, const char *p, size_t len)
 }
 
 static void reply_vprintf(struct sip_reply *r, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static void reply_vprintf(struct sip_reply *r, const char *fmt, va_list ap)
 {
 	size_t room = sizeof(r->buf) - r->len;
 	int n;
