@@ -601,3 +601,20 @@ class ChallengeFilterRelay:
         self._thread.join(timeout=2)
         self.front.close()
         self.back.close()
+
+
+def five_digit_port(ip, transport="udp", tries=200):
+    """A free local port in 40000-49999 on ip, so that echoed sent-by and
+    rport values have the same length whatever the ephemeral range is."""
+    import random
+    fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    for _ in range(tries):
+        p = random.randint(40000, 49999)
+        with socket.socket(fam, kind) as s:
+            try:
+                s.bind((ip, p))
+                return p
+            except OSError:
+                continue
+    raise RuntimeError("no free port in 40000-49999")

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from sipua import bindings_of, wait_for_event
+from sipua import bindings_of, five_digit_port, wait_for_event
 from sipua import mkua  # noqa: F401  (fixture)
 
 ECHOED = {"via", "from", "to", "call-id", "cseq"}
@@ -52,14 +52,16 @@ def run_case(ua, password):
 def test_unknown_wrong_and_denied_look_the_same(instance, mkua, alg, transport):
     pw5 = instance.add_ext("1005", "--permit", "127.0.0.5/32")
     pbx = instance.start()
+    def ua(ext, src, **kw):
+        return mkua(pbx, ext, transport, src=src, src_port=five_digit_port(src, transport), **kw)
+
     cases = {
         # unknown extension (same length as the real ones)
-        "unknown_user": (mkua(pbx, "1009", transport, src="127.0.0.7",
-                              password="Guess-Passw0rd!x"), None),
+        "unknown_user": (ua("1009", "127.0.0.7", password="Guess-Passw0rd!x"), None),
         # real extension, wrong password
-        "wrong_password": (mkua(pbx, "1001", transport, src="127.0.0.8"), "Wrong-Passw0rd!x"),
+        "wrong_password": (ua("1001", "127.0.0.8"), "Wrong-Passw0rd!x"),
         # real extension, right password, source outside its access list
-        "acl_denied": (mkua(pbx, "1005", transport, src="127.0.0.6", password=pw5), pw5),
+        "acl_denied": (ua("1005", "127.0.0.6", password=pw5), pw5),
     }
     answers = {}
     for name, (ua, password) in cases.items():
@@ -98,8 +100,9 @@ def test_unknown_wrong_and_denied_look_the_same(instance, mkua, alg, transport):
 
 def test_unknown_user_challenge_matches_known_user_without_credentials(pbx, mkua):
     """The very first answer, before any digest, gives nothing away."""
-    known = mkua(pbx, "1002", src="127.0.0.11")
-    unknown = mkua(pbx, "9999", src="127.0.0.12", password="x")
+    known = mkua(pbx, "1002", src="127.0.0.11", src_port=five_digit_port("127.0.0.11"))
+    unknown = mkua(pbx, "9999", src="127.0.0.12", password="x",
+                   src_port=five_digit_port("127.0.0.12"))
     a = known.request()
     b = unknown.request()
     assert a.status == b.status == 401
