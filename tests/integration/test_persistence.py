@@ -97,3 +97,20 @@ def test_registration_right_before_sigterm_is_kept(pbx, mkua):
     pbx.start()
     rows = bindings_of(pbx, "1001")
     assert [contact_uri(r["contact"]) for r in rows] == [contact_uri(ua.contact)]
+
+
+def test_expired_binding_is_not_restored(instance, mkua):
+    instance.set_conf("registrar", "min_expires", "1")
+    instance.start()
+    ua = mkua(instance, "1001")
+    assert ua.register(expires=2)[1].status == 200
+    assert len(bindings_of(instance, "1001", n=1)) == 1
+    instance.stop()
+    time.sleep(3)
+    instance.start()
+    assert bindings_of(instance, "1001") == []
+    # And it stays gone: the daemon did not bring it back in memory either.
+    other = mkua(instance, "1001")
+    _, r = other.register(contact="<sip:1001@127.0.0.1:40009>")
+    assert r.status == 200
+    assert [u for u, _ in r.contacts()] == ["sip:1001@127.0.0.1:40009"], r.raw

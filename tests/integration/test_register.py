@@ -400,3 +400,15 @@ def test_daemon_survives_garbage_and_still_registers(pbx, mkua):
         udp_exchange(junk, "127.0.0.1", pbx.port, timeout=0.2)
     assert pbx.proc.poll() is None
     assert mkua(pbx, "1001").register()[1].status == 200
+
+
+def test_acl_deny_entry_wins(instance, mkua):
+    pw = instance.add_ext("1007", "--permit", "127.0.0.0/8", "--deny", "127.0.0.7/32")
+    pbx = instance.start()
+    denied = mkua(pbx, "1007", src="127.0.0.7", password=pw)
+    _, r = denied.register()
+    assert_challenge(r)
+    assert wait_for_event(pbx, "acl_denied", "src=127.0.0.7:"), pbx.security_events()
+    allowed = mkua(pbx, "1007", src="127.0.0.8", password=pw)
+    assert allowed.register()[1].status == 200
+    assert [x["source"] for x in bindings_of(pbx, "1007")] == [f"127.0.0.8:{allowed.conn.local_port}"]
