@@ -179,6 +179,7 @@ class Conn:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind((src, src_port))
         self._buf = b""
+        self.peer_closed = False
         if self.transport == "udp":
             self.sock = s
         else:
@@ -240,6 +241,7 @@ class Conn:
             except (socket.timeout, ssl.SSLWantReadError):
                 return None
             if not chunk:
+                self.peer_closed = True
                 return None
             self._buf += chunk
 
@@ -357,6 +359,8 @@ class UA:
                 return None
             wait = min(deadline, next_retx) - now if self.conn.transport == "udp" else deadline - now
             raw = self.conn.recv_raw(max(wait, 0.01))
+            if raw is None and self.conn.peer_closed:
+                return None
             if raw is None:
                 if self.conn.transport == "udp" and time.monotonic() >= next_retx:
                     self.conn.send(data)
