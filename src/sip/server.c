@@ -354,8 +354,8 @@ static int server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the event loop");
 		return ENOMEM;
 	}
-	/* Bind and read the TLS key first: those may need privileges that
-	 * nothing after this point should have. */
+	/* Bind, read the TLS key and open the state as the starting user;
+	 * then drop privileges before the first packet is read. */
 	rc = transport_alloc(&s->ctx.tp, s->ctx.base, c, server_on_message, s, err, errlen);
 	if (rc)
 		return rc;
@@ -364,12 +364,15 @@ static int server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the transaction layer");
 		return rc;
 	}
-	rc = priv_drop(c->user, err, errlen);
-	if (rc)
-		return rc;
 	if ((rc = secevent_open(c->security_log[0] ? c->security_log : NULL, c->syslog)) != 0)
 		log_warn("cannot open security log %s: %s", c->security_log, strerror(rc));
 	rc = server_open_state(s, err, errlen);
+	if (rc)
+		return rc;
+	/* Every file is open now, so the instance may even sit below a
+	 * directory the service user cannot enter. No packet has been read
+	 * yet: all network input is handled without privileges. */
+	rc = priv_drop(c->user, err, errlen);
 	if (rc)
 		return rc;
 	rc = server_events(s);
