@@ -5,6 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <event2/event.h>
 #include <event2/event_struct.h>
 
@@ -362,18 +365,47 @@ static void server_end(struct tsx *x, int err)
 		cb(x->arg, x, err);
 }
 
+/* Same transport and source address as the request that created the
+ * transaction. The key alone (branch, sent-by) is copied from the wire,
+ * so anyone who saw it could ask for the stored response; only the flow
+ * it came from may. */
+static bool same_source(const struct tsx *x, const struct sip_peer *src)
+{
+	const struct sockaddr_storage *a = &x->peer.addr, *b = &src->addr;
+
+	if (src->tp != x->peer.tp || a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *p = (const void *)a, *q = (const void *)b;
+
+		return p->sin_port == q->sin_port &&
+		       p->sin_addr.s_addr == q->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *p = (const void *)a, *q = (const void *)b;
+
+		return p->sin6_port == q->sin6_port &&
+		       memcmp(&p->sin6_addr, &q->sin6_addr, sizeof(p->sin6_addr)) == 0;
+	}
+	return false;
+}
+
 bool tsx_server_absorb(struct tsx_layer *l, const struct sip_msg *req,
 		       const struct sip_peer *src)
 {
 	struct tsx_key k;
 	struct tsx *x;
 
-	(void)src;
-	if (!l || !req || server_key(req, &k))
+	if (!l || !req || !src || server_key(req, &k))
 		return false;
 	x = server_find(l, &k);
 	if (!x)
 		return false;
+	if (!same_source(x, src)) {
+		/* A copy of someone else's transaction key: never a new
+		 * request, and it gets nothing. */
+		return req->method != SIP_M_ACK || x->state != TSX_ACCEPTED;
+	}
 	if (req->method == SIP_M_ACK) {
 		if (x->state == TSX_ACCEPTED)
 			return false; /* ACK for a 2xx: the dialog's */

@@ -91,7 +91,9 @@ typedef void (*tsx_end_cb)(void *arg, struct tsx *x, int err);
  * Returns true when it was a retransmission or an ACK for a non-2xx final
  * response and has been dealt with (the last response was resent if one
  * exists); the caller then drops it. Returns false for a new request, or
- * for an ACK to a 2xx, which belongs to the dialog. */
+ * for an ACK to a 2xx, which belongs to the dialog. A matching request
+ * from another source address or transport is swallowed without an
+ * answer: the stored response goes only to the flow that earned it. */
 bool tsx_server_absorb(struct tsx_layer *l, const struct sip_msg *req,
 		       const struct sip_peer *src);
 

@@ -257,6 +257,19 @@ static void test_server_absorbs_retransmissions(void **state)
 	assert_int_equal(f->nfar, 2);
 	assert_string_equal(f->last, resp);
 
+	/* The same request from another source is swallowed, unanswered. */
+	{
+		struct sip_peer spoof = f->far_peer;
+
+		((struct sockaddr_in *)&spoof.addr)->sin_port ^= htons(1);
+		assert_true(tsx_server_absorb(f->l, parse(req, SIP_TP_UDP), &spoof));
+		spoof = f->far_peer;
+		spoof.tp = SIP_TP_TCP;
+		assert_true(tsx_server_absorb(f->l, parse(req, SIP_TP_UDP), &spoof));
+		pump(f, f->far, 30, NULL, 0);
+		assert_int_equal(f->nfar, 2);
+	}
+
 	/* Another branch, or another sent-by, is another transaction. */
 	request(other, sizeof(other), "REGISTER", "z9hG4bKreg2", "UDP", 2, NULL);
 	assert_false(tsx_server_absorb(f->l, parse(other, SIP_TP_UDP), &f->far_peer));
