@@ -60,6 +60,7 @@ static void aor_free_node(struct strmap_node *n, void *arg)
 		next = b->next;
 		binding_free(b);
 	}
+	free(a->last_call_id);
 	free(a);
 }
 
@@ -208,10 +209,34 @@ void location_remove(struct location *l, struct loc_aor *a, struct binding *b)
 	binding_free(b);
 	a->n--;
 	l->nbindings--;
-	if (a->n == 0) {
-		strmap_remove(&l->map, &a->node);
-		free(a);
+}
+
+int location_note_request(struct location *l, const char *ext,
+			  struct sip_str call_id, uint32_t cseq)
+{
+	struct loc_aor *a = location_aor_get(l, ext);
+	char *cid;
+
+	if (!a)
+		return ENOMEM;
+	if (!a->last_call_id || !sip_str_eq(call_id, a->last_call_id)) {
+		cid = strndup(call_id.p, call_id.len);
+		if (!cid)
+			return ENOMEM;
+		free(a->last_call_id);
+		a->last_call_id = cid;
 	}
+	a->last_cseq = cseq;
+	return 0;
+}
+
+bool location_is_replay(struct location *l, const char *ext,
+			struct sip_str call_id, uint32_t cseq)
+{
+	struct loc_aor *a = location_aor(l, ext, strlen(ext));
+
+	return a && a->last_call_id && sip_str_eq(call_id, a->last_call_id) &&
+	       cseq <= a->last_cseq;
 }
 
 struct sweep_arg {
@@ -231,15 +256,13 @@ static void sweep_aor(struct strmap_node *n, void *arg)
 
 	if (s->only_ext && strcmp(s->only_ext, a->ext) != 0)
 		return;
-	/* location_remove() may free the aor with its last binding. */
-	for (unsigned left = a->n; b && left; left--) {
+	for (; b; b = next) {
 		next = b->next;
 		if (s->only_ext || b->expires_at <= s->now) {
 			if (s->cb)
 				s->cb(a->ext, b, reason, s->arg);
 			location_remove(s->l, a, b);
 		}
-		b = next;
 	}
 }
 
@@ -256,8 +279,12 @@ void location_remove_ext(struct location *l, const char *ext,
 	struct loc_aor *a = location_aor(l, ext, strlen(ext));
 	struct sweep_arg s = {l, 0, cb, arg, ext};
 
-	if (a)
-		sweep_aor(&a->node, &s);
+	if (!a)
+		return;
+	sweep_aor(&a->node, &s);
+	/* The extension is gone: its replay memory goes with it. */
+	strmap_remove(&l->map, &a->node);
+	aor_free_node(&a->node, NULL);
 }
 
 struct aor_visit {

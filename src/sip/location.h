@@ -29,11 +29,18 @@ struct binding {
 	struct sip_peer peer;   /* the flow it registered over (RFC 5626 spirit) */
 };
 
+/* One per extension that has ever registered since start-up. It stays
+ * when its last binding goes, so it still remembers the newest Call-ID and
+ * CSeq it accepted: a captured REGISTER replayed after the phone
+ * unregistered is then refused as out of order. Only authenticated
+ * extensions get one, so their number is bounded by the directory. */
 struct loc_aor {
 	struct strmap_node node;
 	char ext[RF_MAX_EXT_LEN + 1];
 	struct binding *head;
 	unsigned n;
+	char *last_call_id; /* owned; NULL until the first accepted REGISTER */
+	uint32_t last_cseq;
 };
 
 struct location;
@@ -59,6 +66,12 @@ struct binding_info {
 
 /* Create or replace the binding (ext, contact). Returns 0 or ENOMEM. */
 int location_set(struct location *l, const char *ext, const struct binding_info *bi);
+/* Remember the newest accepted (Call-ID, CSeq) of an extension. */
+int location_note_request(struct location *l, const char *ext,
+			  struct sip_str call_id, uint32_t cseq);
+/* True when (call_id, cseq) is not newer than what was last accepted. */
+bool location_is_replay(struct location *l, const char *ext,
+			struct sip_str call_id, uint32_t cseq);
 void location_remove(struct location *l, struct loc_aor *a, struct binding *b);
 
 typedef void (*location_removed_cb)(const char *ext, const struct binding *b,

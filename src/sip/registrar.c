@@ -138,8 +138,11 @@ static unsigned registrar_stage(struct sip_ctx *ctx, const struct sip_msg *m,
 
 /* RFC 3261 10.3 step 7: a binding from the same Call-ID is only updated by
  * a higher CSeq. This is also what makes a replayed REGISTER useless. */
-static bool registrar_in_order(const struct sip_msg *m, const struct reg_req *rr)
+static bool registrar_in_order(struct sip_ctx *ctx, const struct sip_msg *m,
+			       const struct reg_req *rr)
 {
+	if (location_is_replay(ctx->loc, rr->ext, m->call_id, m->cseq))
+		return false;
 	for (size_t i = 0; i < rr->n; i++) {
 		const struct binding *b = rr->c[i].existing;
 
@@ -196,13 +199,10 @@ static void registrar_remove_all(struct sip_ctx *ctx, const struct sip_msg *m,
 {
 	while (rr->aor && rr->aor->head) {
 		struct binding *b = rr->aor->head;
-		bool last = rr->aor->n == 1;
 
 		registrar_log_ok(m, src, rr->ext, "register_removed",
 				 sip_str_from(b->contact), 0, "unregister");
 		location_remove(ctx->loc, rr->aor, b);
-		if (last)
-			rr->aor = NULL;
 	}
 }
 
@@ -255,7 +255,7 @@ void registrar_handle(struct sip_ctx *ctx, const struct sip_msg *m,
 		registrar_answer(ctx, m, src, status, why);
 		return;
 	}
-	if (!registrar_in_order(m, &rr)) {
+	if (!registrar_in_order(ctx, m, &rr)) {
 		registrar_answer(ctx, m, src, 400, "Out of order CSeq");
 		return;
 	}
@@ -273,5 +273,7 @@ void registrar_handle(struct sip_ctx *ctx, const struct sip_msg *m,
 			}
 		}
 	}
+	if (location_note_request(ctx->loc, rr.ext, m->call_id, m->cseq) != 0)
+		log_warn("registrar: out of memory remembering the CSeq of %s", rr.ext);
 	registrar_send_ok(ctx, m, src, rr.ext);
 }
