@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "sip/msg.h"
 
@@ -567,9 +568,48 @@ static void test_application(void **state)
 	free(f.buf);
 }
 
+/* The corpus is the RFC's exact bytes: a copy mangled by an editor or a
+ * line-ending conversion would test something else. */
+static void test_corpus_intact(void **state)
+{
+	char path[1024], line[512];
+	FILE *fp;
+	unsigned files = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/rfc4475/SHA256SUMS", data_dir());
+	fp = fopen(path, "r");
+	if (!fp)
+		fail_msg("cannot open %s", path);
+	while (fgets(line, sizeof(line), fp)) {
+		char want[65], name[256], got[65];
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned mdlen = 0;
+		struct file f;
+		const char *base;
+
+		if (sscanf(line, "%64s %255s", want, name) != 2)
+			continue;
+		base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+		if (strcmp(base + strlen(base) - 4, ".dat") != 0 && strcmp(base, "expected.tsv") != 0)
+			continue;
+		load(base, &f);
+		assert_int_equal(EVP_Digest(f.buf, f.len, md, &mdlen, EVP_sha256(), NULL), 1);
+		for (unsigned i = 0; i < mdlen; i++)
+			snprintf(got + 2 * i, 3, "%02x", md[i]);
+		if (strcmp(got, want) != 0)
+			fail_msg("%s does not match SHA256SUMS", base);
+		free(f.buf);
+		files++;
+	}
+	fclose(fp);
+	assert_true(files >= 50);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_corpus_intact),
 		cmocka_unit_test(test_verdicts),
 		cmocka_unit_test(test_wsinv),
 		cmocka_unit_test(test_intmeth),
