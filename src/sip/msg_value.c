@@ -143,10 +143,21 @@ static bool mem_ieq(const char *a, const char *b, size_t n)
 	return true;
 }
 
-/* Case-insensitive compare against a literal of known length. */
+/* Case-insensitive compare of token characters (the caller scanned them)
+ * with a lower-case literal: for token octets, OR-ing 0x20 lower-cases
+ * letters, keeps digits and "-.!%*+'~`" as they are, and maps nothing else
+ * onto a letter. */
+static inline bool tok_ieq(const char *a, const char *lc, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)(a[i] | 0x20) != (unsigned char)lc[i])
+			return false;
+	return true;
+}
+
 static inline bool ieq_n(struct sip_str a, const char *lit, size_t n)
 {
-	return a.len == n && mem_ieq(a.p, lit, n);
+	return a.len == n && tok_ieq(a.p, lit, n);
 }
 #define IEQ(a, lit) ieq_n((a), (lit), sizeof(lit) - 1)
 
@@ -214,6 +225,7 @@ static const char *quoted_end(const char *p, const char *end)
 
 int sip_parse_uint(struct sip_str s, uint64_t max, uint64_t *out)
 {
+	const uint64_t lim = max / 10, last = max % 10;
 	uint64_t v = 0;
 
 	if (!s.p || s.len == 0)
@@ -223,12 +235,11 @@ int sip_parse_uint(struct sip_str s, uint64_t max, uint64_t *out)
 		if (!is_digit(c))
 			return EBADMSG;
 		unsigned d = c - '0';
-		if (v > (max - d) / 10)
+		/* v * 10 + d <= max, without overflow */
+		if (v > lim || (v == lim && d > last))
 			return EBADMSG;
 		v = v * 10 + d;
 	}
-	if (v > max)
-		return EBADMSG;
 	*out = v;
 	return 0;
 }
@@ -311,7 +322,7 @@ static const char *host_end(const char *p, const char *end)
 
 static bool is_sip_scheme(struct sip_str scheme)
 {
-	return IEQ(scheme, "sip") || IEQ(scheme, "sips");
+	return IEQ(scheme, "sip") || IEQ(scheme, "sips"); /* scheme chars only */
 }
 
 int sip_uri_parse(struct sip_str s, struct sip_uri *u)
@@ -443,7 +454,7 @@ static const char *gen_params_parse(const char *p, const char *end,
 		}
 		for (size_t i = 0; i < nwant; i++) {
 			if ((size_t)(ne - ns) != want[i].len ||
-			    !mem_ieq(ns, want[i].name, want[i].len))
+			    !tok_ieq(ns, want[i].name, want[i].len))
 				continue;
 			if (want[i].found)
 				return NULL;
@@ -656,7 +667,7 @@ int sip_via_parse(struct sip_str v, struct sip_via *via, struct sip_str *rest)
 	p = skip_lws(v.p, end);
 
 	q = token_end(p, end);
-	if (!q || !IEQ(mkstr(p, q), "SIP") || !(p = slash(q, end)))
+	if (!q || !IEQ(mkstr(p, q), "sip") || !(p = slash(q, end)))
 		return EBADMSG;
 	q = token_end(p, end);
 	if (!q || (q - p != 3 || memcmp(p, "2.0", 3) != 0) || !(p = slash(q, end)))
@@ -800,7 +811,7 @@ int sip_digest_cred_parse(struct sip_str v, struct sip_digest_cred *c)
 	if (!q)
 		return EBADMSG;
 	c->scheme = mkstr(p, q);
-	if (!IEQ(c->scheme, "Digest"))
+	if (!IEQ(c->scheme, "digest"))
 		return 0; /* the caller challenges in a scheme it knows */
 
 	p = skip_lws(q, end);
