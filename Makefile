@@ -42,15 +42,17 @@ test-deps: deps
 $(BUILD)/Makefile: CMakeLists.txt
 	cmake -S . -B $(BUILD) -DRF_WERROR=ON >/dev/null
 
+# The daemon only; `make test` builds the unit tests too.
 build: $(BUILD)/Makefile
-	cmake --build $(BUILD) -j$(JOBS)
+	cmake --build $(BUILD) -j$(JOBS) --target ringfence
 	@scripts/check-banned.sh
 
 run: deps build
 	@if [ ! -d $(DEMO) ]; then $(BUILD)/ringfence init --dir $(DEMO); fi
 	$(BUILD)/ringfence -c $(DEMO)/ringfence.conf serve
 
-unit: build
+unit: $(BUILD)/Makefile
+	cmake --build $(BUILD) -j$(JOBS)
 	cd $(BUILD) && ctest --output-on-failure
 
 integration: build
