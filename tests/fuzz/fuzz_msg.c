@@ -168,7 +168,8 @@ static void value_parsers(const struct sip_msg *m)
 	}
 }
 
-static void parse_one(const char *p, size_t len, enum sip_transport tp)
+/* Returns the parsed length, or 0 when the message was refused. */
+static size_t parse_one(const char *p, size_t len, enum sip_transport tp)
 {
 	static struct sip_msg m;
 	struct sip_parse_error err;
@@ -177,9 +178,11 @@ static void parse_one(const char *p, size_t len, enum sip_transport tp)
 		if (m.len > len || m.nhdrs > SIP_MAX_HEADERS)
 			abort();
 		value_parsers(&m);
-	} else if (!err.reason || (err.status && (err.status < 400 || err.status > 599))) {
-		abort();
+		return m.len;
 	}
+	if (!err.reason || (err.status && (err.status < 400 || err.status > 599)))
+		abort();
+	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -198,7 +201,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		if (msglen == 0 || msglen > size - off)
 			abort();
-		parse_one(buf + off, msglen, SIP_TP_TCP);
+		/* framing and parsing agree on where a message ends */
+		size_t parsed = parse_one(buf + off, msglen, SIP_TP_TCP);
+		if (parsed && parsed != msglen)
+			abort();
 		off += msglen;
 	}
 	return 0;
