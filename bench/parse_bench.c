@@ -33,6 +33,21 @@ static const char reg[] =
 	"Content-Length: 0\r\n"
 	"\r\n";
 
+/* The first REGISTER of a phone, before it is challenged. */
+static const char reg_first[] =
+	"REGISTER sip:192.0.2.10 SIP/2.0\r\n"
+	"Via: SIP/2.0/UDP 192.0.2.20:5062;branch=z9hG4bK-524287-1---1c3ab0f1e2d4c5b6;rport\r\n"
+	"Max-Forwards: 70\r\n"
+	"Contact: <sip:1001@192.0.2.20:5062;rinstance=6f8e1a2b3c4d5e6f>\r\n"
+	"To: <sip:1001@192.0.2.10>\r\n"
+	"From: <sip:1001@192.0.2.10>;tag=9a8b7c6d\r\n"
+	"Call-ID: ZDk4NmQ5ZTIwYzM0YjM1NTNlZjE0ZGRlMGI1ZDI0Yjk\r\n"
+	"CSeq: 1 REGISTER\r\n"
+	"Expires: 3600\r\n"
+	"User-Agent: Softphone 5.1\r\n"
+	"Content-Length: 0\r\n"
+	"\r\n";
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -56,6 +71,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "benchmark message does not parse: %s\n", err.reason);
 		return 1;
 	}
+	double f0 = now_ns();
+	for (long i = 0; i < iters; i++) {
+		sip_msg_parse(&m, reg_first, sizeof(reg_first) - 1, SIP_TP_UDP, &err);
+		sink += m.nhdrs;
+	}
 	t0 = now_ns();
 	for (long i = 0; i < iters; i++) {
 		sip_msg_parse(&m, reg, sizeof(reg) - 1, SIP_TP_UDP, &err);
@@ -70,9 +90,12 @@ int main(int argc, char **argv)
 		sink += (unsigned)n + (unsigned)cred.nonce.len;
 	}
 	t2 = now_ns();
-	printf("REGISTER %zu bytes, %ld iterations\n", sizeof(reg) - 1, iters);
-	printf("sip_msg_parse:                 %.0f ns/msg (%.2f M msg/s)\n",
-	       (t1 - t0) / iters, iters / (t1 - t0) * 1e3);
-	printf("parse + check + contacts + digest: %.0f ns/msg\n", (t2 - t1) / iters);
+	printf("%ld iterations each\n", iters);
+	printf("sip_msg_parse, first REGISTER (%zu bytes): %.0f ns/msg\n",
+	       sizeof(reg_first) - 1, (t0 - f0) / iters);
+	printf("sip_msg_parse, REGISTER with Authorization (%zu bytes): %.0f ns/msg\n",
+	       sizeof(reg) - 1, (t1 - t0) / iters);
+	printf("  + request check, contacts, digest credentials: %.0f ns/msg\n",
+	       (t2 - t1) / iters);
 	return sink == 0;
 }
