@@ -526,6 +526,13 @@ int sip_list_next(struct sip_list_iter *it, struct sip_str *elem)
 			it->p = end;
 			return 0;
 		}
+		/* Most values are a single element: with no comma and no quote
+		 * there is nothing to split. */
+		if (!memchr(p, ',', (size_t)(end - p)) && !memchr(p, '"', (size_t)(end - p))) {
+			it->p = end;
+			*elem = trim(p, end);
+			return 1;
+		}
 	}
 	s = p;
 	while (p < end) {
