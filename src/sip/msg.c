@@ -370,20 +370,24 @@ static int parse_header(struct pctx *c, size_t *posp)
 	struct sip_hdr *h;
 	long cr;
 
+	/* Everything of this field, name included, lies below `limit`. */
+	limit = c->len - ns > SIP_MAX_LINE_LEN + 2 ? ns + SIP_MAX_LINE_LEN + 2 : c->len;
 	if (is_wsp((unsigned char)b[pos]))
 		return fail(c, 400, "continuation line without a header");
-	while (pos < c->len && is_token_ch((unsigned char)b[pos]))
+	while (pos < limit && is_token_ch((unsigned char)b[pos]))
 		pos++;
 	ne = pos;
 	if (ne == ns)
 		return fail(c, 400, "malformed header name");
-	while (pos < c->len && is_wsp((unsigned char)b[pos]))
+	while (pos < limit && is_wsp((unsigned char)b[pos]))
 		pos++;
-	if (pos >= c->len || b[pos] != ':')
+	if (pos >= limit)
+		return fail(c, 400, limit < c->len ? "header line too long"
+						  : "header line without colon");
+	if (b[pos] != ':')
 		return fail(c, 400, "header line without colon");
 	vs = ++pos;
 
-	limit = c->len - ns > SIP_MAX_LINE_LEN + 2 ? ns + SIP_MAX_LINE_LEN + 2 : c->len;
 	for (;;) {
 		cr = line_end(b, pos, limit);
 		if (cr == -1)
