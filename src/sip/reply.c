@@ -280,28 +280,13 @@ int reply_simple(struct sip_ctx *ctx, const struct sip_msg *req,
 	return reply_send(ctx, src);
 }
 
-static bool reply_answerable(const struct sip_msg *req)
-{
-	static const enum sip_hdr_id need[] = {
-		SIP_H_VIA, SIP_H_FROM, SIP_H_TO, SIP_H_CALL_ID, SIP_H_CSEQ,
-	};
-
-	if (!req->is_request || req->method == SIP_M_ACK || req->nhdrs > SIP_MAX_HEADERS)
-		return false;
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
-		int idx = req->first[need[i]];
-
-		if (idx < 0 || (unsigned)idx >= req->nhdrs || req->hdrs[idx].id != need[i])
-			return false;
-	}
-	return true;
-}
-
 int reply_parse_error(struct sip_ctx *ctx, const struct sip_msg *req,
 		      const struct sip_peer *src,
 		      const struct sip_parse_error *perr)
 {
-	if (perr->status < 300 || !reply_answerable(req))
+	if (perr->status < 300)
+		return 0;
+	if (!req->is_request || req->method == SIP_M_ACK || req->first[SIP_H_VIA] < 0)
 		return 0;
 	reply_start(ctx, req, src, (unsigned)perr->status, NULL);
 	if (perr->status == 420 && perr->unsupported.len)

@@ -43,8 +43,9 @@ int reply_simple(struct sip_ctx *ctx, const struct sip_msg *req,
 		 const struct sip_peer *src, unsigned status,
 		 const char *reason);
 
-/* A reply for a request the parser refused. Sent only when the request
- * kept enough of its headers to be answered; otherwise dropped. */
+/* A reply for a request the parser (after sip_msg_salvage) or the
+ * application checks refused. Sent only when the request has a Via to
+ * answer to; otherwise dropped. */
 int reply_parse_error(struct sip_ctx *ctx, const struct sip_msg *req,
 		      const struct sip_peer *src,
 		      const struct sip_parse_error *perr);

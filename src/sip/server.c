@@ -25,6 +25,7 @@
 #include "sip/context.h"
 #include "sip/directory.h"
 #include "sip/location.h"
+#include "sip/msg_salvage.h"
 #include "sip/registrar.h"
 #include "sip/transaction.h"
 #include "sip/reply.h"
@@ -170,7 +171,8 @@ static void server_on_message(void *arg, const char *buf, size_t len,
 		return;
 	if (sip_msg_parse(&m, buf, len, src->tp, &perr) != 0) {
 		ingress_log_bad(s, src, perr.reason ? perr.reason : "malformed");
-		reply_parse_error(ctx, &m, src, &perr);
+		if (sip_msg_salvage(&m, buf, len))
+			reply_parse_error(ctx, &m, src, &perr);
 		return;
 	}
 	if (!m.is_request) {
