@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 
 #include "sip/msg.h"
+#include "sip/msg_salvage.h"
 
 struct file {
 	char *buf; /* exactly len bytes, so ASan sees any over-read */
@@ -76,7 +77,10 @@ static void answer_of(const char *name, const struct file *f, char *parse,
 			snprintf(answer, sz, "none");
 		} else {
 			snprintf(parse, sz, "%d", err.status);
+			/* The answer echoes what can be salvaged; no Via, no answer. */
 			snprintf(answer, sz, "%d", err.status);
+			if (!sip_msg_salvage(&msg, f->buf, f->len))
+				snprintf(answer, sz, "none");
 		}
 		return;
 	}
