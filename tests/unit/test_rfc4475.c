@@ -15,6 +15,7 @@
 
 #include "sip/msg.h"
 #include "sip/msg_salvage.h"
+#include "sip/msg_salvage.h"
 
 struct file {
 	char *buf; /* exactly len bytes, so ASan sees any over-read */
