@@ -20,6 +20,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "sip/digest.h"
 
 /* Longest line we accept. inih's own buffer is fixed when the library is
  * built (200 bytes in Debian), too short for a full [security] lan list, so
@@ -37,6 +38,7 @@ enum conf_type {
 	CT_CIDRS,      /* comma list of CIDRs; min/max bound the count */
 	CT_TRANSPORTS, /* non-empty subset of udp,tcp,tls */
 	CT_LOGLEVEL,   /* error|warn|info|debug */
+	CT_DIGEST_ALGS, /* ordered, non-empty subset of sha256,md5 */
 };
 
 struct conf_key {
@@ -87,6 +89,8 @@ static const struct conf_key conf_table[] = {
 	  "registered contacts per extension" },
 	{ "registrar", "nonce_lifetime", CT_UINT, 30, 3600, "300", true, false, FIELD(nonce_lifetime),
 	  "seconds a digest nonce stays valid before stale=true" },
+	{ "registrar", "digest_algorithms", CT_DIGEST_ALGS, 1, 2, "sha256,md5", true, false, FIELD(digest_algs),
+	  "digest algorithms offered, in order: sha256,md5; md5 alone for phones that reject a challenge they do not know" },
 
 	{ "security", "lan", CT_CIDRS, 0, CONF_MAX_LAN, "", true, false, FIELD(lan),
 	  "extra CIDRs treated as LAN, besides RFC 1918, loopback and ULA" },
@@ -430,6 +434,29 @@ static int transport_item(const char *item, unsigned idx, void *arg, char *why, 
 	return 0;
 }
 
+static int digest_alg_item(const char *item, unsigned idx, void *arg, char *why, size_t wl)
+{
+	struct rf_conf *c = arg;
+	unsigned alg;
+
+	if (!strcmp(item, "sha256") || !strcmp(item, "sha-256"))
+		alg = DIGEST_ALG_SHA256;
+	else if (!strcmp(item, "md5"))
+		alg = DIGEST_ALG_MD5;
+	else {
+		snprintf(why, wl, "unknown digest algorithm '%s' (use sha256, md5)", item);
+		return EINVAL;
+	}
+	for (unsigned i = 0; i < idx; i++) {
+		if (c->digest_algs[i] == alg) {
+			snprintf(why, wl, "digest algorithm '%s' is listed twice", item);
+			return EINVAL;
+		}
+	}
+	c->digest_algs[idx] = alg;
+	return 0;
+}
+
 /* Parse v for key k into c. dir resolves relative paths. */
 static int conf_set(const struct conf_key *k, struct rf_conf *c, const char *dir,
 		    const char *v, char *why, size_t wl)
@@ -479,6 +506,15 @@ static int conf_set(const struct conf_key *k, struct rf_conf *c, const char *dir
 			snprintf(why, wl, "at least one transport is needed (udp, tcp, tls)");
 			err = EINVAL;
 		}
+		return err;
+	case CT_DIGEST_ALGS:
+		err = for_each_item(v, 2, &count, digest_alg_item, c, why, wl);
+		if (!err && count == 0) {
+			snprintf(why, wl, "at least one digest algorithm is needed (sha256, md5)");
+			err = EINVAL;
+		}
+		if (!err)
+			c->ndigest_algs = count;
 		return err;
 	case CT_LOGLEVEL: {
 		enum log_level lvl;
@@ -858,6 +894,11 @@ static void format_value(const struct rf_conf *c, const struct conf_key *k,
 			acl_cidr_format(&c->lan[i], one, sizeof(one));
 			o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? "," : "", one);
 		}
+		break;
+	case CT_DIGEST_ALGS:
+		for (unsigned i = 0; i < c->ndigest_algs && o < outlen; i++)
+			o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? "," : "",
+					      c->digest_algs[i] == DIGEST_ALG_SHA256 ? "sha256" : "md5");
 		break;
 	case CT_TRANSPORTS:
 		snprintf(out, outlen, "%s%s%s%s%s",

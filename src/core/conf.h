@@ -41,6 +41,11 @@ struct rf_conf {
 	unsigned min_expires, max_expires, default_expires;
 	unsigned max_contacts;
 	unsigned nonce_lifetime;
+	/* Digest algorithms offered in a challenge, in this order (values of
+	 * enum digest_alg). Clients that cannot skip a challenge they do not
+	 * understand need an MD5-only offer. */
+	unsigned digest_algs[2];
+	unsigned ndigest_algs;
 
 	/* [security] */
 	struct acl_cidr lan[CONF_MAX_LAN]; /* extra LAN/VPN ranges */

@@ -47,6 +47,15 @@ static const struct sip_hdr *auth_find_credentials(const struct sip_msg *m,
 	return NULL;
 }
 
+static bool auth_offered(const struct sip_ctx *ctx, enum digest_alg alg)
+{
+	for (unsigned i = 0; i < ctx->conf->ndigest_algs; i++) {
+		if (ctx->conf->digest_algs[i] == (unsigned)alg)
+			return true;
+	}
+	return false;
+}
+
 /* The checks that do not depend on who the user is. Returns the reason for
  * refusal, or NULL. */
 static const char *auth_check_form(struct sip_ctx *ctx, const struct sip_msg *m,
@@ -58,7 +67,7 @@ static const char *auth_check_form(struct sip_ctx *ctx, const struct sip_msg *m,
 
 	if (c->username.len == 0 || c->response.len == 0 || c->uri.len == 0)
 		return "bad_request";
-	if (!digest_alg_parse(c->algorithm, alg))
+	if (!digest_alg_parse(c->algorithm, alg) || !auth_offered(ctx, *alg))
 		return "bad_request";
 	/* The credentials must be for this very request (RFC 3261 22.4). */
 	if (!sip_str_eq_str(c->uri, m->ruri))
@@ -137,9 +146,10 @@ int auth_send_challenge(struct sip_ctx *ctx, const struct sip_msg *m,
 	digest_nonce_make(ctx->secret, (uint32_t)ctx->now,
 			  (const struct sockaddr *)&src->addr, nonce);
 	reply_start(ctx, m, src, kind == AUTH_WWW ? 401 : 407, NULL);
-	reply_header(ctx, "%s: Digest realm=\"%s\", nonce=\"%.*s\", algorithm=SHA-256, qop=\"auth\"%s",
-		     hdr, realm, DIGEST_NONCE_LEN, nonce, st);
-	reply_header(ctx, "%s: Digest realm=\"%s\", nonce=\"%.*s\", algorithm=MD5, qop=\"auth\"%s",
-		     hdr, realm, DIGEST_NONCE_LEN, nonce, st);
+	/* One challenge per algorithm, strongest first (RFC 8760 3). */
+	for (unsigned i = 0; i < ctx->conf->ndigest_algs; i++)
+		reply_header(ctx, "%s: Digest realm=\"%s\", nonce=\"%.*s\", algorithm=%s, qop=\"auth\"%s",
+			     hdr, realm, DIGEST_NONCE_LEN, nonce,
+			     digest_alg_name(ctx->conf->digest_algs[i]), st);
 	return reply_send(ctx, src);
 }

@@ -259,6 +259,8 @@ static void server_reload_config(struct server *s)
 	c->default_expires = fresh->default_expires;
 	c->max_contacts = fresh->max_contacts;
 	c->nonce_lifetime = fresh->nonce_lifetime;
+	memcpy(c->digest_algs, fresh->digest_algs, sizeof(c->digest_algs));
+	c->ndigest_algs = fresh->ndigest_algs;
 	memcpy(c->lan, fresh->lan, sizeof(c->lan));
 	c->nlan = fresh->nlan;
 	{

@@ -73,15 +73,17 @@ def wait_registered(inst, timeout=10):
                       timeout=timeout, interval=0.25)
 
 
-def test_baresip_registers_demo_extension(pbx, workdir):
+def test_baresip_registers_demo_extension(instance, workdir):
+    # baresip 1.0 (Debian 12) gives up on a 401 that offers any algorithm
+    # but MD5, so this instance offers MD5 only, as docs/config.md says.
+    instance.set_conf("registrar", "digest_algorithms", "md5")
+    pbx = instance.start()
     confdir = os.path.join(workdir, "baresip")
     write_config(confdir, pbx.port, pbx.passwords["1001"])
     ua = Baresip(confdir)
     try:
         rows = wait_registered(pbx)
-        assert rows, ("baresip did not register within 10 s (baresip 1.0.0 answers "
-                      "'Function not implemented' to a 401 that offers any algorithm "
-                      "but MD5)\n" + ua.output()[-3000:])
+        assert rows, ("baresip did not register within 10 s\n" + ua.output()[-3000:])
         row, = rows
         assert row["user_agent"].startswith("baresip v")
         assert str(row["transport"]).lower() == "udp"

@@ -412,3 +412,16 @@ def test_acl_deny_entry_wins(instance, mkua):
     allowed = mkua(pbx, "1007", src="127.0.0.8", password=pw)
     assert allowed.register()[1].status == 200
     assert [x["source"] for x in bindings_of(pbx, "1007")] == [f"127.0.0.8:{allowed.conn.local_port}"]
+
+
+def test_md5_only_offer(instance, mkua):
+    """[registrar] digest_algorithms = md5: one MD5 challenge, and SHA-256
+    credentials are refused because they were not offered."""
+    instance.set_conf("registrar", "digest_algorithms", "md5")
+    pbx = instance.start()
+    ua = mkua(pbx, "1001")
+    ch = ua.request()
+    offers = [v for k, v in ch.headers if k.lower() == "www-authenticate"]
+    assert len(offers) == 1 and "algorithm=MD5" in offers[0], ch.raw
+    _, ok = ua.register(alg="MD5")
+    assert ok.status == 200, ok.raw
