@@ -104,12 +104,32 @@ static const struct conf_key conf_table[] = {
 
 	{ "store", "database", CT_PATH, 1, CONF_PATH_MAX - 1, "ringfence.db", false, false, FIELD(database),
 	  "SQLite database: extensions and registrations" },
+
+	{ "media", "rtp_port_min", CT_UINT, 1024, 65534, "20000", false, false, FIELD(rtp_port_min),
+	  "lowest relay port (even); each call leg takes an RTP/RTCP pair" },
+	{ "media", "rtp_port_max", CT_UINT, 1025, 65535, "20999", false, false, FIELD(rtp_port_max),
+	  "highest relay port; the range bounds concurrent calls (4 ports per call)" },
+	{ "media", "no_media_timeout", CT_UINT, 0, 3600, "60", true, false, FIELD(no_media_timeout),
+	  "seconds without RTP in either direction before the call is ended; 0 disables" },
+	{ "media", "media_address", CT_STRING, 0, 63, "", false, false, FIELD(media_address),
+	  "relay address written into SDP; empty means the first [sip] listen address" },
+
+	{ "calls", "max_calls_per_ext", CT_UINT, 1, 100, "2", true, false, FIELD(max_calls_per_ext),
+	  "concurrent calls per extension, both directions counted" },
+	{ "calls", "max_calls", CT_UINT, 1, 100000, "200", true, false, FIELD(max_calls),
+	  "concurrent calls in the whole system" },
+	{ "calls", "max_cps", CT_UINT, 1, 100000, "20", true, false, FIELD(max_cps),
+	  "new calls per second in the whole system" },
+	{ "calls", "max_duration", CT_UINT, 10, 86400, "14400", true, false, FIELD(max_duration),
+	  "longest call in seconds; both legs get BYE when it is reached" },
+	{ "calls", "ring_timeout", CT_UINT, 5, 600, "60", true, false, FIELD(ring_timeout),
+	  "seconds a call may ring before the caller gets 480" },
 };
 
 #define CONF_NKEYS (sizeof(conf_table) / sizeof(conf_table[0]))
 
 static const char *const conf_sections[] = {
-	"general", "sip", "registrar", "security", "log", "store",
+	"general", "sip", "registrar", "security", "log", "store", "media", "calls",
 };
 
 #define CONF_NSECTIONS (sizeof(conf_sections) / sizeof(conf_sections[0]))
@@ -535,6 +555,8 @@ static void conf_fill_derived(struct rf_conf *c)
 {
 	if (!c->realm[0] && c->nlisten > 0)
 		snprintf(c->realm, sizeof(c->realm), "%s", c->listen[0]);
+	if (!c->media_address[0] && c->nlisten > 0)
+		snprintf(c->media_address, sizeof(c->media_address), "%s", c->listen[0]);
 }
 
 void conf_defaults(struct rf_conf *c, const char *dir)
@@ -805,6 +827,22 @@ static void conf_cross_check(struct loader *ld)
 	if (c->tls && c->tls_port == 0)
 		fail(ld, max_line(ltls, ltr),
 		     "transports includes tls but tls_port is 0 in [sip]");
+	if (c->rtp_port_min % 2 != 0)
+		fail(ld, line_of(ld, "media", "rtp_port_min"),
+		     "rtp_port_min (%u) must be even: RTP takes the even port, RTCP the odd one, in [media]",
+		     c->rtp_port_min);
+	else if (c->rtp_port_max < c->rtp_port_min + 3)
+		fail(ld, max_line(line_of(ld, "media", "rtp_port_min"), line_of(ld, "media", "rtp_port_max")),
+		     "rtp_port_max (%u) leaves no room for one call above rtp_port_min (%u) in [media]",
+		     c->rtp_port_max, c->rtp_port_min);
+	if (c->media_address[0]) {
+		unsigned char bin[16];
+
+		if (inet_pton(AF_INET, c->media_address, bin) != 1 &&
+		    inet_pton(AF_INET6, c->media_address, bin) != 1)
+			fail(ld, line_of(ld, "media", "media_address"),
+			     "media_address '%s' is not an IPv4 or IPv6 address in [media]", c->media_address);
+	}
 	if (c->tls_port != 0 && c->tls_port == c->port)
 		fail(ld, max_line(lport, ltls),
 		     "tls_port must differ from port (both %u) in [sip]", c->port);

@@ -58,6 +58,18 @@ struct rf_conf {
 
 	/* [store] */
 	char database[CONF_PATH_MAX];
+
+	/* [media] */
+	unsigned rtp_port_min, rtp_port_max; /* even..odd: two ports per leg */
+	unsigned no_media_timeout;           /* seconds; 0 disables */
+	char media_address[64];              /* relay address put in SDP; empty: first listen address */
+
+	/* [calls] */
+	unsigned max_calls_per_ext;          /* both directions counted */
+	unsigned max_calls;                  /* system-wide */
+	unsigned max_cps;                    /* new calls per second, system-wide */
+	unsigned max_duration;               /* seconds */
+	unsigned ring_timeout;               /* seconds without an answer */
 };
 
 /* Fill c with every default (paths relative to dir). */

@@ -392,7 +392,8 @@ static void unknown_sections(void **state)
 {
 	struct fx *f = *state;
 
-	load_fails(f, "[media]\nrtp_port_min = 10000\n", "1: unknown section [media]");
+	load_fails(f, "[meda]\nrtp_port_min = 10000\n", "1: unknown section [meda]; did you mean [media]?");
+	load_fails(f, "[fax]\n", "1: unknown section [fax]");
 	load_fails(f, "[sip]\nport = 5070\n\n[sipp]\n", "4: unknown section [sipp]; did you mean [sip]?");
 	load_fails(f, "[registar]\n", "1: unknown section [registar]; did you mean [registrar]?");
 	load_fails(f, "[sip\nport = 1\n", "1: section header without ']'");
@@ -409,6 +410,10 @@ static void unknown_keys(void **state)
 	load_fails(f, "[registrar]\nport = 5060\n",
 		   "2: unknown key 'port' in [registrar]; it belongs in [sip]");
 	load_fails(f, "[sip]\nrtp_prot_min = 10000\n", "2: unknown key 'rtp_prot_min' in [sip]");
+	load_fails(f, "[media]\nrtp_prot_min = 10000\n",
+		   "2: unknown key 'rtp_prot_min' in [media]; did you mean 'rtp_port_min'?");
+	load_fails(f, "[media]\nrtp_port_min = 10001\n",
+		   "2: rtp_port_min (10001) must be even: RTP takes the even port, RTCP the odd one, in [media]");
 	load_fails(f, "[sip]\nPort = 5060\n", "2: unknown key 'Port' in [sip]; did you mean 'port'?");
 	load_fails(f, "port = 5060\n", "1: key 'port' outside any [section]");
 }
@@ -572,7 +577,7 @@ static void every_key_is_documented(void **state)
 		if (!strstr(doc, needle))
 			fail_msg("docs/config.md does not document %s", needle);
 	}
-	assert_int_equal(keys, 21);
+	assert_int_equal(keys, 30);
 	free(out);
 	free(doc);
 }
