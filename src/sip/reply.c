@@ -183,15 +183,15 @@ static void reply_to_tag(const struct sip_ctx *ctx, const struct sip_msg *req,
 	char in[SIP_MAX_CALL_ID_LEN + 256];
 	size_t n = 0;
 
-	if (req->call_id.len <= SIP_MAX_CALL_ID_LEN) {
+	if (req->call_id.len > 0 && req->call_id.len <= SIP_MAX_CALL_ID_LEN) {
 		memcpy(in, req->call_id.p, req->call_id.len);
 		n = req->call_id.len;
 	}
 	if (from) {
 		struct sip_nameaddr na;
 
-		if (sip_nameaddr_parse(from->value, &na) == 0 && na.tag.len <= 255 &&
-		    n + na.tag.len <= sizeof(in)) {
+		if (sip_nameaddr_parse(from->value, &na) == 0 && na.tag.len > 0 &&
+		    na.tag.len <= 255 && n + na.tag.len <= sizeof(in)) {
 			memcpy(in + n, na.tag.p, na.tag.len);
 			n += na.tag.len;
 		}
