@@ -75,4 +75,31 @@ typedef int (*store_loc_cb)(const struct loc_record *r, void *arg);
 int store_loc_foreach(struct store *s, int64_t now, store_loc_cb cb, void *arg);
 int store_loc_purge(struct store *s, int64_t now);
 
+/* ---- call detail records (store/cdr.c) ---- */
+#define CDR_HANGUP_MAX 15
+
+/* One row per call attempt (P8). Times are unix milliseconds. */
+struct cdr_record {
+	int64_t id;                 /* set by store_cdr_add */
+	char caller[RF_MAX_EXT_LEN + 1];
+	char callee[64];            /* as dialled */
+	char call_id[SIP_MAX_CALL_ID_LEN + 1]; /* the caller's Call-ID */
+	int64_t start_ms;           /* INVITE received */
+	int64_t answer_ms;          /* 2xx sent to the caller; 0 if never answered */
+	int64_t end_ms;
+	unsigned duration_s;        /* answered time, end - answer */
+	unsigned result;            /* final status the caller got (200 when answered) */
+	char hangup[CDR_HANGUP_MAX + 1]; /* caller, callee, system, timeout, no_media, max_duration, cancel, limit */
+	uint64_t packets_a, bytes_a;     /* relayed from the caller */
+	uint64_t packets_b, bytes_b;     /* relayed from the callee */
+	uint64_t dropped_foreign;        /* both legs */
+	uint64_t lost;                   /* both legs */
+	bool srtp;
+};
+
+int store_cdr_add(struct store *s, struct cdr_record *r);
+typedef int (*store_cdr_cb)(const struct cdr_record *r, void *arg);
+/* Records with start_ms >= since_ms, oldest first. */
+int store_cdr_foreach(struct store *s, int64_t since_ms, store_cdr_cb cb, void *arg);
+
 #endif

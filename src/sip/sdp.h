@@ -1,0 +1,66 @@
+/* SDP (RFC 4566) as the B2BUA needs it: read where a phone wants its
+ * media, and rewrite a body so the other phone sends to the relay instead.
+ * Parsing is zero-copy over the body; rewriting writes a new body into the
+ * caller's buffer. Every bound is in limits.h; a body that breaks one, or
+ * is not SDP we understand, is refused (the caller answers 488 or 400). */
+#ifndef RF_SIP_SDP_H
+#define RF_SIP_SDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "sip/msg.h"
+
+#define SDP_MAX_MEDIA 4
+#define SDP_MAX_CRYPTO 4
+
+enum sdp_dir { SDP_SENDRECV = 0, SDP_SENDONLY, SDP_RECVONLY, SDP_INACTIVE };
+
+struct sdp_crypto {
+	unsigned tag;
+	struct sip_str suite;    /* e.g. AES_CM_128_HMAC_SHA1_80 */
+	struct sip_str key;      /* inline:... key-params, raw */
+};
+
+struct sdp_media {
+	struct sip_str type;     /* audio, video, ... */
+	uint16_t port;           /* 0: rejected/disabled stream */
+	struct sip_str proto;    /* RTP/AVP, RTP/SAVP, ... */
+	struct sip_str formats;  /* the payload type list, raw */
+	struct sockaddr_storage addr; /* c= of the media, else of the session; family 0 if none */
+	bool rtcp_mux;
+	uint16_t rtcp_port;      /* a=rtcp:, 0 when absent */
+	enum sdp_dir dir;
+	struct sdp_crypto crypto[SDP_MAX_CRYPTO];
+	unsigned ncrypto;
+};
+
+struct sdp {
+	struct sockaddr_storage addr; /* session-level c=, family 0 if none */
+	enum sdp_dir dir;             /* session-level direction attribute */
+	struct sdp_media media[SDP_MAX_MEDIA];
+	unsigned nmedia;
+};
+
+/* Parse body[0..len). Returns 0 or EBADMSG with a static reason in *why
+ * (e.g. "m= line with port 70000", "c= address is not IPv4/IPv6",
+ * "more than 4 m= lines"). Accepts CRLF or LF line ends. */
+int sdp_parse(const char *body, size_t len, struct sdp *out, const char **why);
+
+/* Write body with every c= address replaced by `addr` (IN IP4 / IN IP6
+ * chosen by its family), each m= port i replaced by ports[i] (a stream
+ * whose port is 0 stays 0), a=rtcp: lines rewritten to ports[i]+1 (or
+ * dropped when the stream uses rtcp-mux), ICE attributes (a=candidate,
+ * a=ice-*, a=end-of-candidates, a=remote-candidates) dropped since the
+ * relay anchors media, and the o= line's address and version replaced by
+ * `addr` and `version` (our own origin, not the phone's). When
+ * `strip_crypto` is set, a=crypto lines are removed (the caller adds its
+ * own for SRTP). Returns the new length, or 0 when out is too small or the
+ * body does not parse. */
+size_t sdp_rewrite(const char *body, size_t len, const struct sockaddr *addr,
+		   const uint16_t *ports, unsigned nports, uint64_t version,
+		   bool strip_crypto, char *out, size_t outlen);
+
+#endif
