@@ -1,10 +1,13 @@
 /* SIP message indexing, stream framing and the stateless request checks.
  *
- * One pass over the start line and header section records slices; only
- * the fields every element needs before it can even answer (Via, From, To,
- * Call-ID, CSeq, Max-Forwards, Content-Length, Contact) are checked here,
- * with the value parsers of msg_value.c. No allocation, no copy, no
- * reliance on NUL termination: messages legitimately carry NUL octets. */
+ * One pass over the start line and header section records slices and
+ * checks what framing and transaction matching rest on: the start line,
+ * header syntax, singletons, Call-ID, CSeq, Max-Forwards, Content-Length,
+ * the presence of Via, From and To, and the Via count. The syntax of From,
+ * To, Via and Contact is checked by sip_request_check(), so a response or
+ * a retransmission absorbed by the transaction layer never pays for it.
+ * No allocation, no copy, no reliance on NUL termination: messages
+ * legitimately carry NUL octets. */
 #include <errno.h>
 #include <string.h>
 
@@ -469,20 +472,10 @@ static int check_cseq(struct pctx *c)
 	return 0;
 }
 
-static int check_addr(struct pctx *c, enum sip_hdr_id id, const char *missing,
-		      const char *bad)
-{
-	const struct sip_hdr *h = sip_msg_hdr(c->m, id);
-	struct sip_nameaddr na;
-
-	if (!h)
-		return fail(c, 400, missing);
-	if (sip_nameaddr_parse(h->value, &na))
-		return fail(c, 400, bad);
-	return 0;
-}
-
-static int check_vias(struct pctx *c)
+/* Via is required, and its values are counted against SIP_MAX_VIA here;
+ * their syntax is checked by sip_request_check() (and by whoever reads a
+ * response's Via), so a retransmission or a response costs no Via parse. */
+static int check_via_count(struct pctx *c)
 {
 	const struct sip_hdr *h = sip_msg_hdr(c->m, SIP_H_VIA);
 	unsigned n = 0;
@@ -490,50 +483,18 @@ static int check_vias(struct pctx *c)
 	if (!h)
 		return fail(c, 400, "missing Via");
 	for (; h; h = sip_msg_next_hdr(c->m, h)) {
-		struct sip_str v = h->value, rest;
-		struct sip_via via;
-
-		do {
-			if (++n > SIP_MAX_VIA)
-				return fail(c, 400, "too many Via values");
-			if (sip_via_parse(v, &via, &rest))
-				return fail(c, 400, "bad Via");
-			v = rest;
-		} while (v.len);
-	}
-	return 0;
-}
-
-static int check_contacts(struct pctx *c)
-{
-	const struct sip_hdr *h;
-	unsigned n = 0;
-	bool star = false;
-
-	for (h = sip_msg_hdr(c->m, SIP_H_CONTACT); h; h = sip_msg_next_hdr(c->m, h)) {
 		struct sip_list_iter it;
 		struct sip_str e;
-		struct sip_nameaddr na;
-		int r;
-		bool any = false;
+		int r, here = 0;
 
 		sip_list_init(&it, h->value);
 		while ((r = sip_list_next(&it, &e)) == 1) {
-			any = true;
-			if (sip_str_eq(e, "*")) {
-				if (n || star)
-					return fail(c, 400, "Contact * with other contacts");
-				star = true;
-				continue;
-			}
-			if (star)
-				return fail(c, 400, "Contact * with other contacts");
-			if (sip_nameaddr_parse(e, &na))
-				return fail(c, 400, "bad Contact");
-			n++;
+			here++;
+			if (++n > SIP_MAX_VIA)
+				return fail(c, 400, "too many Via values");
 		}
-		if (r < 0 || !any)
-			return fail(c, 400, "bad Contact");
+		if (r < 0 || !here)
+			return fail(c, 400, "bad Via");
 	}
 	return 0;
 }
@@ -632,11 +593,14 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len,
 			return r;
 	}
 
-	if ((r = check_call_id(&c)) || (r = check_cseq(&c)) ||
-	    (r = check_addr(&c, SIP_H_FROM, "missing From", "bad From")) ||
-	    (r = check_addr(&c, SIP_H_TO, "missing To", "bad To")) ||
-	    (r = check_vias(&c)) || (r = check_max_forwards(&c)) ||
-	    (r = check_contacts(&c)) || (r = check_body(&c, pos, tp)))
+	if ((r = check_call_id(&c)) || (r = check_cseq(&c)))
+		return r;
+	if (!sip_msg_hdr(m, SIP_H_FROM))
+		return fail(&c, 400, "missing From");
+	if (!sip_msg_hdr(m, SIP_H_TO))
+		return fail(&c, 400, "missing To");
+	if ((r = check_via_count(&c)) || (r = check_max_forwards(&c)) ||
+	    (r = check_body(&c, pos, tp)))
 		return r;
 	return 0;
 }
@@ -727,6 +691,67 @@ static int verdict(struct sip_parse_error *err, int status, const char *reason)
 	err->status = status;
 	err->reason = reason;
 	return EBADMSG;
+}
+
+/* ---- syntax of the fields an answer is built from ---- */
+
+static int syntax_addr(const struct sip_msg *m, enum sip_hdr_id id, const char *bad,
+		       struct sip_parse_error *err)
+{
+	const struct sip_hdr *h = sip_msg_hdr(m, id);
+	struct sip_nameaddr na;
+
+	if (!h || sip_nameaddr_parse(h->value, &na))
+		return verdict(err, 400, bad);
+	return 0;
+}
+
+static int syntax_vias(const struct sip_msg *m, struct sip_parse_error *err)
+{
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_H_VIA); h; h = sip_msg_next_hdr(m, h)) {
+		struct sip_str v = h->value, rest;
+		struct sip_via via;
+
+		do {
+			if (sip_via_parse(v, &via, &rest))
+				return verdict(err, 400, "bad Via");
+			v = rest;
+		} while (v.len);
+	}
+	return 0;
+}
+
+static int syntax_contacts(const struct sip_msg *m, struct sip_parse_error *err)
+{
+	unsigned n = 0;
+	bool star = false;
+
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_H_CONTACT); h; h = sip_msg_next_hdr(m, h)) {
+		struct sip_list_iter it;
+		struct sip_str e;
+		struct sip_nameaddr na;
+		int r;
+		bool any = false;
+
+		sip_list_init(&it, h->value);
+		while ((r = sip_list_next(&it, &e)) == 1) {
+			any = true;
+			if (e.len == 1 && e.p[0] == '*') {
+				if (n || star)
+					return verdict(err, 400, "Contact * with other contacts");
+				star = true;
+				continue;
+			}
+			if (star)
+				return verdict(err, 400, "Contact * with other contacts");
+			if (sip_nameaddr_parse(e, &na))
+				return verdict(err, 400, "bad Contact");
+			n++;
+		}
+		if (r < 0 || !any)
+			return verdict(err, 400, "bad Contact");
+	}
+	return 0;
 }
 
 static int check_option_tags(const struct sip_msg *m, enum sip_hdr_id id,
@@ -822,6 +847,11 @@ int sip_request_check(const struct sip_msg *m, struct sip_parse_error *err)
 	err->unsupported = SIP_STR_NULL;
 	if (!m->is_request)
 		return 0;
+	/* RFC 3261 8.2: a malformed request is a 400 before anything else */
+	if ((r = syntax_addr(m, SIP_H_FROM, "bad From", err)) ||
+	    (r = syntax_addr(m, SIP_H_TO, "bad To", err)) || (r = syntax_vias(m, err)) ||
+	    (r = syntax_contacts(m, err)))
+		return r;
 	if (m->method == SIP_M_UNKNOWN)
 		return verdict(err, 501, "method not implemented");
 	if (!is_sip_uri_scheme(m->ruri))

@@ -4,7 +4,9 @@
  * indexes every header field (name and value as slices of the caller's
  * buffer), recognises known header names by comparing the whole name (long
  * and compact form, case-insensitive), rejects duplicate singleton headers and
- * checks framing. Header values are parsed only when asked, by the sip_*_parse
+ * checks framing. It checks Call-ID, CSeq, Max-Forwards and Content-Length,
+ * that Via, From and To are present, and the Via count; the syntax of From,
+ * To, Via and Contact is left to sip_request_check() and the value parsers. Header values are parsed only when asked, by the sip_*_parse
  * helpers below, which all take a slice and never write to the buffer.
  *
  * Every slice borrows the buffer passed to sip_msg_parse(); the message is
@@ -153,7 +155,8 @@ int sip_frame(const char *buf, size_t len, size_t *msglen);
  * the caller consumes them like any other unit. */
 
 /* Stateless checks a UAS or registrar makes before authentication, in the
- * order of RFC 3261 8.2: unknown method 501; Request-URI scheme other than
+ * order of RFC 3261 8.2: malformed From, To, Via or Contact 400 (the
+ * parser only indexes them, see below); unknown method 501; Request-URI scheme other than
  * sip/sips 416; REGISTER whose To is not a sip/sips URI 400; Require or
  * Proxy-Require with an option tag we do not support 420 (err->unsupported
  * names the tags); INVITE body whose Content-Type is not application/sdp

@@ -53,6 +53,17 @@ static void expect_ok(const char *s)
 		fail_msg("refused (%d %s): %s", perr.status, perr.reason, s);
 }
 
+/* Indexed by the parser, refused by sip_request_check(). */
+static void expect_check_fail(const char *s, int status, const char *reason)
+{
+	expect_ok(s);
+	if (sip_request_check(&msg, &perr) != EBADMSG)
+		fail_msg("passed the request check: %s", s);
+	if (perr.status != status || strcmp(perr.reason, reason) != 0)
+		fail_msg("got %d \"%s\", want %d \"%s\" for:\n%s", perr.status,
+			 perr.reason, status, reason, s);
+}
+
 static struct sip_str S(const char *s)
 {
 	return sip_str_from(s);
@@ -248,7 +259,7 @@ static void test_required(void **state)
 	expect_fail(REQ_LINE H_VIA H_FROM H_TO H_CSEQ "\r\n", 400, "missing Call-ID");
 	expect_fail(REQ_LINE H_VIA H_FROM H_TO H_CALLID "\r\n", 400, "missing CSeq");
 	expect_fail("SIP/2.0 200 OK\r\n" H_VIA H_FROM H_TO H_CSEQ "\r\n", 0, "missing Call-ID");
-	expect_fail(REG("Call-ID2: x\r\nContact: \r\n"), 400, "bad Contact");
+	expect_check_fail(REG("Call-ID2: x\r\nContact: \r\n"), 400, "bad Contact");
 	expect_fail(REQ_LINE H_VIA H_FROM H_TO H_CSEQ "Call-ID: a b\r\n\r\n", 400, "bad Call-ID");
 }
 
@@ -789,12 +800,12 @@ static void test_contacts(void **state)
 	assert_int_equal(sip_contacts_parse(&msg, c, 4, &n, &star), EBADMSG);
 
 	/* '*' must stand alone */
-	expect_fail(REG("Contact: *, <sip:a@b>\r\n"), 400, "Contact * with other contacts");
-	expect_fail(REG("Contact: <sip:a@b>\r\nContact: *\r\n"), 400, "Contact * with other contacts");
-	expect_fail(REG("Contact: *\r\nContact: *\r\n"), 400, "Contact * with other contacts");
-	expect_fail(REG("Contact: <sip:a@b>,,<sip:c@d>\r\n"), 400, "bad Contact");
-	expect_fail(REG("Contact: <sip:a@b>;;\r\n"), 400, "bad Contact");
-	expect_fail(REG("Contact: sip:a@b?Route=x\r\n"), 400, "bad Contact");
+	expect_check_fail(REG("Contact: *, <sip:a@b>\r\n"), 400, "Contact * with other contacts");
+	expect_check_fail(REG("Contact: <sip:a@b>\r\nContact: *\r\n"), 400, "Contact * with other contacts");
+	expect_check_fail(REG("Contact: *\r\nContact: *\r\n"), 400, "Contact * with other contacts");
+	expect_check_fail(REG("Contact: <sip:a@b>,,<sip:c@d>\r\n"), 400, "bad Contact");
+	expect_check_fail(REG("Contact: <sip:a@b>;;\r\n"), 400, "bad Contact");
+	expect_check_fail(REG("Contact: sip:a@b?Route=x\r\n"), 400, "bad Contact");
 }
 
 static void test_split_commas(void **state)
@@ -899,6 +910,12 @@ static void test_request_check(void **state)
 	assert_int_equal(check(REQ_LINE H_VIA H_FROM H_CALLID H_CSEQ "To: <tel:+441234>\r\n\r\n"), EBADMSG);
 	assert_int_equal(perr.status, 400);
 	assert_int_equal(check(REQ_LINE H_VIA H_FROM H_CALLID H_CSEQ "To: sips:a@b\r\n\r\n"), 0);
+	/* malformed fields the answer is built from: 400 before anything else */
+	expect_check_fail(REQ_LINE H_VIA H_TO H_CALLID H_CSEQ "From: Bell, A <sip:a@b>;tag=1\r\n\r\n", 400, "bad From");
+	expect_check_fail(REQ_LINE H_VIA H_FROM H_CALLID H_CSEQ "To: \"open <sip:a@b>\r\n\r\n", 400, "bad To");
+	expect_check_fail(REQ_LINE H_FROM H_TO H_CALLID H_CSEQ "Via: SIP/2.0/UDP h;;\r\n\r\n", 400, "bad Via");
+	expect_check_fail(REQ_LINE H_MIN "v: SIP/2.0/UDP ok, SIP/3.0/UDP bad\r\n\r\n", 400, "bad Via");
+	expect_check_fail("FOO sip:a@b SIP/2.0\r\n" H_VIA H_FROM H_CALLID "CSeq: 1 FOO\r\nTo: < sip:a@b>\r\n\r\n", 400, "bad To");
 	/* responses pass */
 	assert_int_equal(check("SIP/2.0 200 OK\r\n" H_MIN "\r\n"), 0);
 }
