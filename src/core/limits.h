@@ -112,4 +112,18 @@
  * requests and our own outgoing ones, so this is far above normal load. */
 #define SIP_MAX_TRANSACTIONS 100000u
 
+/* ---- SDP (RFC 4566) ---- */
+
+/* Largest SDP body we parse. A WebRTC offer with audio, video, ICE
+ * candidates and SRTP keys is about 6 KB; anything larger is refused. */
+#define SDP_MAX_SIZE 16384u
+
+/* Lines per SDP body. Real offers have 15-150 (most of them a=candidate,
+ * a=rtpmap and a=ssrc); the cap bounds the work per body. */
+#define SDP_MAX_LINES 512u
+
+/* One SDP line, line end excluded. The longest real ones are a=fmtp with
+ * H.264 sprop-parameter-sets and a=crypto with several keys (< 1 KB). */
+#define SDP_MAX_LINE_LEN 2048u
+
 #endif
