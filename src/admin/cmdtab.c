@@ -189,6 +189,93 @@ const struct admin_cmd admin_cmds[] = {
 		.handler = cmd_reg_list,
 	},
 	{
+		.name = "cdr list",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = {
+			{ "--since", "T", false, "Only calls that started at or after T: a date (2026-11-26, midnight UTC), a time (2026-11-26T15:04:05Z, or with an offset such as +01:00) or an age (90s, 15m, 24h, 7d)." },
+			{ "--limit", "N", false, "Show only the N most recent of those calls (1 to 1000000)." },
+			OPT_JSON,
+			OPT_END,
+		},
+		.summary = "list call detail records",
+		.synopsis = "cdr list [--since T] [--limit N] [--json]",
+		.description =
+			"List the call detail records, oldest first: one row per call\n"
+			"attempt, answered or not, written by the daemon when the call\n"
+			"ends. The table shows the start time (UTC), caller, callee as\n"
+			"dialled, the final status the caller got (200 when answered),\n"
+			"the answered duration as H:MM:SS, who hung up, the media packets\n"
+			"relayed in both directions and whether the call used SRTP.\n"
+			"\n"
+			"Who hung up is one of caller, callee, cancel (the caller gave up\n"
+			"while it rang), timeout (nobody answered), no_media (no RTP\n"
+			"within the no-media timeout), max_duration, limit (refused by a\n"
+			"call limit) or system.\n"
+			"\n"
+			"--json prints an array with every field of each record: id,\n"
+			"start, answer and end as ISO-8601 UTC strings with milliseconds\n"
+			"and as unix milliseconds (start_ms, answer_ms, end_ms; a call\n"
+			"never answered has answer \"\" and answer_ms 0), duration and\n"
+			"duration_s, caller, callee, call_id, result, hangup, packets\n"
+			"(both directions), packets_a and bytes_a (from the caller),\n"
+			"packets_b and bytes_b (from the callee), dropped_foreign (packets\n"
+			"from other sources, dropped), lost, and srtp (true or false).\n"
+			"Counters are JSON integers up to 2^63-1; readers that use\n"
+			"doubles (JavaScript) lose precision above 2^53.\n"
+			"\n"
+			"Without calls the table is empty: its header and 'no call\n"
+			"records'; --json prints []. Values that came from the network\n"
+			"(callee, Call-ID) are shown escaped.\n",
+		.examples =
+			"ringfence cdr list\n"
+			"ringfence cdr list --since 24h\n"
+			"ringfence cdr list --since 2026-11-26 --limit 20\n"
+			"ringfence cdr list --since 2026-11-26T08:00:00+01:00 --json\n",
+		.handler = cmd_cdr_list,
+	},
+	{
+		.name = "cdr export",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.min_pos = 0, .max_pos = 0,
+		.opts = {
+			{ "--csv", NULL, false, "Write CSV (RFC 4180) to standard output. Required: it is the only format so far." },
+			{ "--since", "T", false, "Only calls that started at or after T: a date, a time or an age, as for 'cdr list'." },
+			OPT_END,
+		},
+		.summary = "export call detail records as CSV",
+		.synopsis = "cdr export --csv [--since T]",
+		.description =
+			"Write the call detail records, oldest first, as CSV to standard\n"
+			"output, for billing or a spreadsheet. The first line names the\n"
+			"columns:\n"
+			"\n"
+			"    id,start,start_ms,answer,answer_ms,end,end_ms,duration_s,\n"
+			"    caller,callee,call_id,result,hangup,packets_a,bytes_a,\n"
+			"    packets_b,bytes_b,dropped_foreign,lost,srtp\n"
+			"\n"
+			"Times are ISO-8601 UTC with milliseconds and unix milliseconds;\n"
+			"answer is empty for a call never answered; srtp is yes or no.\n"
+			"Without calls only the header line is written.\n"
+			"\n"
+			"A field holding a comma, a double quote or a line break is\n"
+			"enclosed in double quotes, with its quotes doubled. Caller and\n"
+			"callee come from the network, so a value starting with =, +, -,\n"
+			"@, TAB or CR is written with a leading single quote ('+4420...)\n"
+			"so that a spreadsheet shows it as text instead of running it as\n"
+			"a formula. Control characters, which no SIP field should carry,\n"
+			"are written as \\xHH like everywhere in the command's output, so\n"
+			"each record is exactly one line; lines end in LF.\n",
+		.examples =
+			"ringfence cdr export --csv > calls.csv\n"
+			"ringfence cdr export --csv --since 7d | gzip > last-week.csv.gz\n"
+			"ringfence cdr export --csv --since 2026-11-01\n",
+		.handler = cmd_cdr_export,
+	},
+	{
 		.name = "check-config",
 		.access = ADMIN_READ,
 		.needs = NEEDS_CONF,

@@ -49,6 +49,30 @@ static const char *const migrations[] = {
 	"  PRIMARY KEY (ext, contact)"
 	");"
 	"CREATE INDEX contacts_expires ON contacts(expires_at);",
+	/* 1 -> 2: call detail records, one row per call attempt (P8). No
+	 * foreign key to extensions: a record outlives a deleted extension,
+	 * and the callee is whatever was dialled. Counters are int64 (what
+	 * SQLite stores); store_cdr_add saturates larger values. */
+	"CREATE TABLE cdr ("
+	"  id              INTEGER PRIMARY KEY,"
+	"  caller          TEXT NOT NULL,"
+	"  callee          TEXT NOT NULL,"
+	"  call_id         TEXT NOT NULL,"
+	"  start_ms        INTEGER NOT NULL,"
+	"  answer_ms       INTEGER NOT NULL DEFAULT 0,"
+	"  end_ms          INTEGER NOT NULL,"
+	"  duration_s      INTEGER NOT NULL DEFAULT 0 CHECK (duration_s >= 0),"
+	"  result          INTEGER NOT NULL CHECK (result BETWEEN 0 AND 999),"
+	"  hangup          TEXT NOT NULL DEFAULT '',"
+	"  packets_a       INTEGER NOT NULL DEFAULT 0 CHECK (packets_a >= 0),"
+	"  bytes_a         INTEGER NOT NULL DEFAULT 0 CHECK (bytes_a >= 0),"
+	"  packets_b       INTEGER NOT NULL DEFAULT 0 CHECK (packets_b >= 0),"
+	"  bytes_b         INTEGER NOT NULL DEFAULT 0 CHECK (bytes_b >= 0),"
+	"  dropped_foreign INTEGER NOT NULL DEFAULT 0 CHECK (dropped_foreign >= 0),"
+	"  lost            INTEGER NOT NULL DEFAULT 0 CHECK (lost >= 0),"
+	"  srtp            INTEGER NOT NULL DEFAULT 0 CHECK (srtp IN (0, 1))"
+	");"
+	"CREATE INDEX cdr_start ON cdr(start_ms);",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

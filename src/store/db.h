@@ -23,6 +23,7 @@ enum store_stmt_id {
 	STMT_LOC_DELETE,
 	STMT_LOC_DELETE_EXT,
 	STMT_LOC_PURGE,
+	STMT_CDR_INSERT,
 	STMT__COUNT
 };
 

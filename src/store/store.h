@@ -101,5 +101,8 @@ int store_cdr_add(struct store *s, struct cdr_record *r);
 typedef int (*store_cdr_cb)(const struct cdr_record *r, void *arg);
 /* Records with start_ms >= since_ms, oldest first. */
 int store_cdr_foreach(struct store *s, int64_t since_ms, store_cdr_cb cb, void *arg);
+/* The newest `limit` (> 0) of those records, still oldest first. */
+int store_cdr_foreach_latest(struct store *s, int64_t since_ms, unsigned limit,
+			     store_cdr_cb cb, void *arg);
 
 #endif
