@@ -17,6 +17,7 @@ struct tsx;
 struct store;
 struct directory;
 struct location;
+struct calls;
 struct sip_reply;
 
 struct sip_ctx {
@@ -28,6 +29,7 @@ struct sip_ctx {
 	struct store *store;
 	struct directory *dir;       /* replaced whole on reload */
 	struct location *loc;
+	struct calls *calls;         /* the B2BUA */
 	struct sip_reply *reply;     /* scratch buffer for one response */
 	uint8_t secret[DIGEST_SECRET_LEN];
 	time_t now;                  /* wall clock, refreshed per message */

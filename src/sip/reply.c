@@ -174,8 +174,7 @@ static void reply_vias(struct sip_reply *r, const struct sip_msg *req,
 
 /* A tag that is the same for every retransmission of a request, so that a
  * stateless answer still looks like one dialog to the client. */
-static void reply_to_tag(const struct sip_ctx *ctx, const struct sip_msg *req,
-			 char out[17])
+void reply_tag_for(const struct sip_ctx *ctx, const struct sip_msg *req, char out[17])
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	size_t maclen = 0;
@@ -218,7 +217,7 @@ static void reply_echo(struct sip_ctx *ctx, const struct sip_msg *req,
 		if (add_tag && sip_nameaddr_parse(h->value, &na) == 0 && na.tag.len == 0) {
 			char tag[17];
 
-			reply_to_tag(ctx, req, tag);
+			reply_tag_for(ctx, req, tag);
 			reply_printf(r, ";tag=%s", tag);
 		}
 		reply_append(r, "\r\n", 2);
@@ -272,6 +271,22 @@ int reply_send(struct sip_ctx *ctx, const struct sip_peer *src)
 	return transport_send(ctx->tp, src, r->buf, r->len);
 }
 
+int reply_send_body(struct sip_ctx *ctx, const struct sip_peer *src,
+		    const char *content_type, const char *body, size_t len)
+{
+	struct sip_reply *r = ctx->reply;
+
+	if (len == 0)
+		return reply_send(ctx, src);
+	reply_printf(r, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n", content_type, len);
+	reply_append(r, body, len);
+	if (r->overflow)
+		return EMSGSIZE;
+	if (ctx->tsx_cur)
+		return tsx_server_respond(ctx->tsx_cur, r->status, r->buf, r->len);
+	return transport_send(ctx->tp, src, r->buf, r->len);
+}
+
 int reply_simple(struct sip_ctx *ctx, const struct sip_msg *req,
 		 const struct sip_peer *src, unsigned status,
 		 const char *reason)
@@ -293,6 +308,6 @@ int reply_parse_error(struct sip_ctx *ctx, const struct sip_msg *req,
 		reply_header(ctx, "Unsupported: %.*s", (int)perr->unsupported.len,
 			     perr->unsupported.p);
 	if (perr->status == 501 || perr->status == 405)
-		reply_header(ctx, "Allow: REGISTER, OPTIONS, ACK, CANCEL");
+		reply_header(ctx, "Allow: REGISTER, INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO");
 	return reply_send(ctx, src);
 }

@@ -38,6 +38,14 @@ void reply_raw(struct sip_ctx *ctx, const char *p, size_t len);
  * (EMSGSIZE when the reply did not fit). */
 int reply_send(struct sip_ctx *ctx, const struct sip_peer *src);
 
+/* Like reply_send, with a body of the given Content-Type. */
+int reply_send_body(struct sip_ctx *ctx, const struct sip_peer *src,
+		    const char *content_type, const char *body, size_t len);
+
+/* The To tag reply_start adds to answers for req: derived from its Call-ID
+ * and From tag, so it is the same for every retransmission. out holds 17. */
+void reply_tag_for(const struct sip_ctx *ctx, const struct sip_msg *req, char out[17]);
+
 /* Convenience: a complete reply with no extra headers. */
 int reply_simple(struct sip_ctx *ctx, const struct sip_msg *req,
 		 const struct sip_peer *src, unsigned status,

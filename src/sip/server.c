@@ -22,6 +22,7 @@
 #include "core/secret.h"
 #include "guard/secevent.h"
 #include "sip/auth.h"
+#include "sip/call.h"
 #include "sip/context.h"
 #include "sip/directory.h"
 #include "sip/location.h"
@@ -132,6 +133,11 @@ static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 	const struct dir_ext *ext;
 	bool stale;
 
+	/* A request of one of our calls is judged by its dialog: it must come
+	 * from the dialog's own flow (S8). */
+	if ((request_in_dialog(m) || m->method == SIP_M_ACK || m->method == SIP_M_CANCEL) &&
+	    calls_in_dialog(ctx->calls, m, src))
+		return;
 	if (m->method == SIP_M_ACK)
 		return; /* no stateless transaction to acknowledge */
 	if (m->method == SIP_M_CANCEL) {
@@ -146,6 +152,10 @@ static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 		auth_send_challenge(ctx, m, src, AUTH_PROXY, stale);
 		return;
 	}
+	if (m->method == SIP_M_INVITE && !request_in_dialog(m)) {
+		calls_invite(ctx->calls, m, src, ext);
+		return;
+	}
 	server_begin_transaction(ctx, m, src);
 	if (request_in_dialog(m)) {
 		reply_simple(ctx, m, src, 481, NULL);
@@ -153,7 +163,7 @@ static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 		return;
 	}
 	reply_start(ctx, m, src, m->method == SIP_M_OPTIONS ? 200 : 501, NULL);
-	reply_header(ctx, "Allow: REGISTER, OPTIONS, ACK, CANCEL");
+	reply_header(ctx, "Allow: REGISTER, INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO");
 	reply_send(ctx, src);
 	ctx->tsx_cur = NULL;
 }
@@ -236,6 +246,7 @@ static void server_tick(evutil_socket_t fd, short what, void *arg)
 		server_poll_directory(s);
 	if (s->ticks % SERVER_SWEEP_TICKS == 0)
 		location_sweep(s->ctx.loc, s->ctx.now, registrar_log_removed, NULL);
+	calls_flush(s->ctx.calls);
 	if (location_dirty(s->ctx.loc) && (err = location_flush(s->ctx.loc)) != 0)
 		log_warn("writing registrations failed (%s); will retry", strerror(err));
 }
@@ -337,6 +348,7 @@ static void server_close(struct server *s)
 	}
 	if (s->ev_tick)
 		event_free(s->ev_tick);
+	calls_free(s->ctx.calls);
 	if (s->ctx.tsx)
 		tsx_layer_free(s->ctx.tsx);
 	transport_free(s->ctx.tp);
@@ -379,6 +391,12 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	rc = priv_drop(c->user, err, errlen);
 	if (rc)
 		return rc;
+	/* The relay thread starts unprivileged; its ports are above 1024. */
+	rc = calls_alloc(&s->ctx.calls, &s->ctx);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the media relay: %s", strerror(rc));
+		return rc;
+	}
 	rc = server_events(s);
 	if (rc)
 		snprintf(err, errlen, "cannot set up timers and signals");

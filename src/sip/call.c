@@ -1,0 +1,471 @@
+/* The B2BUA: call set-up, forking, answer, in-dialog relaying and tear-down.
+ * See call.h for the model. Everything here runs on the signalling thread. */
+#include "sip/call.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "core/strmap.h"
+#include "guard/secevent.h"
+#include "media/relay.h"
+#include "sip/call_priv.h"
+#include "sip/location.h"
+#include "sip/reply.h"
+#include "sip/sdp.h"
+#include "sip/transaction.h"
+#include "store/store.h"
+
+/* ---- small helpers ---- */
+
+int64_t call_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+char *call_strdup(struct sip_str s)
+{
+	char *p = malloc(s.len + 1);
+
+	if (p) {
+		if (s.len)
+			memcpy(p, s.p, s.len);
+		p[s.len] = 0;
+	}
+	return p;
+}
+
+void call_random_hex(char *out, size_t bytes)
+{
+	uint8_t raw[16];
+
+	if (bytes > sizeof(raw))
+		bytes = sizeof(raw);
+	if (secret_random(raw, bytes) != 0)
+		memset(raw, 0, bytes); /* secret_random only fails if the kernel does */
+	secret_hex(raw, bytes, out);
+}
+
+static void call_security_event(const char *event, const struct sip_peer *src,
+				const char *ext, const char *reason)
+{
+	struct secev e;
+
+	secev_begin(&e, event);
+	if (src)
+		secev_src(&e, (const struct sockaddr *)&src->addr, transport_name(src->tp));
+	if (ext)
+		secev_untrusted(&e, "ext", ext, strlen(ext));
+	secev_token(&e, "reason", reason);
+	secev_emit(&e);
+}
+
+/* ---- per-extension call counts (S10) ---- */
+
+struct ext_count {
+	struct strmap_node node;
+	unsigned n;
+	char ext[RF_MAX_EXT_LEN + 1];
+};
+
+static unsigned ext_calls(struct calls *c, const char *ext)
+{
+	struct strmap_node *n = strmap_find(&c->per_ext, ext, strlen(ext));
+
+	return n ? strmap_entry(n, struct ext_count, node)->n : 0;
+}
+
+static void ext_calls_add(struct calls *c, const char *ext, int delta)
+{
+	struct strmap_node *n = strmap_find(&c->per_ext, ext, strlen(ext));
+	struct ext_count *ec;
+
+	if (!n) {
+		if (delta < 0 || !(ec = calloc(1, sizeof(*ec))))
+			return;
+		snprintf(ec->ext, sizeof(ec->ext), "%s", ext);
+		strmap_insert(&c->per_ext, &ec->node, ec->ext, strlen(ec->ext));
+	} else {
+		ec = strmap_entry(n, struct ext_count, node);
+	}
+	if (delta < 0 && ec->n < (unsigned)-delta)
+		ec->n = 0;
+	else
+		ec->n = (unsigned)((int)ec->n + delta);
+	if (ec->n == 0) {
+		strmap_remove(&c->per_ext, &ec->node);
+		free(ec);
+	}
+}
+
+/* ---- legs ---- */
+
+void leg_free(struct calls *c, struct leg *l)
+{
+	if (!l)
+		return;
+	if (l->linked)
+		strmap_remove(&c->legs, &l->node);
+	if (l->invite_tsx)
+		tsx_client_detach(l->invite_tsx);
+	free(l->call_id);
+	free(l->local_hdr);
+	free(l->remote_hdr);
+	free(l->target);
+	free(l->invite_branch);
+	free(l);
+}
+
+int leg_link(struct calls *c, struct leg *l)
+{
+	if (strmap_find(&c->legs, l->call_id, strlen(l->call_id)))
+		return EEXIST;
+	strmap_insert(&c->legs, &l->node, l->call_id, strlen(l->call_id));
+	l->linked = true;
+	return 0;
+}
+
+/* ---- the call object ---- */
+
+static void call_timer_free(struct event **ev)
+{
+	if (*ev) {
+		event_free(*ev);
+		*ev = NULL;
+	}
+}
+
+static void call_free(struct call *call)
+{
+	struct calls *c = call->calls;
+
+	call_timer_free(&call->ring_timer);
+	call_timer_free(&call->duration_timer);
+	call_timer_free(&call->retx_timer);
+	if (call->a_invite)
+		tsx_server_set_end_cb(call->a_invite, NULL, NULL);
+	pending_clear(&call->pending);
+	leg_free(c, call->a);
+	for (unsigned i = 0; i < call->nforks; i++)
+		leg_free(c, call->b[i]);
+	if (call->counted) {
+		ext_calls_add(c, call->cdr.caller, -1);
+		ext_calls_add(c, call->callee_ext, -1);
+		c->active--;
+	}
+	if (call->prev)
+		call->prev->next = call->next;
+	else
+		c->head = call->next;
+	if (call->next)
+		call->next->prev = call->prev;
+	free(call->a_invite_buf);
+	free(call->ok_buf);
+	free(call);
+}
+
+static void call_queue_cdr(struct calls *c, const struct cdr_record *r)
+{
+	if (c->ncdr == c->capcdr) {
+		size_t cap = c->capcdr ? c->capcdr * 2 : 16;
+		struct cdr_record *p = realloc(c->cdrs, cap * sizeof(*p));
+
+		if (!p) {
+			log_error("calls: out of memory; a call detail record is lost");
+			return;
+		}
+		c->cdrs = p;
+		c->capcdr = cap;
+	}
+	c->cdrs[c->ncdr++] = *r;
+}
+
+/* The record is complete once the relay has sent the final counters (or
+ * at once when the call never had media). */
+static void call_finish(struct call *call)
+{
+	call->cdr.end_ms = call->cdr.end_ms ? call->cdr.end_ms : call_now_ms();
+	if (call->cdr.answer_ms)
+		call->cdr.duration_s = (unsigned)((call->cdr.end_ms - call->cdr.answer_ms) / 1000);
+	call_queue_cdr(call->calls, &call->cdr);
+	call_free(call);
+}
+
+void call_release(struct call *call)
+{
+	if (call->releasing)
+		return;
+	call->releasing = true;
+	call->cdr.end_ms = call_now_ms();
+	call_timer_free(&call->ring_timer);
+	call_timer_free(&call->duration_timer);
+	call_timer_free(&call->retx_timer);
+	if (call->relay_open) {
+		/* RELAY_EV_CLOSED brings the counters and finishes the call. */
+		relay_close(call->calls->relay, call->relay_session);
+		return;
+	}
+	call_finish(call);
+}
+
+static struct call *call_by_session(struct calls *c, uint32_t session)
+{
+	for (struct call *call = c->head; call; call = call->next) {
+		if (call->relay_open && call->relay_session == session)
+			return call;
+	}
+	return NULL;
+}
+
+static void calls_on_relay(void *arg, const struct relay_event *ev)
+{
+	struct calls *c = arg;
+	struct call *call = call_by_session(c, ev->session);
+
+	if (!call)
+		return;
+	if (ev->kind == RELAY_EV_NO_MEDIA) {
+		call_hangup(call, "no_media");
+		return;
+	}
+	call->cdr.packets_a = ev->stats.leg[RELAY_LEG_A].packets_in;
+	call->cdr.bytes_a = ev->stats.leg[RELAY_LEG_A].bytes_in;
+	call->cdr.packets_b = ev->stats.leg[RELAY_LEG_B].packets_in;
+	call->cdr.bytes_b = ev->stats.leg[RELAY_LEG_B].bytes_in;
+	call->cdr.dropped_foreign = ev->stats.leg[0].dropped_foreign + ev->stats.leg[1].dropped_foreign;
+	call->cdr.lost = ev->stats.leg[0].lost + ev->stats.leg[1].lost;
+	call->relay_open = false;
+	if (call->releasing)
+		call_finish(call);
+}
+
+/* ---- admission (S10) ---- */
+
+static unsigned calls_admit(struct calls *c, const char *caller, const char *callee,
+			    const char **why)
+{
+	const struct rf_conf *conf = c->ctx->conf;
+	time_t now = c->ctx->now;
+
+	if (c->cps_second != now) {
+		c->cps_second = now;
+		c->cps_count = 0;
+	}
+	if (c->cps_count >= conf->max_cps) {
+		*why = "cps";
+		return 503;
+	}
+	if (c->active >= conf->max_calls) {
+		*why = "system";
+		return 503;
+	}
+	if (ext_calls(c, caller) >= conf->max_calls_per_ext) {
+		*why = "caller";
+		return 503;
+	}
+	if (ext_calls(c, callee) >= conf->max_calls_per_ext) {
+		*why = "callee";
+		return 486;
+	}
+	c->cps_count++;
+	return 0;
+}
+
+/* ---- lifecycle entry points ---- */
+
+int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
+{
+	struct calls *c = calloc(1, sizeof(*c));
+	struct relay_config rc = {0};
+	const struct rf_conf *conf = ctx->conf;
+	char err[128];
+	int rc_err;
+
+	if (!c)
+		return ENOMEM;
+	c->ctx = ctx;
+	if ((rc_err = strmap_init(&c->legs, 256)) != 0 ||
+	    (rc_err = strmap_init(&c->per_ext, 64)) != 0)
+		goto out;
+	if (sockaddr_parse_ip(conf->media_address, &rc.bind_addr, &rc.bind_len) != 0) {
+		rc_err = EINVAL;
+		goto out;
+	}
+	rc.port_min = (uint16_t)conf->rtp_port_min;
+	rc.port_max = (uint16_t)conf->rtp_port_max;
+	rc.no_media_timeout_s = conf->no_media_timeout;
+	rc_err = relay_alloc(&c->relay, ctx->base, &rc, calls_on_relay, c);
+	if (rc_err)
+		goto out;
+	*cp = c;
+	return 0;
+out:
+	snprintf(err, sizeof(err), "%s", strerror(rc_err));
+	log_error("calls: cannot start the media relay: %s", err);
+	strmap_destroy(&c->legs);
+	strmap_destroy(&c->per_ext);
+	free(c);
+	return rc_err;
+}
+
+void calls_flush(struct calls *c)
+{
+	int err;
+
+	if (!c || c->ncdr == 0)
+		return;
+	if ((err = store_begin(c->ctx->store)) != 0)
+		return;
+	for (size_t i = 0; i < c->ncdr; i++) {
+		if ((err = store_cdr_add(c->ctx->store, &c->cdrs[i])) != 0)
+			log_warn("calls: writing a call record failed (%s)", strerror(err));
+	}
+	if (store_commit(c->ctx->store) != 0) {
+		store_rollback(c->ctx->store);
+		return;
+	}
+	c->ncdr = 0;
+}
+
+void calls_free(struct calls *c)
+{
+	if (!c)
+		return;
+	while (c->head) {
+		struct call *call = c->head;
+
+		call_hangup(call, "system");
+		if (c->head == call) {
+			/* The relay's closing event will not come any more. */
+			call->relay_open = false;
+			call_finish(call);
+		}
+	}
+	relay_free(c->relay);
+	calls_flush(c);
+	free(c->cdrs);
+	strmap_destroy(&c->legs);
+	strmap_destroy(&c->per_ext);
+	free(c);
+}
+
+unsigned calls_active(const struct calls *c)
+{
+	return c ? c->active : 0;
+}
+
+/* ---- a new call ---- */
+
+static unsigned call_route(struct calls *c, const struct sip_msg *m,
+			   struct sip_uri *ruri, struct loc_aor **aor)
+{
+	if (sip_uri_parse(m->ruri, ruri) != 0 || ruri->user.len == 0 ||
+	    ruri->user.len > RF_MAX_EXT_LEN)
+		return 404;
+	if (!directory_find(c->ctx->dir, ruri->user.p, ruri->user.len))
+		return 404;
+	*aor = location_aor(c->ctx->loc, ruri->user.p, ruri->user.len);
+	if (!*aor || !(*aor)->head)
+		return 480;
+	return 0;
+}
+
+static void call_refuse(struct sip_ctx *ctx, const struct sip_msg *m,
+			const struct sip_peer *src, unsigned status)
+{
+	reply_simple(ctx, m, src, status, NULL);
+}
+
+static struct call *call_new(struct calls *c, const struct sip_msg *m,
+			     const struct dir_ext *caller, struct sip_str callee)
+{
+	struct call *call = calloc(1, sizeof(*call));
+
+	if (!call)
+		return NULL;
+	call->calls = c;
+	call->id = ++c->next_id;
+	call->a_invite_buf = malloc(m->len);
+	if (!call->a_invite_buf) {
+		free(call);
+		return NULL;
+	}
+	memcpy(call->a_invite_buf, m->buf, m->len);
+	call->a_invite_len = m->len;
+	snprintf(call->cdr.caller, sizeof(call->cdr.caller), "%s", caller->rec.ext);
+	snprintf(call->cdr.callee, sizeof(call->cdr.callee), "%.*s", (int)callee.len, callee.p);
+	snprintf(call->callee_ext, sizeof(call->callee_ext), "%.*s", (int)callee.len, callee.p);
+	snprintf(call->caller_name, sizeof(call->caller_name), "%s", caller->rec.name);
+	snprintf(call->cdr.call_id, sizeof(call->cdr.call_id), "%.*s",
+		 (int)m->call_id.len, m->call_id.p);
+	call->cdr.start_ms = call_now_ms();
+	call->winner = -1;
+	call->next = c->head;
+	if (c->head)
+		c->head->prev = call;
+	c->head = call;
+	return call;
+}
+
+static void calls_on_a_invite_end(void *arg, struct tsx *x, int err)
+{
+	struct call *call = arg;
+
+	(void)x;
+	(void)err;
+	call->a_invite = NULL;
+}
+
+void calls_invite(struct calls *c, const struct sip_msg *m,
+		  const struct sip_peer *src, const struct dir_ext *caller)
+{
+	struct sip_ctx *ctx = c->ctx;
+	struct sip_uri ruri;
+	struct loc_aor *aor = NULL;
+	const char *why = NULL;
+	struct call *call;
+	unsigned status;
+
+	if (strmap_find(&c->legs, m->call_id.p, m->call_id.len)) {
+		/* A second INVITE in a Call-ID we already serve, without a tag:
+		 * a merged or looped request (RFC 3261 8.2.2.2). */
+		call_refuse(ctx, m, src, 482);
+		return;
+	}
+	if (m->max_forwards == 0) {
+		call_refuse(ctx, m, src, 483);
+		return;
+	}
+	status = call_route(c, m, &ruri, &aor);
+	if (status) {
+		call_refuse(ctx, m, src, status);
+		return;
+	}
+	status = calls_admit(c, caller->rec.ext, aor->ext, &why);
+	if (status) {
+		call_security_event("call_limit", src, caller->rec.ext, why);
+		call_refuse(ctx, m, src, status);
+		return;
+	}
+	call = call_new(c, m, caller, ruri.user);
+	if (!call) {
+		call_refuse(ctx, m, src, 500);
+		return;
+	}
+	call->counted = true;
+	c->active++;
+	ext_calls_add(c, call->cdr.caller, 1);
+	ext_calls_add(c, call->callee_ext, 1);
+	if (tsx_server_alloc(&call->a_invite, ctx->tsx, m, src) == 0)
+		tsx_server_set_end_cb(call->a_invite, calls_on_a_invite_end, call);
+	call_start(call, m, src, aor);
+}

@@ -1,0 +1,47 @@
+/* Calls between extensions: a back-to-back user agent (P2, S7, S8, S10).
+ *
+ * A call has two sides. Leg A is the caller's dialog, in which Ringfence is
+ * the UAS; leg B is a new dialog towards the callee, in which Ringfence is
+ * the UAC, with its own Call-ID, tags, Via and Contact, so nothing of one
+ * phone's signalling reaches the other (topology hiding). While the call
+ * rings, leg B exists once per registered contact of the callee (parallel
+ * forking); the first 2xx wins and the others are cancelled.
+ *
+ * Media always goes through the relay: each SDP is rewritten to the relay's
+ * address and the port of the relay leg facing that phone.
+ *
+ * In-dialog requests (BYE, re-INVITE, UPDATE, INFO, ...) are accepted only
+ * from the transport source and transport the dialog was set up over; any
+ * other source gets 403 and an indialog_spoof event while the call goes on. */
+#ifndef RF_SIP_CALL_H
+#define RF_SIP_CALL_H
+
+#include <stdbool.h>
+
+#include "sip/context.h"
+#include "sip/directory.h"
+#include "sip/msg.h"
+#include "sip/transport.h"
+
+struct calls;
+
+int calls_alloc(struct calls **cp, struct sip_ctx *ctx);
+/* Ends every call (BYE to both legs), writes their records, frees all. */
+void calls_free(struct calls *c);
+
+/* An authenticated, out-of-dialog INVITE from extension `caller`. */
+void calls_invite(struct calls *c, const struct sip_msg *m,
+		  const struct sip_peer *src, const struct dir_ext *caller);
+
+/* A request with a To tag, or an ACK/CANCEL: returns true when it belongs
+ * to one of our calls and has been handled (answered, relayed or refused);
+ * false when no call knows it. */
+bool calls_in_dialog(struct calls *c, const struct sip_msg *m,
+		     const struct sip_peer *src);
+
+/* Write queued call detail records (called from the housekeeping tick). */
+void calls_flush(struct calls *c);
+
+unsigned calls_active(const struct calls *c);
+
+#endif

@@ -1,0 +1,132 @@
+/* Internals of the B2BUA shared by call.c (lifecycle, limits, records),
+ * call_setup.c (routing, forking, answer) and call_dialog.c (requests
+ * inside an established call, tear-down). Not for other modules. */
+#ifndef RF_SIP_CALL_PRIV_H
+#define RF_SIP_CALL_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/strmap.h"
+#include "sip/call.h"
+#include "sip/location.h"
+#include "store/store.h"
+
+#define CALL_MAX_FORKS 8 /* registered contacts rung in parallel */
+#define CALL_SDP_MAX 8192
+
+struct event;
+struct relay;
+struct tsx;
+
+/* One dialog of a call, as seen from Ringfence. */
+struct leg {
+	struct strmap_node node; /* in calls->legs, keyed by call_id */
+	struct call *call;       /* borrowed: the owner */
+	bool is_a;               /* the caller's side */
+	bool linked;
+	unsigned fork;           /* B: index in call->b[] */
+	char *call_id;
+	char *local_hdr;         /* From of requests we send: ours, with our tag */
+	char *remote_hdr;        /* To of requests we send: the phone, with its tag */
+	char local_tag[33];
+	char *target;            /* Request-URI of requests we send */
+	uint32_t local_cseq;     /* last CSeq we used */
+	uint32_t remote_cseq;    /* last CSeq the phone used */
+	struct sip_peer peer;    /* the flow: where its requests come from */
+	/* B while ringing */
+	struct tsx *invite_tsx;
+	char *invite_branch;
+	unsigned final_status;   /* a failed fork's final answer */
+	bool answered;           /* gave a 2xx */
+};
+
+/* An in-dialog request from one leg waiting for the other leg's answer. */
+struct pending {
+	struct tsx *server;      /* towards the sender; NULL when none */
+	struct leg *from;
+	bool is_invite;
+	char *req_buf;           /* owned copy: the answer echoes its headers */
+	size_t req_len;
+	struct sip_peer src;
+};
+
+struct call {
+	struct calls *calls;     /* borrowed: the owner */
+	struct call *prev, *next;
+	uint32_t id;
+	struct leg *a;
+	struct leg *b[CALL_MAX_FORKS];
+	unsigned nforks;
+	int winner;              /* index of the answering fork, -1 before */
+	struct tsx *a_invite;    /* the caller's INVITE until its final answer */
+	char *a_invite_buf;      /* owned copy: responses to A are built from it */
+	size_t a_invite_len;
+	char *ok_buf;            /* the 2xx sent to A, retransmitted until ACK (UDP) */
+	size_t ok_len;
+	unsigned retx_ms;
+	struct event *ring_timer, *duration_timer, *retx_timer;
+	uint32_t relay_session;
+	bool relay_open;
+	uint16_t relay_port[2];
+	bool counted;            /* holds a slot in the limits */
+	bool releasing;
+	bool acked;
+	struct pending pending;
+	char callee_ext[RF_MAX_EXT_LEN + 1];
+	char caller_name[EXT_NAME_MAX + 1];
+	uint64_t sdp_version;
+	struct cdr_record cdr;
+};
+
+struct calls {
+	struct sip_ctx *ctx;     /* borrowed */
+	struct relay *relay;
+	struct strmap legs;      /* every leg by Call-ID */
+	struct strmap per_ext;   /* struct ext_count by extension */
+	struct call *head;
+	unsigned active;
+	uint32_t next_id;
+	time_t cps_second;
+	unsigned cps_count;
+	struct cdr_record *cdrs; /* waiting for calls_flush */
+	size_t ncdr, capcdr;
+};
+
+/* call.c */
+void leg_free(struct calls *c, struct leg *l);
+int leg_link(struct calls *c, struct leg *l);
+int64_t call_now_ms(void);
+char *call_strdup(struct sip_str s);
+void call_random_hex(char *out, size_t bytes);
+/* Stop timers and media; the record is written and the call freed once
+ * the relay reports its counters. */
+void call_release(struct call *call);
+
+/* call_setup.c */
+void call_start(struct call *call, const struct sip_msg *m,
+		const struct sip_peer *src, struct loc_aor *aor);
+/* Answer A with `status` built from its saved INVITE (with an optional SDP). */
+int call_answer_a(struct call *call, unsigned status, const char *sdp, size_t sdplen);
+/* Rewrite the SDP of `body` for the phone on side `to_a` and tell the relay
+ * where the sending phone (`from`) is. Returns the new length or 0. */
+size_t call_media_from(struct call *call, struct leg *from, struct sip_str body,
+		       char *out, size_t outlen);
+int sockaddr_parse_ip(const char *ip, struct sockaddr_storage *ss, socklen_t *len);
+
+/* call_dialog.c */
+/* Build and send a request inside a leg's dialog (BYE, re-INVITE, ACK ...). */
+int leg_send_request(struct leg *l, const char *method, uint32_t cseq,
+		     const char *extra, const char *ctype, const char *body,
+		     size_t bodylen, bool with_tsx, struct tsx **xp,
+		     void (*cb)(void *, struct tsx *, const struct sip_msg *, int),
+		     void *arg);
+/* End the call: BYE (or CANCEL) to every leg that is up, then release. */
+void call_hangup(struct call *call, const char *why);
+void pending_clear(struct pending *p);
+/* Cancel every ringing fork except `keep` (-1: all). */
+void call_cancel_forks(struct call *call, int keep);
+
+#endif
