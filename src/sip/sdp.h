@@ -29,7 +29,8 @@ struct sdp_media {
 	uint16_t port;           /* 0: rejected/disabled stream */
 	struct sip_str proto;    /* RTP/AVP, RTP/SAVP, ... */
 	struct sip_str formats;  /* the payload type list, raw */
-	struct sockaddr_storage addr; /* c= of the media, else of the session; family 0 if none */
+	struct sockaddr_storage addr; /* c= of the media, else of the session, */
+				      /* with `port` in it; family 0 if none */
 	bool rtcp_mux;
 	uint16_t rtcp_port;      /* a=rtcp:, 0 when absent */
 	enum sdp_dir dir;
