@@ -9,6 +9,10 @@ and a small client (netns/sipclient.py) registers from the namespace end.
 Nothing is routed beyond the pair. The namespace and the veth are removed
 when the test ends, whatever its outcome.
 
+A refused source must learn nothing (S6): its answers are compared with
+those to a wrong password from a LAN address of the same length
+(127.51.100.N for 198.51.100.N), status line, headers and byte count.
+
 Needs root and iproute2; CI has both. Set RF_REQUIRE_NETNS=1 to turn the
 skip into a failure when a namespace cannot be created.
 """
@@ -27,7 +31,8 @@ import time
 
 import pytest
 
-from sipua import Response, bindings_of, wait_for_event, wait_until
+from sipua import Response, bindings_of, five_digit_port, wait_for_event, wait_until
+from sipua import mkua  # noqa: F401  (fixture)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT = os.path.join(HERE, "netns", "sipclient.py")
@@ -227,8 +232,8 @@ def shape(resp):
 
 
 def assert_same_refusal(denied, wrong):
-    """The refused right password and the wrong password got the same
-    401, both on the first request and after the digest."""
+    """A refused attempt got the same 401 as a wrong password, both on the
+    first request and after the digest."""
     for phase in ("first", "second"):
         d, w = denied[phase], wrong[phase]
         assert d is not None and w is not None, f"no {phase} answer"
@@ -269,6 +274,28 @@ def assert_refusal_logged(inst, host, result):
     assert not events_from(inst, host, result, "register_ok"), inst.security_events()
 
 
+def lan_twin(host):
+    """A loopback address as long as the namespace's address (198.51.100.N
+    becomes 127.51.100.N), so that echoed Via values have the same length."""
+    return "127." + host.client_ip.split(".", 1)[1]
+
+
+def wrong_password_on_lan(inst, mkua, host, ext, transport):
+    """The reference answer: a wrong password for ext from a LAN source,
+    which the daemon refuses as a password failure (not an access one)."""
+    src = lan_twin(host)
+    ua = mkua(inst, ext, transport, src=src, src_port=five_digit_port(src, transport),
+              password="X" * 16, domain=realm_of(inst))
+    first = ua.request()
+    assert first is not None and first.status == 401, first
+    second = ua.request(auth=ua.auth_for(first, "SHA-256"))
+    assert second is not None, "no answer to the wrong password"
+    needle = f"src={src}:{ua.conn.local_port} "
+    lines = wait_for_event(inst, "auth_failed", needle)
+    assert lines and all("reason=wrong_password" in l for l in lines), inst.security_events()
+    return {"first": first, "second": second}
+
+
 def pair(ext, password, transport):
     """The right password, then a wrong one of the same length, for ext."""
     wrong = ("X" if password[0] != "X" else "Y") + password[1:]
@@ -279,23 +306,27 @@ def pair(ext, password, transport):
 # ------------------------------------------------------------ tests
 
 @pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
-def test_lan_only_extension_refused_from_outside_the_lan(outside, instance, transport):
+def test_lan_only_extension_refused_from_outside_the_lan(outside, instance, mkua, transport):
     serve_outside(instance, outside)
     pw = instance.passwords["1001"]
     right, wrong = from_outside(outside, instance, pair("1001", pw, transport))
+    reference = wrong_password_on_lan(instance, mkua, outside, "1001", transport)
 
-    assert_same_refusal(right, wrong)
+    assert_same_refusal(right, reference)
+    assert_same_refusal(wrong, reference)
     assert_denied_as(instance, outside, right, "not_lan")
     assert_refusal_logged(instance, outside, wrong)
     assert bindings_of(instance, "1001") == []
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
-def test_remote_extension_refused_outside_the_lan_without_tls(outside, instance, transport):
+def test_remote_extension_refused_outside_the_lan_without_tls(outside, instance, mkua, transport):
     pws = serve_outside(instance, outside, ["1006", "--remote"])
     right, wrong = from_outside(outside, instance, pair("1006", pws["1006"], transport))
+    reference = wrong_password_on_lan(instance, mkua, outside, "1006", transport)
 
-    assert_same_refusal(right, wrong)
+    assert_same_refusal(right, reference)
+    assert_same_refusal(wrong, reference)
     assert_denied_as(instance, outside, right, "remote_needs_tls")
     assert_refusal_logged(instance, outside, wrong)
     assert bindings_of(instance, "1006") == []
