@@ -428,6 +428,12 @@ static int cidr_item(const char *item, unsigned idx, void *arg, char *why, size_
 			 reason ? ": " : "", reason ? reason : "");
 		return EINVAL;
 	}
+	for (unsigned i = 0; i < idx; i++) {
+		if (!memcmp(&list[i], &list[idx], sizeof(list[i]))) {
+			snprintf(why, wl, "'%s' is listed twice", item);
+			return EINVAL;
+		}
+	}
 	return 0;
 }
 

@@ -7,9 +7,9 @@
 #include "guard/secevent.h"
 #include "sip/reply.h"
 
-static void auth_log_failure(const struct sip_msg *m, const struct sip_peer *src,
-			     struct sip_str user, const char *event,
-			     const char *reason)
+static void auth_log_event(const struct sip_msg *m, const struct sip_peer *src,
+			   struct sip_str user, const char *event,
+			   const char *reason, const char *credentials)
 {
 	struct secev e;
 	const struct sip_hdr *ua = sip_msg_hdr(m, SIP_H_USER_AGENT);
@@ -19,9 +19,18 @@ static void auth_log_failure(const struct sip_msg *m, const struct sip_peer *src
 	secev_untrusted(&e, "ext", user.p, user.len);
 	secev_token(&e, "method", sip_method_name(m->method));
 	secev_token(&e, "reason", reason);
+	/* A refused source that knew the password means leaked credentials. */
+	if (credentials)
+		secev_token(&e, "credentials", credentials);
 	if (ua)
 		secev_untrusted(&e, "ua", ua->value.p, ua->value.len);
 	secev_emit(&e);
+}
+
+static void auth_log_failure(const struct sip_msg *m, const struct sip_peer *src,
+			     struct sip_str user, const char *event, const char *reason)
+{
+	auth_log_event(m, src, user, event, reason, NULL);
 }
 
 static const struct sip_hdr *auth_find_credentials(const struct sip_msg *m,
@@ -123,7 +132,8 @@ enum auth_verdict auth_request(struct sip_ctx *ctx, const struct sip_msg *m,
 	av = access_check(&e->rec.acl, e->rec.remote, (const struct sockaddr *)&src->addr,
 			  src->tp, ctx->conf->lan, ctx->conf->nlan);
 	if (av != ACCESS_OK) {
-		auth_log_failure(m, src, c.username, "acl_denied", access_reason(av));
+		auth_log_event(m, src, c.username, "acl_denied", access_reason(av),
+			       ok ? "valid" : "invalid");
 		return AUTH_CHALLENGE;
 	}
 	if (!ok) {

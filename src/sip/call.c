@@ -379,10 +379,26 @@ static unsigned call_route(struct calls *c, const struct sip_msg *m,
 	return 0;
 }
 
-static void call_refuse(struct sip_ctx *ctx, const struct sip_msg *m,
-			const struct sip_peer *src, unsigned status)
+/* A refused attempt still gets its record (P8): who tried to call whom,
+ * and what they were told. */
+static void call_refuse(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			const char *caller, unsigned status, const char *hangup)
 {
-	reply_simple(ctx, m, src, status, NULL);
+	struct cdr_record r = {0};
+	struct sip_uri u;
+
+	reply_simple(c->ctx, m, src, status, NULL);
+	snprintf(r.caller, sizeof(r.caller), "%s", caller);
+	if (sip_uri_parse(m->ruri, &u) == 0)
+		snprintf(r.callee, sizeof(r.callee), "%.*s",
+			 (int)(u.user.len < sizeof(r.callee) ? u.user.len : sizeof(r.callee) - 1), u.user.p);
+	snprintf(r.call_id, sizeof(r.call_id), "%.*s",
+		 (int)(m->call_id.len < sizeof(r.call_id) ? m->call_id.len : sizeof(r.call_id) - 1),
+		 m->call_id.p);
+	r.start_ms = r.end_ms = call_now_ms();
+	r.result = status;
+	snprintf(r.hangup, sizeof(r.hangup), "%s", hangup);
+	call_queue_cdr(c, &r);
 }
 
 static struct call *call_new(struct calls *c, const struct sip_msg *m,
@@ -438,27 +454,27 @@ void calls_invite(struct calls *c, const struct sip_msg *m,
 	if (strmap_find(&c->legs, m->call_id.p, m->call_id.len)) {
 		/* A second INVITE in a Call-ID we already serve, without a tag:
 		 * a merged or looped request (RFC 3261 8.2.2.2). */
-		call_refuse(ctx, m, src, 482);
+		call_refuse(c, m, src, caller->rec.ext, 482, "system");
 		return;
 	}
 	if (m->max_forwards == 0) {
-		call_refuse(ctx, m, src, 483);
+		call_refuse(c, m, src, caller->rec.ext, 483, "system");
 		return;
 	}
 	status = call_route(c, m, &ruri, &aor);
 	if (status) {
-		call_refuse(ctx, m, src, status);
+		call_refuse(c, m, src, caller->rec.ext, status, "system");
 		return;
 	}
 	status = calls_admit(c, caller->rec.ext, aor->ext, &why);
 	if (status) {
 		call_security_event("call_limit", src, caller->rec.ext, why);
-		call_refuse(ctx, m, src, status);
+		call_refuse(c, m, src, caller->rec.ext, status, "limit");
 		return;
 	}
 	call = call_new(c, m, caller, ruri.user);
 	if (!call) {
-		call_refuse(ctx, m, src, 500);
+		call_refuse(c, m, src, caller->rec.ext, 500, "system");
 		return;
 	}
 	call->counted = true;
