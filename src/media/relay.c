@@ -41,7 +41,7 @@
  * kernel has to cut is dropped rather than forwarded damaged. */
 #define RX_BUF 2048u
 /* Commands that may queue up besides the reserved closes. */
-#define CMD_SLACK 256u
+#define CMD_SLACK 4096u
 /* How often the relay thread looks for silent sessions. */
 #define SCAN_MS 200
 /* A sequence jump this large is a restarted stream, not loss (RFC 3550
