@@ -244,10 +244,16 @@ class Phone:
         return data
 
     # ---- registration ----
-    def register(self, alg="SHA-256", expires=3600):
+    def register(self, alg=None, expires=3600):
+        """REGISTER from this socket; alg None answers SHA-256 when offered,
+        else MD5."""
         ua = UA(self.conn, self.ext, self.password, user_agent=self.user_agent,
                 contact=f"<sip:{self.ext}@{self.ip}:{self.port}>")
-        _, final = ua.register(alg=alg, expires=expires)
+        first = ua.request(expires=expires)
+        assert first is not None and first.status == 401, first
+        offered = [p.get("algorithm", "MD5").upper() for _, p in first.challenges()]
+        alg = alg or ("SHA-256" if "SHA-256" in offered else "MD5")
+        final = ua.request(expires=expires, auth=ua.auth_for(first, alg))
         assert final.status == 200, final.raw.decode(errors="replace")
         return final
 
@@ -670,10 +676,10 @@ _CDR_ALIASES = {
     "caller": ("caller", "from", "src"),
     "callee": ("callee", "to", "dst", "dialled", "dialed"),
     "result": ("result", "status", "code", "result_code"),
-    "start": ("start", "start_ms", "start_time", "started", "start_at"),
-    "answer": ("answer", "answer_ms", "answer_time", "answered", "answer_at"),
-    "end": ("end", "end_ms", "end_time", "ended", "end_at"),
-    "duration": ("duration", "duration_s", "billsec"),
+    "start": ("start_ms", "start", "start_time", "started", "start_at"),
+    "answer": ("answer_ms", "answer", "answer_time", "answered", "answer_at"),
+    "end": ("end_ms", "end", "end_time", "ended", "end_at"),
+    "duration": ("duration_s", "duration", "billsec"),
     "hangup": ("hangup", "hangup_by", "hangup_cause", "ended_by"),
     "packets_a": ("packets_a", "packets_caller", "caller_packets", "packets_in_a", "pkts_a"),
     "packets_b": ("packets_b", "packets_callee", "callee_packets", "packets_in_b", "pkts_b"),
@@ -688,7 +694,8 @@ def _normalise(d):
     row = {"raw": d}
     for field, names in _CDR_ALIASES.items():
         row[field] = next((low[n] for n in names if n in low), None)
-    for k in ("result", "packets_a", "packets_b", "dropped_foreign", "duration"):
+    for k in ("result", "packets_a", "packets_b", "dropped_foreign", "duration",
+              "start", "answer", "end"):
         v = row[k]
         if isinstance(v, str) and v.strip().lstrip("-").isdigit():
             row[k] = int(v)
