@@ -670,7 +670,8 @@ int sdp_parse(const char *body, size_t len, struct sdp *out, const char **why)
 		reason = finish(&st);
 	if (reason) {
 		memset(out, 0, sizeof(*out));
-		*why = reason;
+		if (why)
+			*why = reason;
 		return EBADMSG;
 	}
 	return 0;
