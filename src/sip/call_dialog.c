@@ -111,7 +111,7 @@ int leg_send_request(struct leg *l, const char *method, uint32_t cseq,
 		return err;
 	if (xp)
 		*xp = x;
-	else
+	if (!cb)
 		tsx_client_detach(x); /* fire and forget, with retransmissions */
 	return 0;
 }
@@ -284,6 +284,7 @@ static void pending_on_response(void *arg, struct tsx *x, const struct sip_msg *
 	unsigned status = resp ? resp->status : (err == ETIMEDOUT ? 408 : 503);
 
 	(void)x;
+	log_debug("call %u: relayed request answered %u", call->id, status);
 	if (status < 200 || !p->from)
 		return;
 	other = p->from->is_a ? call_winner(call) : call->a;
@@ -338,6 +339,8 @@ static void call_relay_request(struct call *call, struct leg *from, const struct
 	size_t blen = 0;
 	struct tsx *x;
 
+	log_debug("call %u: relaying %s from leg %c", call->id, sip_method_name(m->method),
+		  from->is_a ? 'A' : 'B');
 	if (!to || call->releasing) {
 		call_respond(ctx, call_server_tsx(ctx, m, src), m, src, 481);
 		return;

@@ -16,7 +16,12 @@ const char *reply_reason(unsigned status)
 {
 	switch (status) {
 	case 100: return "Trying";
+	case 180: return "Ringing";
+	case 181: return "Call Is Being Forwarded";
+	case 182: return "Queued";
+	case 183: return "Session Progress";
 	case 200: return "OK";
+	case 202: return "Accepted";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
@@ -30,15 +35,32 @@ const char *reply_reason(unsigned status)
 	case 416: return "Unsupported URI Scheme";
 	case 420: return "Bad Extension";
 	case 423: return "Interval Too Brief";
+	case 410: return "Gone";
 	case 480: return "Temporarily Unavailable";
 	case 481: return "Call/Transaction Does Not Exist";
+	case 482: return "Loop Detected";
 	case 483: return "Too Many Hops";
+	case 484: return "Address Incomplete";
+	case 486: return "Busy Here";
+	case 487: return "Request Terminated";
+	case 488: return "Not Acceptable Here";
+	case 491: return "Request Pending";
 	case 500: return "Server Internal Error";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
+	case 502: return "Bad Gateway";
+	case 504: return "Server Time-out";
 	case 505: return "Version Not Supported";
 	case 513: return "Message Too Large";
-	default: return "Unknown";
+	case 600: return "Busy Everywhere";
+	case 603: return "Decline";
+	case 604: return "Does Not Exist Anywhere";
+	case 606: return "Not Acceptable";
+	default:
+		/* Our own words for a class, never a phone's reason phrase (S7). */
+		return status < 200 ? "Session Progress" : status < 300 ? "OK" :
+		       status < 400 ? "Redirection" : status < 500 ? "Request Failure" :
+		       status < 600 ? "Server Failure" : "Global Failure";
 	}
 }
 
