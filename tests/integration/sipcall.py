@@ -140,6 +140,7 @@ class Phone:
         self.answered = {}       # (branch, method) -> bytes of our last answer
         self.acks = {}           # (call-id, cseq) -> bytes of our ACK to a 2xx
         self.log = []            # every message received, in order
+        self.max_forwards = 70
 
     # ---- transport ----
     def send(self, data, dest=None):
@@ -262,7 +263,7 @@ class Phone:
                       body=b"", extra=(), content_type="application/sdp", contact=True):
         lines = [f"{method} {ruri} SIP/2.0",
                  f"Via: SIP/2.0/UDP {self.ip}:{self.port};branch={branch or new_branch()};rport",
-                 "Max-Forwards: 70", f"From: {from_hdr}", f"To: {to_hdr}",
+                 f"Max-Forwards: {self.max_forwards}", f"From: {from_hdr}", f"To: {to_hdr}",
                  f"Call-ID: {call_id}", f"CSeq: {cseq} {method}"]
         if contact and method in ("INVITE", "UPDATE", "SUBSCRIBE", "NOTIFY", "REFER"):
             lines.append(f"Contact: <sip:{self.ext}@{self.ip}:{self.port}>")
