@@ -6,8 +6,10 @@
  * and compact form, case-insensitive), rejects duplicate singleton headers and
  * checks framing. It checks Call-ID, CSeq, Max-Forwards and Content-Length,
  * that Via, From and To are present, and the Via count; the syntax of From,
- * To, Via and Contact is left to sip_request_check() and the value parsers. Header values are parsed only when asked, by the sip_*_parse
- * helpers below, which all take a slice and never write to the buffer.
+ * To, Via and Contact is left to sip_request_check(). Other header values
+ * are parsed only when asked, by the sip_*_parse helpers below, which all
+ * take a slice and never write to the buffer. After a failed parse the
+ * fields indexed before the fault are still valid.
  *
  * Every slice borrows the buffer passed to sip_msg_parse(); the message is
  * valid only as long as that buffer is. */
@@ -156,8 +158,8 @@ int sip_frame(const char *buf, size_t len, size_t *msglen);
 
 /* Stateless checks a UAS or registrar makes before authentication, in the
  * order of RFC 3261 8.2: malformed From, To, Via or Contact 400 (the
- * parser only indexes them, see below); unknown method 501; Request-URI scheme other than
- * sip/sips 416; REGISTER whose To is not a sip/sips URI 400; Require or
+ * parser only indexes them); unknown method 501; Request-URI scheme other
+ * than sip/sips 416; REGISTER whose To is not a sip/sips URI 400; Require or
  * Proxy-Require with an option tag we do not support 420 (err->unsupported
  * names the tags); INVITE body whose Content-Type is not application/sdp
  * 415; INVITE whose Accept does not allow application/sdp 406. Returns 0
