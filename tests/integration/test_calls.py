@@ -193,13 +193,6 @@ def test_bye_from_callee_is_relayed_to_caller(rig):
     assert rows and rows[0]["result"] == 200, cdr_list(r.inst)
 
 
-# Known defect: leg_send_request() with no transaction pointer detaches the
-# client transaction (tsx_client_detach clears its callback), so the answer
-# to a relayed re-INVITE, UPDATE or INFO never reaches pending_on_response:
-# the sender gets no final answer and, with the pending slot never freed,
-# every later relayed request gets 491/500.
-@pytest.mark.xfail(reason="answers to relayed in-dialog requests are lost (client transaction detached)",
-                   strict=False)
 def test_hold_reinvite_update_and_info_pass_through(rig):
     r = rig()
     c = establish(r)
@@ -268,16 +261,17 @@ def test_unregistered_extension_gives_480_and_unknown_404_after_auth(rig):
     assert unknown.wait_final().status == 404
 
 
-@pytest.mark.xfail(reason="calls refused before routing (480, 404, 503 limit) write no CDR row",
-                   strict=False)
 def test_cdr_row_for_every_attempt_even_unroutable(rig):
     r = rig()
     caller = r.phone("1001", CALLER_IP)
-    call = caller.call("1002", make_sdp(CALLER_IP, 40000))
-    assert call.wait_final().status == 480
-    rows = wait_cdr(r.inst, 1, lambda x: x["result"] == 480)
-    assert rows and rows[0]["caller"] == "1001" and rows[0]["callee"] == "1002", cdr_list(r.inst)
-    assert not rows[0]["answer"] and int(rows[0]["duration"] or 0) == 0, rows[0]["raw"]
+    assert caller.call("1002", make_sdp(CALLER_IP, 40000)).wait_final().status == 480
+    assert caller.call("1999", make_sdp(CALLER_IP, 40000)).wait_final().status == 404
+    rows = wait_cdr(r.inst, 2)
+    assert [(x["caller"], x["callee"], x["result"]) for x in rows] == \
+        [("1001", "1002", 480), ("1001", "1999", 404)], cdr_list(r.inst)
+    for x in rows:
+        assert not x["answer"] and int(x["duration"] or 0) == 0 and x["hangup"], x["raw"]
+        assert x["packets_a"] == 0 and x["packets_b"] == 0, x["raw"]
 
 
 def test_cancel_while_ringing(rig):
@@ -413,6 +407,9 @@ def test_concurrent_call_limit_per_extension(rig):
     assert third.wait_final().status == 486, third.final.text()
     assert c["callee"].take(lambda m: m.is_request and m.method == "INVITE", 0.5) is None
     assert wait_for_event(r.inst, "call_limit"), r.inst.security_events()
+    refused = wait_cdr(r.inst, 2, lambda x: x["result"] in (503, 486) and not x["answer"])
+    assert sorted((x["caller"], x["callee"], x["result"]) for x in refused) == \
+        [("1001", "1003", 503), ("1004", "1002", 486)], cdr_list(r.inst)
     hang_up_from_caller(c)
     # the limit frees up with the call
     again = p4.call("1002", make_sdp("127.0.0.5", 40004))
@@ -463,7 +460,7 @@ def test_port_pool_exhaustion_gives_503_and_recovers(rig):
 
 
 def test_cdr_rows_for_each_attempt_and_csv_export(rig):
-    r = rig()
+    r = rig(extra_ext=("1003",))
     caller, callee = r.phone("1001", CALLER_IP), r.phone("1002", CALLEE_IP)
     # answered
     c = establish(r, caller=caller, callee=callee)
@@ -484,9 +481,11 @@ def test_cdr_rows_for_each_attempt_and_csv_export(rig):
     assert call.wait_final().status == 487
     callee.respond(callee.expect_request("CANCEL", 5.0), 200)
     inc.reject(487)
+    # not registered
+    assert caller.call("1003", make_sdp(CALLER_IP, 40000)).wait_final().status == 480
 
-    rows = wait_cdr(r.inst, 3)
-    assert [x["result"] for x in rows] == [200, 486, 487], [x["raw"] for x in rows]
+    rows = wait_cdr(r.inst, 4)
+    assert [x["result"] for x in rows] == [200, 486, 487, 480], [x["raw"] for x in rows]
     assert rows[0]["start"] <= rows[0]["answer"] < rows[0]["end"] <= rows[1]["start"], rows[0]["raw"]
     assert [x["hangup"] for x in rows][0] == "caller" and rows[2]["hangup"] == "cancel"
     for x in rows:
