@@ -371,17 +371,10 @@ static const char *parse_rtcp(struct parse_state *st, struct sip_str v)
 	return NULL;
 }
 
-static int b64_value(unsigned char c)
+static bool is_b64_char(unsigned char c)
 {
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (is_digit(c))
-		return c - '0' + 52;
-	if (c == '+' || c == '/')
-		return 62;
-	return -1;
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) ||
+	       c == '+' || c == '/';
 }
 
 /* Decoded length of base64 text (padding optional), or -1 when invalid. */
@@ -395,10 +388,7 @@ static long b64_decoded_len(struct sip_str s)
 	}
 	if (n == 0 || (pad && (n + pad) % 4))
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (b64_value((unsigned char)s.p[i]) < 0)
-			return -1;
-	if (n % 4 == 1)
+	if (!all_chars(mkstr(s.p, s.p + n), is_b64_char) || n % 4 == 1)
 		return -1;
 	return (long)(n * 6 / 8);
 }
