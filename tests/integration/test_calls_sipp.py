@@ -247,3 +247,45 @@ def test_sipp_to_sipp_1000_calls_leave_the_port_pool_full(instance, workdir):
     for c in live:
         hang_up_from_caller(c)
     r.close()
+
+
+PCAP = "/usr/share/sip-tester/g711a.pcap"
+
+
+@pytest.mark.skipif(not os.path.exists(PCAP) or os.geteuid() != 0,
+                    reason="needs sip-tester's g711a.pcap and root (SIPp plays pcap audio on a raw socket)")
+def test_sipp_caller_plays_pcap_audio_to_sipp_callee_rtp_echo(instance, workdir):
+    """SIPp to SIPp with audio from a file: the caller plays the 236-packet
+    G.711 capture, the callee echoes it, and the relay's counters in the CDR
+    show both directions went through it and nothing was foreign."""
+    r = start_pbx(instance)
+    uas_port, uas_media, uac_media = free_udp_port(), free_udp_port(), free_udp_port()
+    register_port(instance, CALLEE, uas_port)
+    uas = subprocess.Popen(sipp_cmd(workdir, "uas", "uas-answer.xml", uas_port, 1,
+                                    ["-mi", "127.0.0.1", "-mp", str(uas_media), "-rtp_echo"]),
+                           cwd=workdir, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(0.5)
+        csv_path = users_csv(workdir, instance, [(CALLER, CALLEE)])
+        cmd = sipp_cmd(workdir, "uac", "uac-call-pcap.xml", free_udp_port(), 1,
+                       ["-inf", csv_path, "-auth_uri", f"{CALLEE}@127.0.0.1",
+                        "-key", "domain", "127.0.0.1", "-mi", "127.0.0.1", "-mp", str(uac_media),
+                        "-recv_timeout", "20000", f"127.0.0.1:{instance.port}"])
+        uac = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        rc, log = finish(uac, workdir, "uac", 40)
+        urc, ulog = finish(uas, workdir, "uas", 15)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+            uas.communicate()
+        r.close()
+    assert rc == 0 and sipp_successes(workdir, "uac") == (1, 0), log
+    assert urc == 0, ulog
+    rows = wait_cdr(instance, 1, lambda x: x["hangup"] == "caller")
+    assert rows and rows[0]["result"] == 200, cdr_list(instance)
+    row = rows[0]
+    assert row["packets_a"] >= 230, row["raw"]
+    assert row["packets_b"] >= 230, row["raw"]
+    assert row["dropped_foreign"] == 0, row["raw"]
