@@ -12,7 +12,7 @@ DEMO       ?= demo
 
 BUILD_DEPS := build-essential cmake pkg-config libevent-dev libssl-dev \
               libsqlite3-dev libinih-dev libpwquality-dev cracklib-runtime \
-              openssl
+              openssl libsrtp2-dev
 TEST_DEPS  := libcmocka-dev python3 python3-pytest sip-tester baresip \
               fail2ban clang libclang-rt-14-dev sipvicious iproute2
 

@@ -34,6 +34,7 @@
 #include "core/log.h"
 #include "media/portpool.h"
 #include "media/relay_queue.h"
+#include "media/srtp.h"
 
 /* Datagrams read or written per system call. */
 #define RX_BATCH 32u
@@ -82,6 +83,7 @@ struct relay_side {
 	uint16_t seq;
 	uint32_t ssrc;
 	struct relay_leg_stats st;
+	struct media_srtp *from_phone, *to_phone; /* NULL: plain RTP that way */
 };
 
 struct relay_session {
@@ -89,6 +91,7 @@ struct relay_session {
 	struct relay_side leg[2];
 	int64_t last_rx_ms;      /* last accepted packet, or open / set_peer */
 	bool no_media_sent;
+	bool srtp;               /* a leg has crypto: the only test plain RTP pays */
 	bool closed;             /* sockets closed; freed at the end of the turn */
 	struct relay_session *prev, *next; /* relay thread's list */
 };
@@ -102,7 +105,7 @@ struct relay_handle {
 	struct relay_session *s; /* owned by the relay thread once opened */
 };
 
-enum relay_cmd_kind { CMD_OPEN, CMD_PEER, CMD_CLOSE };
+enum relay_cmd_kind { CMD_OPEN, CMD_PEER, CMD_CLOSE, CMD_CRYPTO };
 
 struct relay_cmd {
 	enum relay_cmd_kind kind;
@@ -110,6 +113,7 @@ struct relay_cmd {
 	bool rtcp_mux, latch, has_peer;
 	struct relay_session *s;
 	union raddr peer, signal;
+	struct media_srtp *from_phone, *to_phone; /* CMD_CRYPTO: handed over */
 };
 
 struct relay {
@@ -142,7 +146,7 @@ struct relay {
 	struct mmsghdr rx[RX_BATCH];
 	struct iovec rx_iov[RX_BATCH];
 	union raddr rx_addr[RX_BATCH];
-	unsigned char (*rx_buf)[RX_BUF];
+	unsigned char (*rx_buf)[RX_BUF + MEDIA_SRTP_ROOM]; /* room to encrypt in place */
 	struct mmsghdr tx[2][RX_BATCH];
 	struct iovec tx_iov[2][RX_BATCH];
 };
@@ -338,6 +342,26 @@ static void queue_tx(struct relay *r, unsigned o, unsigned *ntx,
 	(*ntx)++;
 }
 
+/* SRTP on this hop: verify and decrypt what the phone sent with its own
+ * key, then encrypt for the far phone with that phone's key. False drops
+ * the packet; *send false keeps it from the far phone, which must never
+ * get plain RTP when it expects SRTP. */
+static bool srtp_hop(struct relay_side *leg, struct relay_side *dst, unsigned kind,
+		     unsigned char *p, size_t *len, bool *send)
+{
+	bool rtcp = kind == K_RTCP;
+
+	if (leg->from_phone && media_srtp_unprotect(leg->from_phone, rtcp, p, len) != MEDIA_SRTP_OK) {
+		leg->st.srtp_auth_failed++;
+		return false;
+	}
+	if (*send && dst->to_phone && media_srtp_protect(dst->to_phone, rtcp, p, len) != MEDIA_SRTP_OK) {
+		dst->st.srtp_protect_failed++;
+		*send = false;
+	}
+	return true;
+}
+
 static void sock_read(struct relay *r, struct relay_sock *rs)
 {
 	struct relay_side *leg = rs->leg;
@@ -345,6 +369,7 @@ static void sock_read(struct relay *r, struct relay_sock *rs)
 	unsigned ntx[2] = { 0, 0 };
 	unsigned i, kind, o;
 	uint64_t bytes;
+	bool send;
 	int n;
 
 	if (leg->s->closed)
@@ -364,17 +389,20 @@ static void sock_read(struct relay *r, struct relay_sock *rs)
 			leg->st.dropped_foreign++;
 			continue;
 		}
-		leg->st.packets_in++;
-		leg->st.bytes_in += len;
-		leg->s->last_rx_ms = r->now_ms;
 		kind = rs->kind;
 		if (kind == K_RTP && leg->rtcp_mux && looks_rtcp(p, len))
 			kind = K_RTCP;
-		else if (kind == K_RTP)
-			count_loss(leg, p, len);
 		/* A muxed far leg takes both kinds on its RTP socket. */
 		o = dst->rtcp_mux ? K_RTP : kind;
-		if (dst->locked[o])
+		send = dst->locked[o];
+		if (leg->s->srtp && !srtp_hop(leg, dst, kind, r->rx_buf[i], &len, &send))
+			continue;
+		leg->st.packets_in++;
+		leg->st.bytes_in += r->rx[i].msg_len; /* as received */
+		leg->s->last_rx_ms = r->now_ms;
+		if (kind == K_RTP)
+			count_loss(leg, p, len);
+		if (send)
 			queue_tx(r, o, &ntx[o], dst, i, len);
 	}
 	for (o = 0; o < 2; o++) {
@@ -477,12 +505,37 @@ static void cmd_peer(struct relay *r, const struct relay_cmd *c)
 	}
 }
 
+static void session_drop_crypto(struct relay_session *s)
+{
+	unsigned l;
+
+	for (l = 0; l < 2; l++) {
+		media_srtp_free(s->leg[l].from_phone);
+		media_srtp_free(s->leg[l].to_phone);
+		s->leg[l].from_phone = s->leg[l].to_phone = NULL;
+	}
+	s->srtp = false;
+}
+
+static void cmd_crypto(const struct relay_cmd *c)
+{
+	struct relay_side *leg = &c->s->leg[c->leg];
+	const struct relay_side *other = &c->s->leg[c->leg ^ 1u];
+
+	media_srtp_free(leg->from_phone);
+	media_srtp_free(leg->to_phone);
+	leg->from_phone = c->from_phone;
+	leg->to_phone = c->to_phone;
+	c->s->srtp = leg->from_phone || leg->to_phone || other->from_phone || other->to_phone;
+}
+
 static void cmd_close(struct relay *r, struct relay_session *s)
 {
 	/* close() also takes the fds out of the epoll set. Socket events of
 	 * this turn may still point at s: it waits on the zombie list, marked
 	 * closed, until the end of the turn queues its final counters. */
 	session_close_fds(s);
+	session_drop_crypto(s);
 	s->closed = true;
 	list_unlink(&r->sessions, s);
 	list_push(&r->zombies, s);
@@ -502,6 +555,9 @@ static void run_commands(struct relay *r)
 			break;
 		case CMD_CLOSE:
 			cmd_close(r, c.s);
+			break;
+		case CMD_CRYPTO:
+			cmd_crypto(&c);
 			break;
 		}
 	}
@@ -547,6 +603,7 @@ static void destroy_all(struct relay *r)
 	while ((s = r->sessions)) {
 		list_unlink(&r->sessions, s);
 		session_close_fds(s);
+		session_drop_crypto(s);
 		free(s);
 	}
 	while ((s = r->zombies)) {
@@ -745,7 +802,7 @@ int relay_alloc(struct relay **rp, struct event_base *base,
 	err = init_slots(r);
 	if (err)
 		goto out;
-	r->rx_buf = calloc(RX_BATCH, RX_BUF);
+	r->rx_buf = calloc(RX_BATCH, sizeof(*r->rx_buf));
 	if (!r->rx_buf) {
 		err = ENOMEM;
 		goto out;
@@ -916,6 +973,35 @@ int relay_set_peer(struct relay *r, uint32_t session, enum relay_leg leg,
 	c.rtcp_mux = rtcp_mux;
 	c.latch = latch;
 	return send_cmd(r, &c);
+}
+
+int relay_set_crypto(struct relay *r, uint32_t session, enum relay_leg leg,
+		     const struct relay_crypto *from_phone, const struct relay_crypto *to_phone)
+{
+	struct relay_cmd c = { .kind = CMD_CRYPTO };
+	struct relay_handle *h = handle_find(r, session);
+	int err = 0;
+
+	if (!h || h->closing)
+		return ENOENT;
+	if (leg != RELAY_LEG_A && leg != RELAY_LEG_B)
+		return EINVAL;
+	if (!cmd_room(r))
+		return ENOBUFS;
+	/* Expanded here so the relay thread never sees a key, only sessions. */
+	if (from_phone)
+		err = media_srtp_alloc(&c.from_phone, from_phone, MEDIA_SRTP_INBOUND);
+	if (!err && to_phone)
+		err = media_srtp_alloc(&c.to_phone, to_phone, MEDIA_SRTP_OUTBOUND);
+	c.s = h->s;
+	c.leg = (unsigned)leg;
+	if (!err)
+		err = send_cmd(r, &c);
+	if (err) {
+		media_srtp_free(c.from_phone);
+		media_srtp_free(c.to_phone);
+	}
+	return err;
 }
 
 void relay_close(struct relay *r, uint32_t session)

@@ -45,6 +45,10 @@ struct relay_leg_stats {
 	uint64_t packets_out, bytes_out;   /* sent to this leg's phone */
 	uint64_t dropped_foreign;          /* from anyone but the locked peer */
 	uint64_t lost;                     /* RTP sequence gaps seen from this leg's phone */
+	uint64_t srtp_auth_failed;         /* SRTP/SRTCP from this leg's phone dropped: failed
+					    * authentication, replayed, or not SRTP */
+	uint64_t srtp_protect_failed;      /* not sent to this leg's phone: could not be
+					    * encrypted (e.g. a repeated sequence number) */
 };
 
 struct relay_stats {
@@ -86,6 +90,35 @@ int relay_set_peer(struct relay *r, uint32_t session, enum relay_leg leg,
 /* Close a session; its final counters arrive as RELAY_EV_CLOSED, after
  * which its ports are free again. Unknown ids are ignored. */
 void relay_close(struct relay *r, uint32_t session);
+
+/* SRTP suites (SDES names in media/srtp.h). */
+enum relay_srtp_suite {
+	RELAY_SRTP_AES_CM_128_HMAC_SHA1_80 = 1,
+	RELAY_SRTP_AES_CM_128_HMAC_SHA1_32,
+	RELAY_SRTP_AEAD_AES_128_GCM,
+};
+
+#define RELAY_CRYPTO_KEY_MAX 46 /* master key + salt, room for AES-256 */
+
+/* One SRTP master key: parse or generate it with media/srtp.h. */
+struct relay_crypto {
+	enum relay_srtp_suite suite;
+	uint8_t key_salt[RELAY_CRYPTO_KEY_MAX];
+	size_t key_len;   /* 30 for AES_CM_128, 28 for AEAD_AES_128_GCM */
+	uint8_t mki_len;  /* 0: no MKI in the packets */
+	uint32_t mki;
+};
+
+/* SRTP on a leg, per direction: `from_phone` is the key the phone sent in
+ * its a=crypto (packets from it are verified and decrypted), `to_phone` the
+ * key the PBX sent to it (packets to it are encrypted). NULL is plain RTP
+ * in that direction, so RTP on one leg and SRTP on the other is bridged.
+ * The keys are expanded here, on the caller's thread; the keys themselves
+ * never enter the command queue, and the caller may wipe its copies when
+ * this returns. Replaces the leg's previous crypto (re-INVITE). Returns 0,
+ * ENOENT, EINVAL (a bad key or leg), ENOBUFS, ENOMEM or EIO. */
+int relay_set_crypto(struct relay *r, uint32_t session, enum relay_leg leg,
+		     const struct relay_crypto *from_phone, const struct relay_crypto *to_phone);
 
 /* Ports currently free (for tests and status), and sessions open. */
 unsigned relay_ports_free(const struct relay *r);
