@@ -8,10 +8,19 @@ UDP transaction layer must for the tests to be deterministic: answers are
 re-sent when a request is retransmitted, a retransmitted 2xx to INVITE is
 ACKed again, and every wait has a timeout.
 """
+import csv
+import io
+import json
+import os
 import re
 import secrets
+import shutil
 import socket
+import subprocess
+import tempfile
 import time
+
+from conftest import BIN, Instance, free_port
 
 from sipua import (T1, Conn, UA, authorization, canon, new_branch, new_call_id,
                    new_tag, parse_challenge, parse_contact)
@@ -582,15 +591,6 @@ class Incoming(Dialog):
 # ---- shared pieces of the call tests ----
 # Whether the daemon routes calls at all, relay port blocks for instances,
 # and the CDR as the CLI prints it.
-import csv
-import io
-import json
-import os
-import shutil
-import subprocess
-import tempfile
-
-from conftest import BIN, Instance, free_port
 
 _available = None
 

@@ -197,7 +197,7 @@ def test_hold_reinvite_update_and_info_pass_through(rig):
     r = rig()
     c = establish(r)
     call, inc = c["call"], c["inc"]
-    caller, callee = c["caller"], c["callee"]
+    callee = c["callee"]
 
     # hold: re-INVITE with a=sendonly from the caller
     hold_sdp = make_sdp(CALLER_IP, c["a_rtp"].port, "sendonly")

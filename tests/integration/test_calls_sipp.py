@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from rtp import RtpPeer, send_both_ways
+from rtp import send_both_ways
 from sipcall import Phone, b2bua_available, cdr_list, configure, make_sdp, wait_cdr
 from test_calls import Rig, establish, hang_up_from_caller
 
