@@ -526,3 +526,62 @@ def test_max_forwards_zero_is_refused_with_483(rig):
     call = caller.call("1002", make_sdp(CALLER_IP, 40000))
     assert call.wait_final().status == 483, call.final.text()
     assert callee.take(lambda m: m.is_request and m.method == "INVITE", 0.5) is None
+
+
+def test_no_media_timeout_ends_the_call(rig):
+    r = rig(media={"no_media_timeout": 3})
+    c = establish(r)
+    # media flows for a second, then stops
+    send_both_ways(c["a_rtp"], c["a_relay"], c["b_rtp"], c["b_relay"], 25)
+    t0 = time.monotonic()
+    bye_a = c["caller"].expect_request("BYE", 10.0, call_id=c["call"].call_id)
+    c["caller"].respond(bye_a, 200)
+    bye_b = c["callee"].expect_request("BYE", 5.0, call_id=c["inc"].call_id)
+    c["callee"].respond(bye_b, 200)
+    assert 2.0 <= time.monotonic() - t0 <= 7.0, time.monotonic() - t0
+    rows = wait_cdr(r.inst, 1, lambda x: x["hangup"] == "no_media")
+    assert rows and rows[0]["packets_a"] == 25 and rows[0]["packets_b"] == 25, cdr_list(r.inst)
+
+
+def test_ports_return_to_the_pool_after_every_kind_of_end(rig):
+    """A pool of two calls survives busy, cancel, ring timeout and BYE from
+    the callee: afterwards two calls fit again and a third gets 503."""
+    r = rig(ports=8, calls={"ring_timeout": 5}, extra_ext=("1003", "1004", "1005", "1006"))
+    caller, callee = r.phone("1001", CALLER_IP), r.phone("1002", CALLEE_IP)
+    # busy
+    call = caller.call("1002", make_sdp(CALLER_IP, 40000))
+    callee.incoming().reject(486)
+    assert call.wait_final().status == 486
+    # cancel
+    call = caller.call("1002", make_sdp(CALLER_IP, 40000))
+    inc = callee.incoming()
+    inc.ring(180)
+    call.wait_provisional(180)
+    assert call.cancel().status == 200 and call.wait_final().status == 487
+    callee.respond(callee.expect_request("CANCEL", 5.0), 200)
+    inc.reject(487)
+    # ring timeout
+    call = caller.call("1002", make_sdp(CALLER_IP, 40000))
+    inc = callee.incoming()
+    inc.ring(180)
+    assert call.wait_final(12.0).status == 480
+    callee.respond(callee.expect_request("CANCEL", 5.0), 200)
+    inc.reject(487)
+    # answered, BYE from the callee
+    c = establish(r, caller=caller, callee=callee)
+    data = c["inc"].start_request("BYE")
+    c["call"].answer_request("BYE")
+    assert c["inc"].finish_request(data).status == 200
+
+    # the relay reports a session's final counters (and so the CDR row is
+    # written) only after it closed the session's sockets
+    assert len(wait_cdr(r.inst, 4)) == 4, cdr_list(r.inst)
+    live = [establish(r, caller=caller, callee=callee),
+            establish(r, "1003", "1004", "127.0.0.4", "127.0.0.5")]
+    p5 = r.phone("1005", "127.0.0.6")
+    r.phone("1006", "127.0.0.7")
+    third = p5.call("1006", make_sdp("127.0.0.6", 40006))
+    assert third.wait_final().status == 503, third.final.text()
+    for x in live:
+        hang_up_from_caller(x)
+
