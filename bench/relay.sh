@@ -19,6 +19,7 @@
 #
 # Environment (defaults):
 #   RF_SHARED_BENCH  harness folder (REPO/../shared/bench)
+#   RF_BUILD         configured build folder whose librfcore.a is measured (REPO/build)
 #   RELAYS           "ringfence raw rtpengine" (rtpengine skipped if absent)
 #   MODES            rtp (the relay does not do SRTP yet)
 #   RF_PORT_MIN/MAX  relay port range (30000/50999: 5250 calls)
@@ -29,6 +30,7 @@ SELF="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]
 REPO="$(cd "$(dirname "$SELF")/.." && pwd)"
 SHARED="${RF_SHARED_BENCH:-$REPO/../shared/bench}"
 RF_PORT_MIN="${RF_PORT_MIN:-30000}" RF_PORT_MAX="${RF_PORT_MAX:-50999}"
+RF_BUILD="${RF_BUILD:-$REPO/build}"
 
 # ---- plug-in side: called by measure-relay.sh ----
 hook_run() { echo "${RELAY_VAR:?RELAY_VAR not set}/ringfence-${RELAY_IP:-127.0.7.1}"; }
@@ -56,10 +58,12 @@ hook() {
 	start)
 		mkdir -p "$run"
 		if [ -s "$run/pid" ] && hook_alive "$(cat "$run/pid")"; then cat "$run/pid"; return 0; fi
-		gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -I"$REPO/src" -o "$run/relay-host" \
-			"$REPO/bench/lib/relay-host.c" "$REPO/src/media/relay.c" \
-			"$REPO/src/media/portpool.c" "$REPO/src/core/log.c" \
-			$(pkg-config --cflags --libs libevent) -lpthread >&2 || return 1
+		# The relay as the daemon ships it: the core library of RF_BUILD.
+		cmake --build "$RF_BUILD" --target rfcore >&2 || return 1
+		gcc -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -I"$REPO/src" \
+			-o "$run/relay-host" "$REPO/bench/lib/relay-host.c" "$RF_BUILD/librfcore.a" \
+			$(pkg-config --cflags --libs libevent openssl) \
+			$(pkg-config --exists libsrtp2 && pkg-config --libs libsrtp2) -lpthread -lm >&2 || return 1
 		rm -f "$run/ctl"
 		mkfifo "$run/ctl" || return 1
 		ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -114,6 +118,8 @@ fi
 # ---- driver side ----
 [ -x "$SHARED/relay/measure-relay.sh" ] || {
 	echo "relay.sh: the relay harness is not at $SHARED/relay (set RF_SHARED_BENCH)" >&2; exit 2; }
+[ -f "$RF_BUILD/CMakeCache.txt" ] || {
+	echo "relay.sh: $RF_BUILD is not a configured build folder (run make, or set RF_BUILD)" >&2; exit 2; }
 OUT="${BENCH_VAR:-$(mktemp -d /tmp/rf-relay-bench.XXXXXX)}"
 mkdir -p "$OUT"
 export RELAY_VAR="$OUT/var" MODES="${MODES:-rtp}"
