@@ -111,3 +111,21 @@ def send_both_ways(a, a_dest, b, b_dest, count, interval=0.02):
         b.send(b_dest, 1, 0)
         if i + 1 < count:
             time.sleep(interval)
+
+
+def rtp_rtcp_pair(ip="127.0.0.1"):
+    """Two peers on an even port and the odd port above it (RTP, RTCP)."""
+    for _ in range(200):
+        rtp = RtpPeer(ip)
+        try:
+            rtcp = RtpPeer(ip, rtp.port + 1)
+        except OSError:
+            rtp.close()
+            continue
+        return rtp, rtcp
+    raise RuntimeError("no free RTP/RTCP port pair")
+
+
+def rtcp_sender_report(ssrc):
+    """A minimal RTCP SR (no report blocks): 28 bytes."""
+    return struct.pack("!BBHIIIIII", 0x80, 200, 6, ssrc, 0, 0, 0, 0, 0)

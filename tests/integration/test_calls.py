@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from rtp import PACKET, RtpPeer, send_both_ways
+from rtp import PACKET, RtpPeer, rtcp_sender_report, rtp_rtcp_pair, send_both_ways
 from sipcall import (Phone, b2bua_available, cdr_export_csv, cdr_list, configure,
                      make_sdp, wait_cdr)
 from sipua import wait_for_event, wait_until
@@ -69,12 +69,13 @@ def in_range(inst, port):
 
 
 def establish(rig, caller_ext="1001", callee_ext="1002", caller_ip=CALLER_IP,
-              callee_ip=CALLEE_IP, caller=None, callee=None):
+              callee_ip=CALLEE_IP, caller=None, callee=None, a_rtp=None, b_rtp=None):
     """A ringing-then-answered call with RTP sockets on both phones.
     Returns a dict with the phones, dialogs, RTP peers and relay ports."""
     caller = caller or rig.phone(caller_ext, caller_ip)
     callee = callee or rig.phone(callee_ext, callee_ip)
-    a_rtp, b_rtp = rig.rtp(caller.ip), rig.rtp(callee.ip)
+    a_rtp = a_rtp or rig.rtp(caller.ip)
+    b_rtp = b_rtp or rig.rtp(callee.ip)
     call = caller.call(callee_ext, make_sdp(caller.ip, a_rtp.port))
     inc = callee.incoming()
     inc.ring(180)
@@ -585,3 +586,25 @@ def test_ports_return_to_the_pool_after_every_kind_of_end(rig):
     for x in live:
         hang_up_from_caller(x)
 
+
+
+def test_rtcp_on_port_plus_one_is_relayed_from_the_relay_only(rig):
+    r = rig()
+    caller, callee = r.phone("1001", CALLER_IP), r.phone("1002", CALLEE_IP)
+    a_rtp, a_rtcp = rtp_rtcp_pair(CALLER_IP)
+    b_rtp, b_rtcp = rtp_rtcp_pair(CALLEE_IP)
+    r.rtps += [a_rtp, a_rtcp, b_rtp, b_rtcp]
+    c = establish(r, caller=caller, callee=callee, a_rtp=a_rtp, b_rtp=b_rtp)
+    a_ctl = (c["a_relay"][0], c["a_relay"][1] + 1)
+    b_ctl = (c["b_relay"][0], c["b_relay"][1] + 1)
+    for _ in range(3):
+        a_rtcp.sock.sendto(rtcp_sender_report(0x1111), a_ctl)
+        b_rtcp.sock.sendto(rtcp_sender_report(0x2222), b_ctl)
+    assert b_rtcp.wait_count(3, 3) == 3 and a_rtcp.wait_count(3, 3) == 3, (a_rtcp.count(), b_rtcp.count())
+    assert b_rtcp.sources() == {b_ctl} and a_rtcp.sources() == {a_ctl}
+    # RTCP from the RTP port (or anyone else) is not the signalled peer
+    stray = r.rtp(THIRD_IP)
+    stray.sock.sendto(rtcp_sender_report(0x3333), a_ctl)
+    time.sleep(0.3)
+    assert b_rtcp.count() == 3
+    hang_up_from_caller(c)
