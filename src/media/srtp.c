@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <srtp2/auth.h>
+#include <srtp2/cipher.h>
 #include <srtp2/srtp.h>
 
 #include "core/secret.h"
@@ -54,6 +57,7 @@ struct media_srtp {
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_err;
 static bool gcm_works;
+static bool openssl_crypto; /* AES_CM and HMAC-SHA1 run on OpenSSL */
 
 static const struct suite_info *suite_find(enum relay_srtp_suite s)
 {
@@ -61,6 +65,212 @@ static const struct suite_info *suite_find(enum relay_srtp_suite s)
 		if (suites[i].suite == s)
 			return &suites[i];
 	return NULL;
+}
+
+/* ---- AES-128 counter mode and HMAC-SHA1 on OpenSSL ----
+ *
+ * Debian's libsrtp2 does its crypto through NSS, which builds a PKCS#11
+ * context for every packet and slows down as sessions accumulate (tens of
+ * microseconds per packet with a few hundred calls). libsrtp2 lets a
+ * program replace a cipher or an authenticator: these two keep one
+ * OpenSSL context per key and only reset it per packet, as libsrtp2's own
+ * OpenSSL back end does. libsrtp2 runs its known-answer tests on them when
+ * they are loaded; should that fail, NSS stays in use. */
+
+/* Exported by libsrtp2 but not declared in its public headers. */
+extern const srtp_cipher_test_case_t srtp_aes_icm_128_test_case_0;
+extern const srtp_auth_test_case_t srtp_hmac_test_case_0;
+extern const srtp_auth_type_t srtp_hmac;
+
+static const srtp_cipher_type_t icm_openssl;
+static const srtp_auth_type_t hmac_openssl;
+
+struct icm_state {
+	uint8_t counter[16], offset[16];
+	EVP_CIPHER_CTX *ctx;
+};
+
+static srtp_err_status_t icm_alloc(srtp_cipher_t **cp, int key_len, int tag_len)
+{
+	srtp_cipher_t *c;
+	struct icm_state *st;
+
+	if (key_len != SRTP_AES_ICM_128_KEY_LEN_WSALT)
+		return srtp_err_status_bad_param;
+	c = calloc(1, sizeof(*c));
+	st = calloc(1, sizeof(*st));
+	if (st)
+		st->ctx = EVP_CIPHER_CTX_new();
+	if (!c || !st || !st->ctx) {
+		if (st)
+			EVP_CIPHER_CTX_free(st->ctx);
+		free(st);
+		free(c);
+		return srtp_err_status_alloc_fail;
+	}
+	c->type = &icm_openssl; /* libsrtp2 dispatches through it */
+	c->state = st;
+	c->key_len = key_len;
+	c->algorithm = SRTP_AES_ICM_128;
+	*cp = c;
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t icm_dealloc(srtp_cipher_t *c)
+{
+	struct icm_state *st = c->state;
+
+	if (st) {
+		EVP_CIPHER_CTX_free(st->ctx);
+		secret_wipe(st, sizeof(*st));
+		free(st);
+	}
+	free(c);
+	return srtp_err_status_ok;
+}
+
+/* key: 16 bytes of AES key, then the 14-byte salt (RFC 3711 4.1.1). */
+static srtp_err_status_t icm_init(void *state, const uint8_t *key)
+{
+	struct icm_state *st = state;
+
+	memset(st->offset, 0, sizeof(st->offset));
+	memcpy(st->offset, key + SRTP_AES_128_KEY_LEN, SRTP_SALT_LEN);
+	if (!EVP_CIPHER_CTX_reset(st->ctx) ||
+	    !EVP_EncryptInit_ex(st->ctx, EVP_aes_128_ctr(), NULL, key, NULL))
+		return srtp_err_status_init_fail;
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t icm_set_iv(void *state, uint8_t *iv, srtp_cipher_direction_t dir)
+{
+	struct icm_state *st = state;
+	unsigned i;
+
+	for (i = 0; i < 16; i++)
+		st->counter[i] = st->offset[i] ^ iv[i];
+	if (!EVP_EncryptInit_ex(st->ctx, NULL, NULL, NULL, st->counter))
+		return srtp_err_status_cipher_fail;
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t icm_encrypt(void *state, uint8_t *buf, unsigned int *len)
+{
+	struct icm_state *st = state;
+	int out = 0;
+
+	if (*len > INT_MAX || !EVP_EncryptUpdate(st->ctx, buf, &out, buf, (int)*len) ||
+	    (unsigned)out != *len)
+		return srtp_err_status_cipher_fail;
+	return srtp_err_status_ok;
+}
+
+static const srtp_cipher_type_t icm_openssl = {
+	.alloc = icm_alloc,
+	.dealloc = icm_dealloc,
+	.init = icm_init,
+	.encrypt = icm_encrypt,
+	.decrypt = icm_encrypt,
+	.set_iv = icm_set_iv,
+	.description = "AES-128 counter mode (OpenSSL)",
+	.test_data = &srtp_aes_icm_128_test_case_0,
+	.id = SRTP_AES_ICM_128,
+};
+
+static EVP_MAC *hmac_alg; /* fetched once in init_once_fn */
+
+static srtp_err_status_t hmac_alloc(srtp_auth_t **ap, int key_len, int out_len)
+{
+	srtp_auth_t *a;
+	EVP_MAC_CTX *ctx;
+
+	if (out_len > 20 || key_len > 20 || key_len < 0)
+		return srtp_err_status_bad_param;
+	a = calloc(1, sizeof(*a));
+	ctx = EVP_MAC_CTX_new(hmac_alg);
+	if (!a || !ctx) {
+		EVP_MAC_CTX_free(ctx);
+		free(a);
+		return srtp_err_status_alloc_fail;
+	}
+	a->type = &hmac_openssl;
+	a->state = ctx;
+	a->out_len = out_len;
+	a->key_len = key_len;
+	*ap = a;
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t hmac_dealloc(srtp_auth_t *a)
+{
+	EVP_MAC_CTX_free(a->state); /* clears the key it holds */
+	free(a);
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t hmac_init(void *state, const uint8_t *key, int key_len)
+{
+	char sha1[] = "SHA1";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha1, 0),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (!EVP_MAC_init(state, key, (size_t)key_len, params))
+		return srtp_err_status_auth_fail;
+	return srtp_err_status_ok;
+}
+
+/* A NULL key restarts the MAC with the key it already has. */
+static srtp_err_status_t hmac_start(void *state)
+{
+	return EVP_MAC_init(state, NULL, 0, NULL) ? srtp_err_status_ok : srtp_err_status_auth_fail;
+}
+
+static srtp_err_status_t hmac_update(void *state, const uint8_t *buf, int len)
+{
+	return EVP_MAC_update(state, buf, (size_t)len) ? srtp_err_status_ok
+							: srtp_err_status_auth_fail;
+}
+
+static srtp_err_status_t hmac_compute(void *state, const uint8_t *buf, int len, int tag_len,
+				      uint8_t *tag)
+{
+	uint8_t mac[EVP_MAX_MD_SIZE];
+	size_t n = 0;
+
+	if (tag_len > 20 || !EVP_MAC_update(state, buf, (size_t)len) ||
+	    !EVP_MAC_final(state, mac, &n, sizeof(mac)) || n < (size_t)tag_len)
+		return srtp_err_status_auth_fail;
+	memcpy(tag, mac, (size_t)tag_len);
+	return srtp_err_status_ok;
+}
+
+static const srtp_auth_type_t hmac_openssl = {
+	.alloc = hmac_alloc,
+	.dealloc = hmac_dealloc,
+	.init = hmac_init,
+	.compute = hmac_compute,
+	.update = hmac_update,
+	.start = hmac_start,
+	.description = "HMAC-SHA1 (OpenSSL)",
+	.test_data = &srtp_hmac_test_case_0,
+	.id = SRTP_HMAC_SHA1,
+};
+
+/* Both or neither: libsrtp2 checks each against its known answers. */
+static bool use_openssl_crypto(void)
+{
+	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (!hmac_alg)
+		return false;
+	if (srtp_replace_auth_type(&hmac_openssl, SRTP_HMAC_SHA1) != srtp_err_status_ok)
+		return false;
+	if (srtp_replace_cipher_type(&icm_openssl, SRTP_AES_ICM_128) != srtp_err_status_ok) {
+		(void)srtp_replace_auth_type(&srtp_hmac, SRTP_HMAC_SHA1);
+		return false;
+	}
+	return true;
 }
 
 /* ---- libsrtp2 sessions ---- */
@@ -124,6 +334,7 @@ static void init_once_fn(void)
 		init_err = EIO;
 		return;
 	}
+	openssl_crypto = use_openssl_crypto();
 	gcm_works = probe_gcm();
 }
 
@@ -131,6 +342,11 @@ int media_srtp_init(void)
 {
 	pthread_once(&init_once, init_once_fn);
 	return init_err;
+}
+
+bool media_srtp_openssl_crypto(void)
+{
+	return media_srtp_init() == 0 && openssl_crypto;
 }
 
 const char *media_srtp_suite_name(enum relay_srtp_suite suite)

@@ -31,6 +31,11 @@
  * of times. Returns 0 or EIO. */
 int media_srtp_init(void);
 
+/* Whether AES_CM and HMAC-SHA1 run on OpenSSL (see srtp.c) rather than
+ * on the NSS back end Debian's libsrtp2 comes with, whose cost per packet
+ * grows with the number of calls. Calls media_srtp_init(). */
+bool media_srtp_openssl_crypto(void);
+
 /* The suite's SDP name, or NULL for a value outside the enum. */
 const char *media_srtp_suite_name(enum relay_srtp_suite suite);
 

@@ -74,6 +74,55 @@ static void test_suites_available(void **state)
 	assert_null(media_srtp_suite_name((enum relay_srtp_suite)99));
 }
 
+/* A fixed key and packet, protected by libsrtp2's stock (NSS) crypto:
+ * the OpenSSL cipher and MAC that replace it must give the same bytes. */
+static void test_known_answer(void **state)
+{
+	static const uint8_t want_rtp[54] = {
+		0x80, 0x00, 0x12, 0x34, 0xde, 0xad, 0xbe, 0xef, 0xca, 0xfe, 0xba, 0xbe,
+		0xfb, 0x1c, 0x4e, 0x7a, 0x59, 0x64, 0x1b, 0xe7, 0x40, 0xce, 0x27, 0x6e,
+		0x9c, 0x72, 0xed, 0xa0, 0x38, 0x35, 0x6b, 0x5c, 0xdb, 0xf0, 0xf6, 0x77,
+		0x9c, 0x37, 0x65, 0x31, 0xcc, 0x16, 0x09, 0x15, 0x74, 0x2c, 0x7d, 0xfa,
+		0xc0, 0xd6, 0x6e, 0x5e, 0x8a, 0xea,
+	};
+	static const uint8_t want_rtcp[46] = {
+		0x81, 0xc9, 0x00, 0x07, 0xca, 0xfe, 0xba, 0xbe, 0xb6, 0x76, 0xe2, 0x36,
+		0x88, 0xdb, 0xfa, 0x67, 0x68, 0x51, 0x41, 0x34, 0xca, 0x9c, 0xbd, 0x6a,
+		0x0f, 0x39, 0x1c, 0x24, 0x6a, 0x38, 0x6a, 0xa4, 0x80, 0x00, 0x00, 0x01,
+		0xd7, 0x96, 0x5a, 0x95, 0xd4, 0xc6, 0x87, 0xee, 0x4d, 0xfb,
+	};
+	struct relay_crypto k = { .suite = RELAY_SRTP_AES_CM_128_HMAC_SHA1_80, .key_len = 30 };
+	unsigned char rtp[44 + MEDIA_SRTP_ROOM] = { 0x80, 0x00, 0x12, 0x34, 0xde, 0xad,
+						    0xbe, 0xef, 0xca, 0xfe, 0xba, 0xbe };
+	unsigned char rtcp[32 + MEDIA_SRTP_ROOM] = { 0x81, 201, 0, 7, 0xca, 0xfe, 0xba, 0xbe };
+	struct media_srtp *tx, *rx;
+	size_t len, i;
+
+	(void)state;
+	assert_true(media_srtp_openssl_crypto());
+	for (i = 0; i < 30; i++)
+		k.key_salt[i] = (uint8_t)(i * 11 + 3);
+	for (i = 12; i < 44; i++)
+		rtp[i] = (unsigned char)i;
+	for (i = 8; i < 32; i++)
+		rtcp[i] = (unsigned char)i;
+	pair(&k, &tx, &rx);
+	len = 44;
+	assert_int_equal(media_srtp_protect(tx, false, rtp, &len), MEDIA_SRTP_OK);
+	assert_int_equal(len, sizeof(want_rtp));
+	assert_memory_equal(rtp, want_rtp, len);
+	len = 32;
+	assert_int_equal(media_srtp_protect(tx, true, rtcp, &len), MEDIA_SRTP_OK);
+	assert_int_equal(len, sizeof(want_rtcp));
+	assert_memory_equal(rtcp, want_rtcp, len);
+	len = sizeof(want_rtp);
+	assert_int_equal(media_srtp_unprotect(rx, false, rtp, &len), MEDIA_SRTP_OK);
+	assert_int_equal(len, 44);
+	assert_int_equal(rtp[43], 43);
+	media_srtp_free(tx);
+	media_srtp_free(rx);
+}
+
 static void test_generate_line_parse_round_trip(void **state)
 {
 	struct relay_crypto k, k2, back;
@@ -392,6 +441,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_suites_available),
+		cmocka_unit_test(test_known_answer),
 		cmocka_unit_test(test_generate_line_parse_round_trip),
 		cmocka_unit_test(test_parse_simple_forms),
 		cmocka_unit_test(test_parse_refusals),
