@@ -227,9 +227,10 @@ build_provisioner() {
 cli_add() {
 	local u p err
 	while IFS=';' read -r u p _; do
-		err=$(rf ext add "$u" --password "$p" 2>&1 >/dev/null) && continue
-		if rf ext show "$u" >/dev/null 2>&1; then
-			err=$(rf ext passwd "$u" --password "$p" 2>&1 >/dev/null) && continue
+		# the password goes through stdin, never on a command line
+		err=$(printf '%s\n' "$p" | rf ext add "$u" --password - 2>&1 >/dev/null) && continue
+		if rf ext show "$u" </dev/null >/dev/null 2>&1; then
+			err=$(printf '%s\n' "$p" | rf ext passwd "$u" --password - 2>&1 >/dev/null) && continue
 		fi
 		say "ringfence ext add $u failed: $err"
 		return 1
