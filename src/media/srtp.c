@@ -363,9 +363,9 @@ bool media_srtp_suite_available(enum relay_srtp_suite suite)
 	return suite != RELAY_SRTP_AEAD_AES_128_GCM || gcm_works;
 }
 
-/* libsrtp2 before 2.7 looks for the MKI of an SRTCP packet behind the RTP
+/* libsrtp2 2.5 (Debian 12) looks for the MKI of an SRTCP packet behind the RTP
  * tag length, so SRTCP fails whenever the two tags differ, as they do with
- * _32 (fixed upstream in December 2024, not in Debian 12's 2.5). */
+ * _32 (fixed upstream in December 2024). */
 static const char *mki_unsupported(const struct relay_crypto *k)
 {
 	if (k->mki_len && k->suite == RELAY_SRTP_AES_CM_128_HMAC_SHA1_32)
