@@ -66,7 +66,8 @@ hook() {
 			$(pkg-config --exists libsrtp2 && pkg-config --libs libsrtp2) -lpthread -lm >&2 || return 1
 		rm -f "$run/ctl"
 		mkfifo "$run/ctl" || return 1
-		ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+		# Four sockets per session: 5000 streams need 20,000 descriptors.
+		ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 		local pin=()
 		[ -n "${RELAY_CPUS:-}" ] && pin=(taskset -c "$RELAY_CPUS")
 		setsid "${pin[@]}" "$run/relay-host" "${RELAY_IP:-127.0.7.1}" "$RF_PORT_MIN" \
@@ -93,7 +94,11 @@ hook() {
 	alloc)
 		n="$2" mode="$3" file="$4"
 		[ "$mode" = rtp ] || return 3
-		rm -f "$file.done"
+		# The harness does not free between steps: each step replaces the last.
+		rm -f "$file.freed" "$file.done"
+		echo "free $file.freed" >"$run/ctl"
+		hook_wait "$file.freed" || return 1
+		rm -f "$file.freed"
 		echo "alloc $n ${A_IP:-127.0.7.2} ${A_BASE:-10000} ${B_IP:-127.0.7.3} ${B_BASE:-10000} $file $file.done" >"$run/ctl"
 		hook_wait "$file.done"
 		;;
