@@ -13,8 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
+/* SHA1_* are deprecated in OpenSSL 3 in favour of EVP, but EVP copies a
+ * digest context by allocating a new one, which the packet path must not
+ * do; the low-level context is a plain struct that can be copied. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <srtp2/auth.h>
 #include <srtp2/cipher.h>
 #include <srtp2/srtp.h>
@@ -177,24 +181,29 @@ static const srtp_cipher_type_t icm_openssl = {
 	.id = SRTP_AES_ICM_128,
 };
 
-static EVP_MAC *hmac_alg; /* fetched once in init_once_fn */
+/* HMAC-SHA1 (RFC 2104) with the inner and outer hash states of the key
+ * computed once: a packet costs two context copies and no allocation.
+ * These states are as good as the key, so they are wiped like one. */
+struct hmac_state {
+	SHA_CTX inner, outer, work;
+};
 
 static srtp_err_status_t hmac_alloc(srtp_auth_t **ap, int key_len, int out_len)
 {
 	srtp_auth_t *a;
-	EVP_MAC_CTX *ctx;
+	struct hmac_state *st;
 
-	if (out_len > 20 || key_len > 20 || key_len < 0)
+	if (out_len > SHA_DIGEST_LENGTH || key_len > SHA_CBLOCK || key_len < 0)
 		return srtp_err_status_bad_param;
 	a = calloc(1, sizeof(*a));
-	ctx = EVP_MAC_CTX_new(hmac_alg);
-	if (!a || !ctx) {
-		EVP_MAC_CTX_free(ctx);
+	st = calloc(1, sizeof(*st));
+	if (!a || !st) {
+		free(st);
 		free(a);
 		return srtp_err_status_alloc_fail;
 	}
-	a->type = &hmac_openssl;
-	a->state = ctx;
+	a->type = &hmac_openssl; /* libsrtp2 dispatches through it */
+	a->state = st;
 	a->out_len = out_len;
 	a->key_len = key_len;
 	*ap = a;
@@ -203,46 +212,72 @@ static srtp_err_status_t hmac_alloc(srtp_auth_t **ap, int key_len, int out_len)
 
 static srtp_err_status_t hmac_dealloc(srtp_auth_t *a)
 {
-	EVP_MAC_CTX_free(a->state); /* clears the key it holds */
+	if (a->state) {
+		secret_wipe(a->state, sizeof(struct hmac_state));
+		free(a->state);
+	}
 	free(a);
 	return srtp_err_status_ok;
 }
 
 static srtp_err_status_t hmac_init(void *state, const uint8_t *key, int key_len)
 {
-	char sha1[] = "SHA1";
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha1, 0),
-		OSSL_PARAM_construct_end(),
-	};
+	struct hmac_state *st = state;
+	uint8_t ipad[SHA_CBLOCK], opad[SHA_CBLOCK];
+	int i;
 
-	if (!EVP_MAC_init(state, key, (size_t)key_len, params))
-		return srtp_err_status_auth_fail;
+	if (key_len < 0 || key_len > SHA_CBLOCK)
+		return srtp_err_status_bad_param;
+	memset(ipad, 0x36, sizeof(ipad));
+	memset(opad, 0x5c, sizeof(opad));
+	for (i = 0; i < key_len; i++) {
+		ipad[i] ^= key[i];
+		opad[i] ^= key[i];
+	}
+	SHA1_Init(&st->inner);
+	SHA1_Update(&st->inner, ipad, sizeof(ipad));
+	SHA1_Init(&st->outer);
+	SHA1_Update(&st->outer, opad, sizeof(opad));
+	st->work = st->inner;
+	secret_wipe(ipad, sizeof(ipad));
+	secret_wipe(opad, sizeof(opad));
 	return srtp_err_status_ok;
 }
 
-/* A NULL key restarts the MAC with the key it already has. */
 static srtp_err_status_t hmac_start(void *state)
 {
-	return EVP_MAC_init(state, NULL, 0, NULL) ? srtp_err_status_ok : srtp_err_status_auth_fail;
+	struct hmac_state *st = state;
+
+	st->work = st->inner;
+	return srtp_err_status_ok;
 }
 
 static srtp_err_status_t hmac_update(void *state, const uint8_t *buf, int len)
 {
-	return EVP_MAC_update(state, buf, (size_t)len) ? srtp_err_status_ok
-							: srtp_err_status_auth_fail;
+	struct hmac_state *st = state;
+
+	if (len < 0)
+		return srtp_err_status_bad_param;
+	SHA1_Update(&st->work, buf, (size_t)len);
+	return srtp_err_status_ok;
 }
 
 static srtp_err_status_t hmac_compute(void *state, const uint8_t *buf, int len, int tag_len,
 				      uint8_t *tag)
 {
-	uint8_t mac[EVP_MAX_MD_SIZE];
-	size_t n = 0;
+	struct hmac_state *st = state;
+	uint8_t mac[SHA_DIGEST_LENGTH];
+	SHA_CTX outer;
 
-	if (tag_len > 20 || !EVP_MAC_update(state, buf, (size_t)len) ||
-	    !EVP_MAC_final(state, mac, &n, sizeof(mac)) || n < (size_t)tag_len)
-		return srtp_err_status_auth_fail;
+	if (len < 0 || tag_len < 0 || tag_len > SHA_DIGEST_LENGTH)
+		return srtp_err_status_bad_param;
+	SHA1_Update(&st->work, buf, (size_t)len);
+	SHA1_Final(mac, &st->work);
+	outer = st->outer;
+	SHA1_Update(&outer, mac, sizeof(mac));
+	SHA1_Final(mac, &outer);
 	memcpy(tag, mac, (size_t)tag_len);
+	secret_wipe(&outer, sizeof(outer));
 	return srtp_err_status_ok;
 }
 
@@ -261,9 +296,6 @@ static const srtp_auth_type_t hmac_openssl = {
 /* Both or neither: libsrtp2 checks each against its known answers. */
 static bool use_openssl_crypto(void)
 {
-	hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!hmac_alg)
-		return false;
 	if (srtp_replace_auth_type(&hmac_openssl, SRTP_HMAC_SHA1) != srtp_err_status_ok)
 		return false;
 	if (srtp_replace_cipher_type(&icm_openssl, SRTP_AES_ICM_128) != srtp_err_status_ok) {
