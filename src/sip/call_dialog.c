@@ -170,15 +170,6 @@ void call_hangup(struct call *call, const char *why)
 
 /* ---- requests from the phones ---- */
 
-static bool same_flow(const struct sip_peer *a, const struct sip_peer *b)
-{
-	if (a->tp != b->tp)
-		return false;
-	if (a->tp != SIP_TP_UDP)
-		return a->conn_id == b->conn_id;
-	return a->addrlen == b->addrlen && memcmp(&a->addr, &b->addr, a->addrlen) == 0;
-}
-
 static void call_refuse_spoof(struct sip_ctx *ctx, const struct sip_msg *m,
 			      const struct sip_peer *src, const struct call *call,
 			      const char *event, const char *reason)
@@ -405,7 +396,7 @@ bool calls_in_dialog(struct calls *c, const struct sip_msg *m, const struct sip_
 		return false;
 	l = strmap_entry(n, struct leg, node);
 	call = l->call;
-	if (!same_flow(&l->peer, src)) {
+	if (!sip_peer_same_flow(&l->peer, src)) {
 		if (m->method == SIP_M_ACK)
 			return true;
 		call_refuse_spoof(ctx, m, src, call, "indialog_spoof", "wrong_source");

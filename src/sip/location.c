@@ -61,6 +61,7 @@ static void aor_free_node(struct strmap_node *n, void *arg)
 		binding_free(b);
 	}
 	free(a->last_call_id);
+	free(a->last_branch);
 	free(a);
 }
 
@@ -211,32 +212,47 @@ void location_remove(struct location *l, struct loc_aor *a, struct binding *b)
 	l->nbindings--;
 }
 
+static int location_replace(char **slot, struct sip_str v)
+{
+	char *p;
+
+	if (*slot && sip_str_eq(v, *slot))
+		return 0;
+	p = strndup(v.p ? v.p : "", v.len);
+	if (!p)
+		return ENOMEM;
+	free(*slot);
+	*slot = p;
+	return 0;
+}
+
 int location_note_request(struct location *l, const char *ext,
-			  struct sip_str call_id, uint32_t cseq)
+			  struct sip_str call_id, uint32_t cseq, struct sip_str branch)
 {
 	struct loc_aor *a = location_aor_get(l, ext);
-	char *cid;
 
 	if (!a)
 		return ENOMEM;
-	if (!a->last_call_id || !sip_str_eq(call_id, a->last_call_id)) {
-		cid = strndup(call_id.p, call_id.len);
-		if (!cid)
-			return ENOMEM;
-		free(a->last_call_id);
-		a->last_call_id = cid;
-	}
+	if (location_replace(&a->last_call_id, call_id) != 0 ||
+	    location_replace(&a->last_branch, branch) != 0)
+		return ENOMEM;
 	a->last_cseq = cseq;
 	return 0;
 }
 
-bool location_is_replay(struct location *l, const char *ext,
-			struct sip_str call_id, uint32_t cseq)
+enum location_order location_request_order(struct location *l, const char *ext,
+					   struct sip_str call_id, uint32_t cseq,
+					   struct sip_str branch)
 {
 	struct loc_aor *a = location_aor(l, ext, strlen(ext));
 
-	return a && a->last_call_id && sip_str_eq(call_id, a->last_call_id) &&
-	       cseq <= a->last_cseq;
+	if (!a || !a->last_call_id || !sip_str_eq(call_id, a->last_call_id) ||
+	    cseq > a->last_cseq)
+		return LOCATION_NEW;
+	if (cseq == a->last_cseq && branch.len > 0 && a->last_branch &&
+	    sip_str_eq(branch, a->last_branch))
+		return LOCATION_RETRANSMISSION;
+	return LOCATION_STALE;
 }
 
 struct sweep_arg {

@@ -40,6 +40,7 @@ struct loc_aor {
 	struct binding *head;
 	unsigned n;
 	char *last_call_id; /* owned; NULL until the first accepted REGISTER */
+	char *last_branch;  /* owned: top Via branch of that REGISTER */
 	uint32_t last_cseq;
 };
 
@@ -66,12 +67,22 @@ struct binding_info {
 
 /* Create or replace the binding (ext, contact). Returns 0 or ENOMEM. */
 int location_set(struct location *l, const char *ext, const struct binding_info *bi);
-/* Remember the newest accepted (Call-ID, CSeq) of an extension. */
+/* Remember the newest accepted (Call-ID, CSeq, branch) of an extension. */
 int location_note_request(struct location *l, const char *ext,
-			  struct sip_str call_id, uint32_t cseq);
-/* True when (call_id, cseq) is not newer than what was last accepted. */
-bool location_is_replay(struct location *l, const char *ext,
-			struct sip_str call_id, uint32_t cseq);
+			  struct sip_str call_id, uint32_t cseq, struct sip_str branch);
+
+enum location_order {
+	LOCATION_NEW,            /* a newer request, or another Call-ID */
+	LOCATION_RETRANSMISSION, /* the very request last accepted, sent again */
+	LOCATION_STALE,          /* same Call-ID, not newer: replayed or reordered */
+};
+
+/* Where a REGISTER stands against the last one accepted for ext. A
+ * retransmission (same Call-ID, CSeq and branch) is answered again without
+ * being applied again, so REGISTER needs no transaction state. */
+enum location_order location_request_order(struct location *l, const char *ext,
+					   struct sip_str call_id, uint32_t cseq,
+					   struct sip_str branch);
 void location_remove(struct location *l, struct loc_aor *a, struct binding *b);
 
 typedef void (*location_removed_cb)(const char *ext, const struct binding *b,

@@ -141,8 +141,6 @@ static unsigned registrar_stage(struct sip_ctx *ctx, const struct sip_msg *m,
 static bool registrar_in_order(struct sip_ctx *ctx, const struct sip_msg *m,
 			       const struct reg_req *rr)
 {
-	if (location_is_replay(ctx->loc, rr->ext, m->call_id, m->cseq))
-		return false;
 	for (size_t i = 0; i < rr->n; i++) {
 		const struct binding *b = rr->c[i].existing;
 
@@ -190,7 +188,10 @@ static int registrar_apply_one(struct sip_ctx *ctx, const struct sip_msg *m,
 		}
 		return 0;
 	}
-	registrar_log_ok(m, src, rr->ext, "register_ok", s->uri, s->expires, NULL);
+	/* A refresh of a binding from the same flow is routine: only new and
+	 * moved bindings are events, or the log grows with every refresh. */
+	if (!s->existing || !sip_peer_same_flow(&s->existing->peer, src))
+		registrar_log_ok(m, src, rr->ext, "register_ok", s->uri, s->expires, NULL);
 	return location_set(ctx->loc, rr->ext, &bi);
 }
 
@@ -220,6 +221,17 @@ static void registrar_send_ok(struct sip_ctx *ctx, const struct sip_msg *m,
 	reply_send(ctx, src);
 }
 
+static struct sip_str registrar_branch(const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_msg_hdr(m, SIP_H_VIA);
+	struct sip_via via;
+	struct sip_str rest;
+
+	if (!h || sip_via_parse(h->value, &via, &rest) != 0)
+		return SIP_STR_NULL;
+	return via.branch;
+}
+
 static bool registrar_to_matches(const struct sip_msg *m, const char *ext)
 {
 	const struct sip_hdr *to = sip_msg_hdr(m, SIP_H_TO);
@@ -235,6 +247,7 @@ void registrar_handle(struct sip_ctx *ctx, const struct sip_msg *m,
 		      const struct sip_peer *src, const struct dir_ext *ext)
 {
 	struct reg_req rr = {.ext = ext->rec.ext};
+	struct sip_str branch;
 	const char *why = NULL;
 	unsigned status;
 
@@ -242,6 +255,17 @@ void registrar_handle(struct sip_ctx *ctx, const struct sip_msg *m,
 	if (!registrar_to_matches(m, rr.ext)) {
 		registrar_answer(ctx, m, src, 403, "To does not match credentials");
 		return;
+	}
+	branch = registrar_branch(m);
+	switch (location_request_order(ctx->loc, rr.ext, m->call_id, m->cseq, branch)) {
+	case LOCATION_RETRANSMISSION:
+		registrar_send_ok(ctx, m, src, rr.ext);
+		return;
+	case LOCATION_STALE:
+		registrar_answer(ctx, m, src, 400, "Out of order CSeq");
+		return;
+	case LOCATION_NEW:
+		break;
 	}
 	rr.aor = location_aor(ctx->loc, rr.ext, strlen(rr.ext));
 	status = registrar_stage(ctx, m, &rr, &why);
@@ -273,7 +297,7 @@ void registrar_handle(struct sip_ctx *ctx, const struct sip_msg *m,
 			}
 		}
 	}
-	if (location_note_request(ctx->loc, rr.ext, m->call_id, m->cseq) != 0)
+	if (location_note_request(ctx->loc, rr.ext, m->call_id, m->cseq, branch) != 0)
 		log_warn("registrar: out of memory remembering the CSeq of %s", rr.ext);
 	registrar_send_ok(ctx, m, src, rr.ext);
 }

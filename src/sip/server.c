@@ -97,9 +97,8 @@ static bool request_in_dialog(const struct sip_msg *m)
 }
 
 /* Authenticated requests get a server transaction, so a retransmission is
- * answered with the same response instead of being processed again (which
- * the registrar's CSeq check would refuse). A request without an RFC 3261
- * branch is answered statelessly. */
+ * answered with the same response instead of being processed again. A
+ * request without an RFC 3261 branch is answered statelessly. */
 static void server_begin_transaction(struct sip_ctx *ctx, const struct sip_msg *m,
 				     const struct sip_peer *src)
 {
@@ -108,7 +107,7 @@ static void server_begin_transaction(struct sip_ctx *ctx, const struct sip_msg *
 	if (err) {
 		ctx->tsx_cur = NULL;
 		if (err != EINVAL)
-			log_warn("no server transaction (%s); answering statelessly", strerror(err));
+			log_debug("no server transaction (%s); answering statelessly", strerror(err));
 	}
 }
 
@@ -122,9 +121,9 @@ static void handle_register(struct sip_ctx *ctx, const struct sip_msg *m,
 		auth_send_challenge(ctx, m, src, AUTH_WWW, stale);
 		return;
 	}
-	server_begin_transaction(ctx, m, src);
+	/* No transaction: the registrar answers a retransmission from its own
+	 * record of the last request, which costs no memory per REGISTER. */
 	registrar_handle(ctx, m, src, ext);
-	ctx->tsx_cur = NULL;
 }
 
 static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,

@@ -279,3 +279,12 @@ int transport_local_addr(const struct transport *t, enum sip_transport tp,
 			return local_addr_of(evconnlistener_get_fd(t->lst[i].lev), ss, len);
 	return ENOENT;
 }
+
+bool sip_peer_same_flow(const struct sip_peer *a, const struct sip_peer *b)
+{
+	if (a->tp != b->tp)
+		return false;
+	if (a->tp != SIP_TP_UDP)
+		return a->conn_id == b->conn_id;
+	return a->addrlen == b->addrlen && memcmp(&a->addr, &b->addr, a->addrlen) == 0;
+}

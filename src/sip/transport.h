@@ -7,6 +7,7 @@
 #ifndef RF_SIP_TRANSPORT_H
 #define RF_SIP_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -45,6 +46,10 @@ int transport_send(struct transport *t, const struct sip_peer *dst,
 		   const void *buf, size_t len);
 
 const char *transport_name(enum sip_transport tp); /* "udp", "tcp", "tls" */
+
+/* True when a and b are the same flow: the same transport, and for UDP
+ * the same address and port, for TCP/TLS the same connection. */
+bool sip_peer_same_flow(const struct sip_peer *a, const struct sip_peer *b);
 
 /* Format "ip:port" / "[ip6]:port" into buf (>= 64 bytes). */
 void sip_peer_format(const struct sip_peer *p, char *buf, size_t len);

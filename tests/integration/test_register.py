@@ -425,3 +425,22 @@ def test_md5_only_offer(instance, mkua):
     assert len(offers) == 1 and "algorithm=MD5" in offers[0], ch.raw
     _, ok = ua.register(alg="MD5")
     assert ok.status == 200, ok.raw
+
+
+def test_retransmitted_register_is_answered_again_not_applied_again(pbx, mkua):
+    """A UDP retransmission (same Call-ID, CSeq and branch) gets the same
+    200 again; the binding is not re-applied and no second event is logged."""
+    ua = mkua(pbx, "1001")
+    ch = ua.request()
+    data = ua.build(auth=ua.auth_for(ch, "SHA-256"), expires=600)
+    first = ua.transact(data)
+    assert first.status == 200, first.raw
+    time.sleep(1.1)  # a re-application would show as a later expiry
+    again = ua.transact(data)
+    assert again.status == 200, again.raw
+    # Applied again, the binding would be renewed to the full 600 s.
+    assert [int(p["expires"]) for _, p in again.contacts()] < \
+        [int(p["expires"]) for _, p in first.contacts()], (first.raw, again.raw)
+    rows = bindings_of(pbx, "1001")
+    assert len(rows) == 1
+    assert len(pbx.security_events("register_ok")) == 1
