@@ -31,7 +31,7 @@ struct admin_reply {
 	const struct admin_column *cols; /* borrowed, static */
 	size_t ncols;
 	enum admin_status status;
-	char message[512];
+	char message[5120]; /* room for ext import: 20 bad lines, each FILE:LINE: reason */
 	bool broken; /* an allocation failed: output would be incomplete */
 };
 
