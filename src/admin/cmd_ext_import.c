@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "admin/csv.h"
 #include "admin/util.h"
 #include "core/conf.h"
 #include "core/secret.h"
@@ -61,51 +62,6 @@ static void import_error(struct import *im, unsigned line, const char *fmt, ...)
 		     "\n  %s:%u: %s", im->file, line, msg);
 	if (n > 0 && (size_t)n < sizeof(im->errors) - im->errlen)
 		im->errlen += (size_t)n;
-}
-
-/* Split one CSV line into at most `max` fields, in place. Quoted fields may
- * hold commas and doubled quotes. Returns the field count, or -1 with a
- * reason for a broken line. */
-static int csv_split(char *line, char **f, int max, const char **why)
-{
-	char *in = line, *out;
-	int n = 0;
-
-	for (;;) {
-		if (n == max) {
-			*why = "too many fields (extension,password,name)";
-			return -1;
-		}
-		f[n++] = out = in;
-		if (*in == '"') {
-			for (in++;; in++) {
-				if (*in == '\0') {
-					*why = "unterminated quoted field";
-					return -1;
-				}
-				if (*in == '"' && in[1] == '"')
-					*out++ = *in++;
-				else if (*in == '"')
-					break;
-				else
-					*out++ = *in;
-			}
-			in++;
-			if (*in != ',' && *in != '\0') {
-				*why = "text after a closing quote";
-				return -1;
-			}
-		} else {
-			while (*in && *in != ',')
-				*out++ = *in++;
-		}
-		if (*in == '\0') {
-			*out = '\0';
-			return n;
-		}
-		*out = '\0';
-		in++;
-	}
 }
 
 static bool import_has(const struct import *im, const char *ext)
