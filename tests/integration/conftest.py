@@ -150,6 +150,12 @@ class Instance:
         self.proc = None
         if getattr(self, "_stderr", None):
             self._stderr.close()
+            self._stderr = None
+            # Under `make asan` the daemon reports memory errors and leaks
+            # at exit; any such report fails the test that ran it.
+            out = self.daemon_output()
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+                assert marker not in out, f"sanitizer report from the daemon:\n{out[-4000:]}"
         return rc
 
     def security_events(self, event=None):
