@@ -741,6 +741,65 @@ static void test_free_with_open_sessions(void **state)
 	assert_int_equal(count_fds(), fds_before);
 }
 
+/* An IPv6 relay on ::1 between two IPv6 phones; an IPv4 peer is taken as
+ * v4-mapped. */
+static void test_ipv6(void **state)
+{
+	struct sockaddr_in6 lo6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	struct sockaddr_in6 a_addr = lo6, b_addr = lo6, from;
+	struct sockaddr_in v4 = loopback(1, 4000);
+	struct relay_config cfg = { 0 };
+	struct event_base *base = event_base_new();
+	struct relay *r;
+	socklen_t len = sizeof(a_addr);
+	unsigned char pkt[100], buf[200];
+	uint16_t port[2];
+	uint32_t id;
+	int a, b;
+	ssize_t n;
+
+	(void)state;
+	a = socket(AF_INET6, SOCK_DGRAM, 0);
+	b = socket(AF_INET6, SOCK_DGRAM, 0);
+	assert_int_equal(bind(a, (struct sockaddr *)&a_addr, sizeof(a_addr)), 0);
+	assert_int_equal(bind(b, (struct sockaddr *)&b_addr, sizeof(b_addr)), 0);
+	assert_int_equal(getsockname(a, (struct sockaddr *)&a_addr, &len), 0);
+	len = sizeof(b_addr);
+	assert_int_equal(getsockname(b, (struct sockaddr *)&b_addr, &len), 0);
+	memcpy(&cfg.bind_addr, &lo6, sizeof(lo6));
+	cfg.bind_len = sizeof(lo6);
+	cfg.port_min = (uint16_t)(40000 + (getpid() % 500) * 48);
+	cfg.port_max = (uint16_t)(cfg.port_min + NPORTS - 1);
+	assert_int_equal(relay_alloc(&r, base, &cfg, NULL, NULL), 0);
+	assert_int_equal(relay_open(r, &id, port), 0);
+	assert_int_equal(relay_set_peer(r, id, RELAY_LEG_A, (struct sockaddr *)&v4, false, false,
+					NULL), 0);
+	assert_int_equal(relay_set_peer(r, id, RELAY_LEG_A, (struct sockaddr *)&a_addr, false,
+					false, NULL), 0);
+	assert_int_equal(relay_set_peer(r, id, RELAY_LEG_B, (struct sockaddr *)&b_addr, false,
+					false, NULL), 0);
+	rtp_packet(pkt, 1, 1, sizeof(pkt));
+	lo6.sin6_port = htons(port[0]);
+	assert_int_equal(sendto(a, pkt, sizeof(pkt), 0, (struct sockaddr *)&lo6, sizeof(lo6)),
+			 (ssize_t)sizeof(pkt));
+	{
+		struct pollfd pfd = { .fd = b, .events = POLLIN };
+
+		assert_int_equal(poll(&pfd, 1, 1000), 1);
+	}
+	len = sizeof(from);
+	n = recvfrom(b, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+	assert_int_equal(n, (ssize_t)sizeof(pkt));
+	assert_memory_equal(buf, pkt, sizeof(pkt));
+	assert_int_equal(from.sin6_family, AF_INET6);
+	assert_int_equal(ntohs(from.sin6_port), port[1]);
+	relay_close(r, id);
+	relay_free(r);
+	event_base_free(base);
+	close(a);
+	close(b);
+}
+
 static void test_bad_config(void **state)
 {
 	struct event_base *base = event_base_new();
@@ -778,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_thousand_cycles),
 		cmocka_unit_test(test_unknown_ids),
 		cmocka_unit_test(test_free_with_open_sessions),
+		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_bad_config),
 	};
 
