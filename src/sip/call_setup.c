@@ -90,9 +90,13 @@ size_t call_media_from(struct call *call, struct leg *from, struct sip_str body,
 			((struct sockaddr_in6 *)&md->addr)->sin6_port = htons(md->port);
 		/* A phone whose SDP names another address than it signals from is
 		 * behind NAT: latch to its signalling IP instead (S15). */
-		relay_set_peer(c->relay, call->relay_session, from->is_a ? RELAY_LEG_A : RELAY_LEG_B,
-			       (const struct sockaddr *)&md->addr, md->rtcp_mux,
-			       !same_ip((const struct sockaddr *)&md->addr, sig), sig);
+		if (relay_set_peer(c->relay, call->relay_session, from->is_a ? RELAY_LEG_A : RELAY_LEG_B,
+				   (const struct sockaddr *)&md->addr, md->rtcp_mux,
+				   !same_ip((const struct sockaddr *)&md->addr, sig), sig) != 0) {
+			/* e.g. an IPv6 phone on an IPv4 relay: its media cannot flow. */
+			log_info("call %u: the relay cannot reach the media address in SDP", call->id);
+			return 0;
+		}
 	}
 	if (sockaddr_parse_ip(c->ctx->conf->media_address, &media, &mlen) != 0)
 		return 0;
@@ -422,8 +426,11 @@ static unsigned call_open_media(struct call *call, const struct sip_msg *m,
 		log_warn("media port pool exhausted: call refused with 503");
 		return 503;
 	}
-	if (err)
-		return 500;
+	if (err) {
+		/* ENOBUFS, EMFILE and the like pass: try again later. */
+		log_warn("cannot open media for a call (%s): refused with 503", strerror(err));
+		return 503;
+	}
 	call->relay_open = true;
 	*offerlen = call_media_from(call, call->a, m->body, offer, CALL_SDP_MAX);
 	return *offerlen ? 0 : 488;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -359,11 +360,25 @@ static void server_close(struct server *s)
 	secret_wipe(s->ctx.secret, sizeof(s->ctx.secret));
 }
 
+/* Every call holds four relay sockets and every TCP/TLS phone one
+ * connection: take all the descriptors the system allows us. */
+static void server_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			log_warn("cannot raise the open file limit: %s", strerror(errno));
+	}
+}
+
 static int server_start(struct server *s, char *err, size_t errlen)
 {
 	struct rf_conf *c = s->ctx.conf;
 	int rc;
 
+	server_raise_fd_limit();
 	s->ctx.base = event_base_new();
 	if (!s->ctx.base) {
 		snprintf(err, errlen, "cannot create the event loop");
