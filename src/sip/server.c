@@ -49,6 +49,7 @@ struct server {
 	unsigned long bad_suppressed;
 	time_t bad_second;
 	struct sip_reply reply;
+	struct store_checkpointer *checkpointer;
 };
 
 /* ---- stage 1 and 2: sanity and parse ---- */
@@ -315,6 +316,8 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 		return rc;
 	}
 	store_data_version(s->ctx.store, &s->data_version);
+	if ((rc = store_checkpointer_start(s->ctx.store, &s->checkpointer)) != 0)
+		log_warn("database checkpoints stay on the signalling thread (%s)", strerror(rc));
 	if ((rc = directory_load(&s->ctx.dir, s->ctx.store)) != 0 ||
 	    (rc = location_alloc(&s->ctx.loc, s->ctx.store)) != 0 ||
 	    (rc = location_load(s->ctx.loc, time(NULL))) != 0) {
@@ -354,6 +357,7 @@ static void server_close(struct server *s)
 	transport_free(s->ctx.tp);
 	location_free(s->ctx.loc);
 	directory_free(s->ctx.dir);
+	store_checkpointer_stop(s->checkpointer);
 	store_close(s->ctx.store);
 	if (s->ctx.base)
 		event_base_free(s->ctx.base);

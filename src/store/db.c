@@ -4,10 +4,13 @@
  * in WAL mode (readers never block the writer) with a busy timeout: a
  * writer that finds the lock taken waits instead of failing. */
 #include <errno.h>
-#include <stdio.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "store/db.h"
@@ -331,3 +334,84 @@ int store_data_version(struct store *s, uint64_t *out)
 		*out = (uint64_t)v;
 	return err;
 }
+
+/* ---- background checkpoints ---- */
+
+struct store_checkpointer {
+	pthread_t thread;
+	sqlite3 *db;            /* the thread's own connection */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+};
+
+#define STORE_CHECKPOINT_MS 1000
+
+static void *checkpointer_main(void *arg)
+{
+	struct store_checkpointer *c = arg;
+	struct timespec ts;
+	bool stop;
+
+	do {
+		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&c->mu);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += STORE_CHECKPOINT_MS / 1000;
+		while (!c->stop && pthread_cond_timedwait(&c->cv, &c->mu, &ts) == 0)
+			;
+		stop = c->stop;
+		pthread_mutex_unlock(&c->mu);
+	} while (!stop);
+	sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return NULL;
+}
+
+int store_checkpointer_start(struct store *s, struct store_checkpointer **cp)
+{
+	struct store_checkpointer *c = calloc(1, sizeof(*c));
+	const char *path = sqlite3_db_filename(s->db, "main");
+	int err;
+
+	if (!c)
+		return ENOMEM;
+	if (!path || sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+				     NULL) != SQLITE_OK) {
+		err = EIO;
+		goto out;
+	}
+	sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS);
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_cond_init(&c->cv, NULL);
+	if (pthread_create(&c->thread, NULL, checkpointer_main, c) != 0) {
+		err = EAGAIN;
+		pthread_cond_destroy(&c->cv);
+		pthread_mutex_destroy(&c->mu);
+		goto out;
+	}
+	/* Only once the thread runs does the daemon's connection stop
+	 * checkpointing on its own. */
+	exec(s, "PRAGMA wal_autocheckpoint = 0");
+	*cp = c;
+	return 0;
+out:
+	sqlite3_close(c->db);
+	free(c);
+	return err;
+}
+
+void store_checkpointer_stop(struct store_checkpointer *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->mu);
+	c->stop = true;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	pthread_cond_destroy(&c->cv);
+	pthread_mutex_destroy(&c->mu);
+	sqlite3_close(c->db);
+	free(c);
+}
+

@@ -26,6 +26,15 @@ int store_data_version(struct store *s, uint64_t *out);
 /* The SQLite library version in use, for `ringfence version`. */
 const char *store_library_version(void);
 
+/* WAL checkpoints copy the log back into the database and fsync it, which
+ * can take long on a slow disk. The daemon hands them to a thread with its
+ * own connection, so its signalling thread never waits on the disk: its
+ * connection stops checkpointing, the thread checkpoints (PASSIVE, never
+ * blocking writers) every second. */
+struct store_checkpointer;
+int store_checkpointer_start(struct store *s, struct store_checkpointer **cp);
+void store_checkpointer_stop(struct store_checkpointer *c);
+
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
