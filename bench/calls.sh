@@ -329,6 +329,12 @@ build_flow_forwarder() {
 			inet_pton(AF_INET, argv[4], &srv.sin_addr);
 			srv.sin_port = htons((unsigned short)atoi(argv[5]));
 			fd = socket(AF_INET, SOCK_DGRAM, 0);
+			/* as large as SIPp's -buff_size, so bursts are not dropped here */
+			i = 1 << 20;
+			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &i, sizeof(i)) != 0)
+				setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &i, sizeof(i));
+			if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &i, sizeof(i)) != 0)
+				setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &i, sizeof(i));
 			/* the port frees when the registering SIPp exits: retry (bounded) */
 			for (i = 0; bind(fd, (struct sockaddr *)&me, sizeof(me)) != 0; i++) {
 				if (i > 600) { perror("bind"); return 1; }
@@ -402,6 +408,9 @@ run_ringfence() {
 	ramp ringfence "$RF_IP" "$RF_PID" || say "ringfence: no ramp step passed"
 	stop_pid "$WATCH_PID" 2
 	WATCH_PID=""
+	# datagrams the forwarder's socket dropped (last column of /proc/net/udp)
+	awk -v p="$(printf ':%04X' $((${UAS_PORT:-5070} + 1)))" '$2 ~ p"$" { print $NF }' /proc/net/udp \
+		>"$BENCH_VAR/ringfence-forwarder-drops.txt" 2>/dev/null
 	stop_pid "$FWD_PID" 2
 	FWD_PID=""
 	# Calls still in their final transactions need a moment; then every
@@ -461,6 +470,8 @@ report() {
 		read -r rp_max rp_end <"$BENCH_VAR/ringfence-relay-ports.txt"
 		echo "   ringfence relay: at most ${rp_max:-NA} relay ports open during the ramp, ${rp_end:-NA} open 5 s after it"
 	fi
+	[ -s "$BENCH_VAR/ringfence-forwarder-drops.txt" ] &&
+		echo "   ringfence callee flow forwarder: $(head -n 1 "$BENCH_VAR/ringfence-forwarder-drops.txt") datagrams dropped by its socket"
 	for s in $SERVERS; do report_server "$s"; done
 	[ -s "$k" ] && [ -s "$r" ] || { echo "outputs in $BENCH_VAR"; return; }
 	uk=$(us_per_call "${R_CPU_kamailio:-}" "${R_RATE_kamailio:-0}")
