@@ -287,7 +287,6 @@ int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 	struct calls *c = calloc(1, sizeof(*c));
 	struct relay_config rc = {0};
 	const struct rf_conf *conf = ctx->conf;
-	char err[128];
 	int rc_err;
 
 	if (!c)
@@ -300,6 +299,7 @@ int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 		rc_err = EINVAL;
 		goto out;
 	}
+	c->media_addr = rc.bind_addr;
 	rc.port_min = (uint16_t)conf->rtp_port_min;
 	rc.port_max = (uint16_t)conf->rtp_port_max;
 	rc.no_media_timeout_s = conf->no_media_timeout;
@@ -309,8 +309,7 @@ int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 	*cp = c;
 	return 0;
 out:
-	snprintf(err, sizeof(err), "%s", strerror(rc_err));
-	log_error("calls: cannot start the media relay: %s", err);
+	log_error("calls: cannot start the media relay: %s", strerror(rc_err));
 	strmap_destroy(&c->legs);
 	strmap_destroy(&c->per_ext);
 	free(c);

@@ -84,6 +84,7 @@ struct call {
 struct calls {
 	struct sip_ctx *ctx;     /* borrowed */
 	struct relay *relay;
+	struct sockaddr_storage media_addr; /* [media] media_address, parsed once */
 	struct strmap legs;      /* every leg by Call-ID */
 	struct strmap per_ext;   /* struct ext_count by extension */
 	struct call *head;
@@ -114,7 +115,6 @@ int call_answer_a(struct call *call, unsigned status, const char *sdp, size_t sd
  * where the sending phone (`from`) is. Returns the new length or 0. */
 size_t call_media_from(struct call *call, struct leg *from, struct sip_str body,
 		       char *out, size_t outlen);
-int sockaddr_parse_ip(const char *ip, struct sockaddr_storage *ss, socklen_t *len);
 
 /* call_dialog.c */
 /* Build and send a request inside a leg's dialog (BYE, re-INVITE, ACK ...). */

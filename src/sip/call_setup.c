@@ -18,23 +18,6 @@
 #include "sip/sdp.h"
 #include "sip/transaction.h"
 
-int sockaddr_parse_ip(const char *ip, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (strchr(ip, ':')) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		a->sin6_family = AF_INET6;
-		*len = sizeof(*a);
-		return inet_pton(AF_INET6, ip, &a->sin6_addr) == 1 ? 0 : EINVAL;
-	}
-	struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-	a->sin_family = AF_INET;
-	*len = sizeof(*a);
-	return inet_pton(AF_INET, ip, &a->sin_addr) == 1 ? 0 : EINVAL;
-}
-
 static bool same_ip(const struct sockaddr *a, const struct sockaddr *b)
 {
 	if (a->sa_family != b->sa_family)
@@ -61,8 +44,6 @@ size_t call_media_from(struct call *call, struct leg *from, struct sip_str body,
 		       char *out, size_t outlen)
 {
 	struct calls *c = call->calls;
-	struct sockaddr_storage media;
-	socklen_t mlen;
 	uint16_t ports[SDP_MAX_MEDIA] = {0};
 	const char *why = NULL;
 	struct sdp sdp;
@@ -98,9 +79,7 @@ size_t call_media_from(struct call *call, struct leg *from, struct sip_str body,
 			return 0;
 		}
 	}
-	if (sockaddr_parse_ip(c->ctx->conf->media_address, &media, &mlen) != 0)
-		return 0;
-	return sdp_rewrite(body.p, body.len, (const struct sockaddr *)&media, ports,
+	return sdp_rewrite(body.p, body.len, (const struct sockaddr *)&c->media_addr, ports,
 			   sdp.nmedia, ++call->sdp_version, true, out, outlen);
 }
 

@@ -391,6 +391,23 @@ size_t location_count(const struct location *l)
 	return l->nbindings;
 }
 
+int sockaddr_parse_ip(const char *ip, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (strchr(ip, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		*len = sizeof(*a);
+		return inet_pton(AF_INET6, ip, &a->sin6_addr) == 1 ? 0 : EINVAL;
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+	a->sin_family = AF_INET;
+	*len = sizeof(*a);
+	return inet_pton(AF_INET, ip, &a->sin_addr) == 1 ? 0 : EINVAL;
+}
+
 int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[INET6_ADDRSTRLEN + 1];
@@ -399,46 +416,34 @@ int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len)
 	unsigned long port;
 	size_t hl;
 
-	memset(ss, 0, sizeof(*ss));
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 
 		if (!rb || rb[1] != ':')
 			return EINVAL;
 		hl = (size_t)(rb - s - 1);
-		if (hl >= sizeof(host))
-			return EINVAL;
-		memcpy(host, s + 1, hl);
 		colon = rb + 1;
+		s++;
 	} else {
 		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
+		if (!colon)
 			return EINVAL;
 		hl = (size_t)(colon - s);
-		memcpy(host, s, hl);
 	}
+	if (hl == 0 || hl >= sizeof(host))
+		return EINVAL;
+	memcpy(host, s, hl);
 	host[hl] = 0;
 	errno = 0;
 	port = strtoul(colon + 1, &end, 10);
 	if (errno || *end || port == 0 || port > 65535)
 		return EINVAL;
-	if (s[0] == '[') {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
-
-		if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
-			return EINVAL;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)ss;
-
-		if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-			return EINVAL;
-		a->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		*len = sizeof(*a);
-	}
+	if (sockaddr_parse_ip(host, ss, len) != 0)
+		return EINVAL;
+	if (ss->ss_family == AF_INET6)
+		((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
 	return 0;
 }
 

@@ -102,6 +102,9 @@ int location_flush(struct location *l);
 bool location_dirty(const struct location *l);
 size_t location_count(const struct location *l);
 
+/* An IPv4 or IPv6 literal (no port) to a sockaddr. Returns 0 or EINVAL. */
+int sockaddr_parse_ip(const char *ip, struct sockaddr_storage *ss, socklen_t *len);
+
 /* "ip:port" / "[ip6]:port" back to a sockaddr. Returns 0 or EINVAL. */
 int sockaddr_parse(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 
