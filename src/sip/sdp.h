@@ -64,4 +64,29 @@ size_t sdp_rewrite(const char *body, size_t len, const struct sockaddr *addr,
 		   const uint16_t *ports, unsigned nports, uint64_t version,
 		   bool strip_crypto, char *out, size_t outlen);
 
+/* The rewrite with SRTP (SDES) control, for the B2BUA: the same as
+ * sdp_rewrite, plus, on the one m= line `media` (the stream the relay
+ * anchors; -1 for none), the transport protocol replaced by `proto` when
+ * not NULL (e.g. "RTP/SAVP" or "RTP/AVP"), and the attribute line
+ * `crypto` (e.g. "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:...", without
+ * CRLF) added as the last line of that media section when not NULL. With
+ * `strip_crypto`, every a=crypto line of the body is dropped first. A
+ * `proto` or `crypto` holding CR, LF or NUL, a `proto` that is not a
+ * token, or a `media` index that is not a live stream (port 0 or beyond
+ * the last m= line) makes the call fail (returns 0). The line ends of the
+ * output follow the input. */
+struct sdp_rewrite_opts {
+	const struct sockaddr *addr;
+	const uint16_t *ports;
+	unsigned nports;
+	uint64_t version;
+	bool strip_crypto;
+	int media;
+	const char *proto;
+	const char *crypto;
+};
+
+size_t sdp_rewrite_ex(const char *body, size_t len, const struct sdp_rewrite_opts *o,
+		      char *out, size_t outlen);
+
 #endif

@@ -42,6 +42,18 @@ int store_rollback(struct store *s);
 /* ---- extensions (store/ext.c) ---- */
 #define EXT_NAME_MAX 128
 
+/* Per-extension SRTP policy (P5): what the B2BUA accepts and offers on
+ * this extension's leg of a call. Stored as the words below. */
+enum ext_srtp {
+	EXT_SRTP_OPTIONAL = 0, /* SRTP when the phone offers or accepts it, else RTP */
+	EXT_SRTP_REQUIRED = 1, /* SRTP only: an offer without it gets 488 */
+	EXT_SRTP_OFF = 2,      /* plain RTP only: a=crypto is never offered to it */
+};
+/* "optional", "required", "off"; NULL for a value outside the enum. */
+const char *ext_srtp_name(enum ext_srtp v);
+/* Parse one of those words (exact, lower case). Returns 0 or EINVAL. */
+int ext_srtp_parse(const char *s, enum ext_srtp *out);
+
 struct ext_record {
 	char ext[RF_MAX_EXT_LEN + 1];
 	char name[EXT_NAME_MAX + 1];
@@ -49,6 +61,7 @@ struct ext_record {
 	/* Empty permit list means "the LAN" (see acl_is_lan); deny always applies. */
 	struct acl acl;
 	bool remote;      /* may register from anywhere, TLS only */
+	enum ext_srtp srtp; /* SRTP policy for its calls; always EXT_SRTP_REQUIRED when remote */
 	int64_t created;  /* unix seconds */
 	int64_t updated;
 };
@@ -103,7 +116,8 @@ struct cdr_record {
 	uint64_t packets_b, bytes_b;     /* relayed from the callee */
 	uint64_t dropped_foreign;        /* both legs */
 	uint64_t lost;                   /* both legs */
-	bool srtp;
+	bool srtp;                       /* both legs' media was SRTP */
+	bool srtp_a, srtp_b;             /* the caller's / the callee's leg used SRTP */
 };
 
 int store_cdr_add(struct store *s, struct cdr_record *r);
