@@ -711,7 +711,11 @@ struct rewrite_ctx {
 	const char *addrtype;          /* "IP4" or "IP6" */
 	char host[INET6_ADDRSTRLEN];   /* the relay address */
 	const char *unspec;            /* 0.0.0.0 or :: in the relay's family */
+	const char *eol;               /* "\r\n", or "\n" for an LF body (_ex) */
 	int mi;                        /* current media section, -1 at session level */
+	int anchor;                    /* the stream that gets proto/crypto, or -1 */
+	const char *proto;             /* its new transport protocol, or NULL */
+	const char *crypto;            /* our a=crypto line for it, or NULL */
 };
 
 static bool is_ice_attr(struct sip_str name)
@@ -746,11 +750,11 @@ static bool rewrite_attr(struct writer *w, struct rewrite_ctx *c, struct sip_str
 			return false;
 		put_lit(w, "a=rtcp:");
 		put_u64(w, (uint64_t)port + 1);
-		put_lit(w, "\r\n");
+		put_lit(w, c->eol);
 		return true;
 	}
 	put_str(w, line);
-	put_lit(w, "\r\n");
+	put_lit(w, c->eol);
 	return true;
 }
 
@@ -760,6 +764,33 @@ static void put_conn(struct writer *w, const struct rewrite_ctx *c, const char *
 	put_lit(w, c->addrtype);
 	put_lit(w, " ");
 	put_lit(w, host);
+}
+
+/* Our a=crypto line closes the anchored media section: called when the
+ * section ends, at the next m= line or at the end of the body. */
+static void end_media_section(struct writer *w, const struct rewrite_ctx *c)
+{
+	if (c->mi >= 0 && c->mi == c->anchor && c->crypto) {
+		put_lit(w, c->crypto);
+		put_lit(w, c->eol);
+	}
+}
+
+static void put_m_line(struct writer *w, struct rewrite_ctx *c)
+{
+	end_media_section(w, c);
+	const struct sdp_media *m = &c->parsed->media[++c->mi];
+	put_lit(w, "m=");
+	put_str(w, m->type);
+	put_lit(w, " ");
+	put_u64(w, out_port(c, c->mi));
+	put_lit(w, " ");
+	if (c->mi == c->anchor && c->proto)
+		put_lit(w, c->proto);
+	else
+		put_str(w, m->proto);
+	put_lit(w, " ");
+	put_str(w, m->formats);
 }
 
 static bool rewrite_line(struct writer *w, struct rewrite_ctx *c, struct sip_str line)
@@ -788,25 +819,16 @@ static bool rewrite_line(struct writer *w, struct rewrite_ctx *c, struct sip_str
 		put_lit(w, "c=");
 		put_conn(w, c, addr_is_unspecified(&ss) ? c->unspec : c->host);
 		break;
-	case 'm': {
-		const struct sdp_media *m = &c->parsed->media[++c->mi];
-		put_lit(w, "m=");
-		put_str(w, m->type);
-		put_lit(w, " ");
-		put_u64(w, out_port(c, c->mi));
-		put_lit(w, " ");
-		put_str(w, m->proto);
-		put_lit(w, " ");
-		put_str(w, m->formats);
+	case 'm':
+		put_m_line(w, c);
 		break;
-	}
 	case 'a':
 		return rewrite_attr(w, c, line);
 	default:
 		put_str(w, line);
 		break;
 	}
-	put_lit(w, "\r\n");
+	put_lit(w, c->eol);
 	return true;
 }
 
@@ -827,25 +849,106 @@ static bool rewrite_ctx_init(struct rewrite_ctx *c, const struct sockaddr *addr)
 	return false;
 }
 
-size_t sdp_rewrite(const char *body, size_t len, const struct sockaddr *addr,
-		   const uint16_t *ports, unsigned nports, uint64_t version,
-		   bool strip_crypto, char *out, size_t outlen)
+/* The line end of the body's first line (v=0, which sdp_parse demands
+ * first); a body mixing both gets that one throughout. */
+static const char *body_eol(const char *body, size_t len)
+{
+	const char *lf = memchr(body, '\n', len);
+
+	return lf && lf > body && lf[-1] == '\r' ? "\r\n" : "\n";
+}
+
+/* ---- SRTP options of sdp_rewrite_ex ---- */
+
+/* The longest proto in use is UDP/TLS/RTP/SAVPF (16 bytes); twice that
+ * leaves room for any profile yet to come. */
+#define SDP_REWRITE_MAX_PROTO 32u
+/* Our own a=crypto line: the longest suite with a 46-byte key-salt, a
+ * lifetime and an MKI stays well below this. */
+#define SDP_REWRITE_MAX_CRYPTO 200u
+
+static bool is_rewrite_proto_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || is_digit(c) ||
+	       c == '/' || c == '.' || c == '_' || c == '-';
+}
+
+static bool is_printable(unsigned char c)
+{
+	return c >= 0x20 && c <= 0x7e;
+}
+
+static bool proto_ok(const char *proto)
+{
+	size_t n = strnlen(proto, SDP_REWRITE_MAX_PROTO + 1);
+
+	return n <= SDP_REWRITE_MAX_PROTO &&
+	       all_chars((struct sip_str){proto, n}, is_rewrite_proto_char);
+}
+
+/* Our a=crypto line must be one sdp_parse accepts on the anchored stream
+ * as it will be written: checked against the crypto lines that stay there
+ * (tags are unique per stream, at most SDP_MAX_CRYPTO), so a clash is
+ * refused before anything is written. */
+static bool crypto_ok(const char *crypto, const struct sdp_media *anchored, bool strip)
+{
+	static const char pfx[] = "a=crypto:";
+	const size_t plen = sizeof(pfx) - 1;
+	size_t n = strnlen(crypto, SDP_REWRITE_MAX_CRYPTO + 1);
+	struct sdp scratch = {.nmedia = 1};
+	struct parse_state st = {.out = &scratch, .m = &scratch.media[0]};
+
+	if (n > SDP_REWRITE_MAX_CRYPTO || n < plen || memcmp(crypto, pfx, plen) != 0 ||
+	    !all_chars((struct sip_str){crypto, n}, is_printable))
+		return false;
+	scratch.media[0] = *anchored;
+	if (strip)
+		scratch.media[0].ncrypto = 0;
+	return parse_crypto(&st, mkstr(crypto + plen, crypto + n)) == NULL;
+}
+
+/* The options as a whole: proto and crypto need a live stream to go on. */
+static bool srtp_opts_ok(const struct sdp_rewrite_opts *o, const struct sdp *parsed)
+{
+	if (o->media == -1)
+		return !o->proto && !o->crypto;
+	if (o->media < 0 || (unsigned)o->media >= parsed->nmedia ||
+	    parsed->media[o->media].port == 0)
+		return false;
+	if (o->proto && !proto_ok(o->proto))
+		return false;
+	return !o->crypto || crypto_ok(o->crypto, &parsed->media[o->media], o->strip_crypto);
+}
+
+/* ---- The one rewrite path ---- */
+
+/* sdp_rewrite always ends lines with CRLF (its contract since the first
+ * release); sdp_rewrite_ex keeps the body's own line end. */
+static size_t rewrite_body(const char *body, size_t len, const struct sdp_rewrite_opts *o,
+			   bool always_crlf, char *out, size_t outlen)
 {
 	struct sdp parsed, check;
-	struct rewrite_ctx c = {.parsed = &parsed, .ports = ports, .version = version,
-				.strip_crypto = strip_crypto, .mi = -1};
+	struct rewrite_ctx c = {.parsed = &parsed, .mi = -1};
 	struct writer w = {out, outlen, 0, false};
 	struct sdp_reader r = {body, body + len, 0, false};
 	struct sip_str line;
 	const char *why;
 	bool ok = true;
 
-	if (!addr || !out || sdp_parse(body, len, &parsed, &why) ||
-	    nports < parsed.nmedia || (parsed.nmedia && !ports) ||
-	    !rewrite_ctx_init(&c, addr))
+	if (!o || !o->addr || !out || sdp_parse(body, len, &parsed, &why) ||
+	    o->nports < parsed.nmedia || (parsed.nmedia && !o->ports) ||
+	    !rewrite_ctx_init(&c, o->addr) || !srtp_opts_ok(o, &parsed))
 		return 0;
+	c.ports = o->ports;
+	c.version = o->version;
+	c.strip_crypto = o->strip_crypto;
+	c.anchor = o->media;
+	c.proto = o->proto;
+	c.crypto = o->crypto;
+	c.eol = always_crlf ? "\r\n" : body_eol(body, len);
 	while (ok && next_line(&r, &line, &why) == 1)
 		ok = rewrite_line(&w, &c, line);
+	end_media_section(&w, &c);
 	/* What we hand out must itself be SDP we accept (CRLF growth can
 	 * push a body over SDP_MAX_SIZE, longer ports over a line cap). */
 	if (!ok || w.overflow || sdp_parse(out, w.len, &check, &why)) {
@@ -853,4 +956,22 @@ size_t sdp_rewrite(const char *body, size_t len, const struct sockaddr *addr,
 		return 0;
 	}
 	return w.len;
+}
+
+size_t sdp_rewrite(const char *body, size_t len, const struct sockaddr *addr,
+		   const uint16_t *ports, unsigned nports, uint64_t version,
+		   bool strip_crypto, char *out, size_t outlen)
+{
+	const struct sdp_rewrite_opts o = {
+		.addr = addr, .ports = ports, .nports = nports, .version = version,
+		.strip_crypto = strip_crypto, .media = -1,
+	};
+
+	return rewrite_body(body, len, &o, true, out, outlen);
+}
+
+size_t sdp_rewrite_ex(const char *body, size_t len, const struct sdp_rewrite_opts *o,
+		      char *out, size_t outlen)
+{
+	return rewrite_body(body, len, o, false, out, outlen);
 }

@@ -74,7 +74,22 @@ size_t sdp_rewrite(const char *body, size_t len, const struct sockaddr *addr,
  * `proto` or `crypto` holding CR, LF or NUL, a `proto` that is not a
  * token, or a `media` index that is not a live stream (port 0 or beyond
  * the last m= line) makes the call fail (returns 0). The line ends of the
- * output follow the input. */
+ * output follow the input.
+ *
+ * In detail: `proto` is 1 to 32 bytes of [A-Za-z0-9/._-] and replaces the
+ * whole proto field (RTP/SAVP, RTP/SAVPF, UDP/TLS/RTP/SAVP ... alike); the
+ * port and format list of that m= line are rewritten as by sdp_rewrite.
+ * `crypto` is at most 200 bytes of printable ASCII, starts with
+ * "a=crypto:" and must be a line sdp_parse accepts on that stream: without
+ * `strip_crypto` the phone's own a=crypto lines stay, so ours must not
+ * repeat one of their tags nor make more than SDP_MAX_CRYPTO. A `proto` or
+ * `crypto` with `media` -1 is a caller error and also returns 0; so does a
+ * `media` below -1. These checks come first: a refused option writes
+ * nothing to `out`. Unlike sdp_rewrite, which always writes CRLF, every
+ * output line (ours included) ends as the body's first line does: CRLF, or
+ * LF for an LF body. Failures after writing began (out too small, a cap)
+ * zero what was written, as sdp_rewrite does. sdp_rewrite is this call
+ * with `media` -1, no `proto` or `crypto`, and CRLF line ends. */
 struct sdp_rewrite_opts {
 	const struct sockaddr *addr;
 	const uint16_t *ports;

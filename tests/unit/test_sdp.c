@@ -778,6 +778,379 @@ static void test_rewrite_refusals(void **state)
 	free(big);
 }
 
+/* ---- Rewriting with SRTP control (sdp_rewrite_ex) ---- */
+
+#define OURS "a=crypto:1 AES_CM_128_HMAC_SHA1_80 " KEY30
+#define OURS_TAG2 "a=crypto:2 AES_CM_128_HMAC_SHA1_80 " KEY30
+
+static struct sockaddr_storage ex_relay;
+
+static struct sdp_rewrite_opts ex_opts(int media, const char *proto, const char *crypto,
+				       bool strip)
+{
+	ex_relay = relay(RELAY4);
+	return (struct sdp_rewrite_opts){
+		.addr = (const struct sockaddr *)&ex_relay, .ports = PORTS,
+		.nports = SDP_MAX_MEDIA, .version = 77, .strip_crypto = strip,
+		.media = media, .proto = proto, .crypto = crypto,
+	};
+}
+
+/* Rewrites into out, NUL-terminated for strstr. */
+static size_t rewrite_ex(struct body b, const struct sdp_rewrite_opts *o, char *out,
+			 size_t cap)
+{
+	size_t n = sdp_rewrite_ex(b.p, b.len, o, out, cap - 1);
+
+	out[n] = '\0';
+	return n;
+}
+
+static unsigned count_of(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* The promise to the B2BUA: the output parses, the anchored stream shows
+ * `proto` and carries `crypto` exactly once, as the last line of its
+ * section, and the stream has `ncrypto` a=crypto lines in all. */
+static void assert_anchored(const char *out, size_t n, unsigned media, const char *proto,
+			    const char *crypto, unsigned ncrypto)
+{
+	struct body b = body_from(out, n);
+	struct sdp s;
+
+	parse_ok(b, &s);
+	assert_true(media < s.nmedia);
+	assert_slice(s.media[media].proto, proto);
+	assert_int_equal(s.media[media].port, PORTS[media]);
+	assert_int_equal(s.media[media].ncrypto, ncrypto);
+	if (crypto) {
+		assert_int_equal(count_of(out, crypto), 1);
+		const char *at = strstr(out, crypto);
+		const char *eol = at + strlen(crypto);
+		assert_true(*eol == '\r' || *eol == '\n');
+		eol += *eol == '\r' ? 2 : 1;
+		/* the last line of its section: the next line is m= or nothing */
+		assert_true(*eol == '\0' || strncmp(eol, "m=", 2) == 0);
+		/* and inside the anchored section */
+		const char *m = out;
+		for (unsigned i = 0; i <= media; i++)
+			m = strstr(m + 1, "\nm=");
+		assert_non_null(m);
+		assert_true(m < at);
+		const char *next = strstr(m + 1, "\nm=");
+		assert_true(!next || at < next);
+	}
+	free(b.p);
+}
+
+static void test_rewrite_ex_savp_to_avp(void **state)
+{
+	(void)state;
+	char out[SDP_MAX_SIZE + 1];
+	struct body b = body_file("baresip_srtp.sdp");
+	struct sdp_rewrite_opts o = ex_opts(0, "RTP/AVP", NULL, true);
+	size_t n = rewrite_ex(b, &o, out, sizeof(out));
+
+	assert_true(n > 0);
+	assert_crlf_only(out, n);
+	assert_has(out, "\r\nm=audio 30000 RTP/AVP 0 8 101\r\n");
+	assert_null(strstr(out, "SAVP"));
+	assert_null(strstr(out, "a=crypto"));
+	assert_null(strstr(out, "inline:"));
+	assert_anchored(out, n, 0, "RTP/AVP", NULL, 0);
+	free(b.p);
+}
+
+static void test_rewrite_ex_avp_to_savp(void **state)
+{
+	(void)state;
+	char out[SDP_MAX_SIZE + 1];
+	struct body b = body_file("yealink.sdp");
+	struct sdp_rewrite_opts o = ex_opts(0, "RTP/SAVP", OURS, true);
+	size_t n = rewrite_ex(b, &o, out, sizeof(out));
+
+	assert_true(n > 0);
+	assert_crlf_only(out, n);
+	assert_has(out, "\r\nm=audio 30000 RTP/SAVP 0 8 18 9 101\r\n");
+	/* one stream: our line closes the body */
+	assert_memory_equal(out + n - strlen(OURS "\r\n"), OURS "\r\n", strlen(OURS "\r\n"));
+	assert_anchored(out, n, 0, "RTP/SAVP", OURS, 1);
+	free(b.p);
+
+	/* an SRTP offer re-keyed by us: the phone's two keys go, ours stays */
+	b = body_file("baresip_srtp.sdp");
+	n = rewrite_ex(b, &o, out, sizeof(out));
+	assert_true(n > 0);
+	assert_int_equal(count_of(out, "a=crypto"), 1);
+	assert_null(strstr(out, "H0D8ktokFpR1CXnubPWC8tXX0o4YM13gWrxU0FYO"));
+	assert_anchored(out, n, 0, "RTP/SAVP", OURS, 1);
+
+	/* without strip_crypto the phone's keys stay, and ours must not
+	 * reuse one of their tags */
+	o = ex_opts(0, NULL, OURS, false);
+	memset(out, 0xA5, sizeof(out));
+	assert_int_equal(sdp_rewrite_ex(b.p, b.len, &o, out, sizeof(out)), 0);
+	for (size_t i = 0; i < sizeof(out); i++)
+		assert_int_equal(out[i], (char)0xA5);
+	o.crypto = "a=crypto:3 AES_CM_128_HMAC_SHA1_80 " KEY30;
+	n = rewrite_ex(b, &o, out, sizeof(out));
+	assert_true(n > 0);
+	assert_anchored(out, n, 0, "RTP/SAVP", o.crypto, 3);
+	free(b.p);
+}
+
+/* Two streams: only the anchored one changes. */
+static void test_rewrite_ex_two_streams(void **state)
+{
+	(void)state;
+	char out[SDP_MAX_SIZE + 1];
+	struct body b = body_file("linphone.sdp");
+	struct sdp_rewrite_opts o = ex_opts(0, "RTP/SAVP", OURS, true);
+	size_t n = rewrite_ex(b, &o, out, sizeof(out));
+	struct sdp s;
+
+	assert_true(n > 0);
+	assert_has(out, "\r\nm=audio 30000 RTP/SAVP 96 97 98 0 8 18 101 99 100\r\n");
+	assert_has(out, "\r\n" OURS "\r\nm=video 30002 RTP/AVP 96 97\r\n");
+	assert_anchored(out, n, 0, "RTP/SAVP", OURS, 1);
+	struct body rb = body_from(out, n);
+	parse_ok(rb, &s);
+	assert_slice(s.media[1].proto, "RTP/AVP");
+	assert_int_equal(s.media[1].ncrypto, 0);
+	free(rb.p);
+
+	/* the second stream anchored: our line ends the body */
+	o = ex_opts(1, "RTP/SAVP", OURS, true);
+	n = rewrite_ex(b, &o, out, sizeof(out));
+	assert_true(n > 0);
+	assert_has(out, "\r\nm=audio 30000 RTP/AVP 96 97 98 0 8 18 101 99 100\r\n");
+	assert_has(out, "\r\nm=video 30002 RTP/SAVP 96 97\r\n");
+	assert_memory_equal(out + n - strlen(OURS "\r\n"), OURS "\r\n", strlen(OURS "\r\n"));
+	assert_anchored(out, n, 1, "RTP/SAVP", OURS, 1);
+	free(b.p);
+
+	/* WebRTC protos: the anchored one becomes plain RTP/AVP, the other
+	 * keeps UDP/TLS/RTP/SAVPF and (without strip) its own key */
+	b = body_file("webrtc.sdp");
+	o = ex_opts(0, "RTP/AVP", NULL, false);
+	n = rewrite_ex(b, &o, out, sizeof(out));
+	assert_true(n > 0);
+	assert_has(out, "\r\nm=audio 30000 RTP/AVP 111 0 8 126\r\n");
+	assert_has(out, "\r\nm=video 30002 UDP/TLS/RTP/SAVPF 96 97\r\n");
+	rb = body_from(out, n);
+	parse_ok(rb, &s);
+	assert_int_equal(s.media[0].ncrypto, 1);
+	assert_int_equal(s.media[1].ncrypto, 1);
+	assert_int_equal(s.media[1].crypto[0].tag, 7);
+	free(rb.p);
+	o = ex_opts(0, "RTP/SAVP", OURS_TAG2, true);
+	n = rewrite_ex(b, &o, out, sizeof(out));
+	assert_true(n > 0);
+	assert_anchored(out, n, 0, "RTP/SAVP", OURS_TAG2, 1);
+	assert_int_equal(count_of(out, "a=crypto"), 1);
+	assert_has(out, "\r\nm=video 30002 UDP/TLS/RTP/SAVPF 96 97\r\n");
+	free(b.p);
+}
+
+static void test_rewrite_ex_lf_body(void **state)
+{
+	(void)state;
+	char out[SDP_MAX_SIZE + 1];
+	/* video_disabled.sdp with LF line ends */
+	struct body b = body_str("v=0\no=- 8000 8001 IN IP4 192.168.1.30\ns=-\n"
+				 "c=IN IP4 192.168.1.30\nt=0 0\nm=audio 4000 RTP/AVP 0 8 101\n"
+				 "a=rtpmap:101 telephone-event/8000\na=rtcp:4001\n"
+				 "m=video 0 RTP/AVP 96\na=rtpmap:96 H264/90000\n"
+				 "m=audio 4002 RTP/AVP 9\nc=IN IP4 192.168.1.31\n"
+				 "a=rtcp:4003 IN IP4 192.168.1.31\n");
+	struct sdp_rewrite_opts o = ex_opts(2, "RTP/SAVP", OURS, true);
+	size_t n = rewrite_ex(b, &o, out, sizeof(out));
+
+	assert_true(n > 0);
+	assert_null(strchr(out, '\r'));
+	assert_string_equal(out, "v=0\no=- 8000 77 IN IP4 " RELAY4 "\ns=-\nc=IN IP4 " RELAY4
+				 "\nt=0 0\nm=audio 30000 RTP/AVP 0 8 101\n"
+				 "a=rtpmap:101 telephone-event/8000\na=rtcp:30001\n"
+				 "m=video 0 RTP/AVP 96\na=rtpmap:96 H264/90000\n"
+				 "m=audio 30004 RTP/SAVP 9\nc=IN IP4 " RELAY4 "\na=rtcp:30005\n"
+				 OURS "\n");
+	assert_anchored(out, n, 2, "RTP/SAVP", OURS, 1);
+	free(b.p);
+
+	/* no line end after the last line: the body's own is added */
+	b = body_str("v=0\no=- 1 2 IN IP4 192.0.2.1\ns=x\nt=0 0\nm=audio 5 RTP/AVP 0\n"
+		     "c=IN IP4 192.0.2.1");
+	o = ex_opts(0, "RTP/SAVP", OURS, true);
+	n = rewrite_ex(b, &o, out, sizeof(out));
+	assert_string_equal(out, "v=0\no=- 1 77 IN IP4 " RELAY4 "\ns=-\nt=0 0\n"
+				 "m=audio 30000 RTP/SAVP 0\nc=IN IP4 " RELAY4 "\n" OURS "\n");
+	assert_int_equal(n, strlen(out));
+	/* sdp_rewrite keeps writing CRLF for the same body */
+	assert_true(rewrite(b, RELAY4, true, out, sizeof(out)) > 0);
+	assert_crlf_only(out, strlen(out));
+	free(b.p);
+
+	/* a mixed body follows its first line */
+	b = body_str("v=0\r\no=- 1 2 IN IP4 192.0.2.1\ns=x\r\nt=0 0\nm=audio 5 RTP/AVP 0\n"
+		     "c=IN IP4 192.0.2.1\n");
+	n = rewrite_ex(b, &o, out, sizeof(out));
+	assert_true(n > 0);
+	assert_crlf_only(out, n);
+	free(b.p);
+}
+
+/* Every too-small buffer: 0, nothing past outlen, no key left behind. */
+static void test_rewrite_ex_small_buffers(void **state)
+{
+	(void)state;
+	struct body b = body_file("webrtc.sdp");
+	struct sdp_rewrite_opts o = ex_opts(0, "RTP/SAVP", OURS, false);
+	static char full[SDP_MAX_SIZE], buf[SDP_MAX_SIZE];
+
+	o.crypto = "a=crypto:9 AES_CM_128_HMAC_SHA1_80 " KEY30;
+	size_t need = sdp_rewrite_ex(b.p, b.len, &o, full, sizeof(full));
+	assert_true(need > 0);
+	for (size_t cap = 0; cap < need; cap++) {
+		memset(buf, 0xA5, sizeof(buf));
+		assert_int_equal(sdp_rewrite_ex(b.p, b.len, &o, buf, cap), 0);
+		for (size_t i = 0; i < sizeof(buf); i++)
+			if (buf[i] != (char)0xA5 && (i >= cap || buf[i] != 0))
+				fail_msg("cap %zu: byte %zu written", cap, i);
+	}
+	memset(buf, 0xA5, sizeof(buf));
+	assert_int_equal(sdp_rewrite_ex(b.p, b.len, &o, buf, need), need);
+	assert_memory_equal(buf, full, need);
+	assert_int_equal(buf[need], (char)0xA5);
+	free(b.p);
+}
+
+/* Refused options: 0, and not one byte of out touched. */
+static void ex_refused(struct body b, const struct sdp_rewrite_opts *o, const char *what)
+{
+	static char out[SDP_MAX_SIZE];
+
+	memset(out, 0xA5, sizeof(out));
+	if (sdp_rewrite_ex(b.p, b.len, o, out, sizeof(out)) != 0)
+		fail_msg("accepted: %s", what);
+	for (size_t i = 0; i < sizeof(out); i++)
+		if (out[i] != (char)0xA5)
+			fail_msg("%s: byte %zu written", what, i);
+}
+
+static void ex_accepted(struct body b, const struct sdp_rewrite_opts *o, const char *what)
+{
+	char out[SDP_MAX_SIZE + 1];
+
+	if (rewrite_ex(b, o, out, sizeof(out)) == 0)
+		fail_msg("refused: %s", what);
+}
+
+static void test_rewrite_ex_refusals(void **state)
+{
+	(void)state;
+	struct body b = body_file("video_disabled.sdp"); /* 3 streams, #1 has port 0 */
+	struct sdp_rewrite_opts o;
+	char longest[SDP_MAX_SIZE];
+
+	ex_refused(b, NULL, "no options");
+	o = ex_opts(0, NULL, NULL, false);
+	o.addr = NULL;
+	ex_refused(b, &o, "no relay address");
+
+	/* the media index */
+	o = ex_opts(-2, NULL, NULL, false);
+	ex_refused(b, &o, "media -2");
+	o = ex_opts(3, "RTP/SAVP", NULL, false);
+	ex_refused(b, &o, "media past the last m= line");
+	o = ex_opts(SDP_MAX_MEDIA, NULL, NULL, false);
+	ex_refused(b, &o, "media SDP_MAX_MEDIA");
+	o = ex_opts(1, "RTP/SAVP", OURS, true);
+	ex_refused(b, &o, "media with port 0");
+	o = ex_opts(1, NULL, NULL, true);
+	ex_refused(b, &o, "media with port 0, no proto or crypto");
+	o = ex_opts(-1, "RTP/SAVP", NULL, true);
+	ex_refused(b, &o, "proto without a media");
+	o = ex_opts(-1, NULL, OURS, true);
+	ex_refused(b, &o, "crypto without a media");
+	o = ex_opts(-1, NULL, NULL, true);
+	ex_accepted(b, &o, "no media, no SRTP change");
+
+	/* proto */
+	static const char *const bad_protos[] = {
+		"", "RTP/AVP\r\n", "RTP/AVP\n", "RTP/\rAVP", "RTP AVP", "RTP/AVP ",
+		"RTP/AVP+", "RTP/!AVP", "RTP/AV\x80", "RTP/AVP\t",
+		"123456789012345678901234567890123", /* 33 bytes */
+	};
+	for (size_t i = 0; i < sizeof(bad_protos) / sizeof(bad_protos[0]); i++) {
+		o = ex_opts(0, bad_protos[i], NULL, true);
+		ex_refused(b, &o, bad_protos[i]);
+	}
+	static const char *const good_protos[] = {
+		"RTP/AVP", "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "x.y_z-1",
+		"12345678901234567890123456789012", /* 32 bytes */
+	};
+	for (size_t i = 0; i < sizeof(good_protos) / sizeof(good_protos[0]); i++) {
+		o = ex_opts(0, good_protos[i], NULL, true);
+		ex_accepted(b, &o, good_protos[i]);
+	}
+
+	/* crypto */
+	static const char *const bad_cryptos[] = {
+		"",
+		"a=crypto:",
+		"crypto:1 AES_CM_128_HMAC_SHA1_80 " KEY30,
+		"a=Crypto:1 AES_CM_128_HMAC_SHA1_80 " KEY30,
+		"a=crypto 1 AES_CM_128_HMAC_SHA1_80 " KEY30,
+		OURS "\r\n",
+		OURS "\n",
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80\r\n" KEY30,
+		OURS "\ra=x",
+		OURS "\t",
+		OURS "\x7f",
+		OURS "\xc3\xa9",
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:c2hvcnQ=", /* short key */
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80",                 /* no key */
+		"a=crypto:x AES_CM_128_HMAC_SHA1_80 " KEY30,          /* bad tag */
+	};
+	for (size_t i = 0; i < sizeof(bad_cryptos) / sizeof(bad_cryptos[0]); i++) {
+		o = ex_opts(0, "RTP/SAVP", bad_cryptos[i], true);
+		ex_refused(b, &o, bad_cryptos[i]);
+	}
+
+	/* 200 bytes is the cap, 201 is over (session parameters as padding) */
+	size_t n = (size_t)snprintf(longest, sizeof(longest), OURS " UNENCRYPTED_SRTCP");
+	memset(longest + n, 'X', 200 - n);
+	longest[200] = '\0';
+	o = ex_opts(0, "RTP/SAVP", longest, true);
+	ex_accepted(b, &o, "200-byte crypto line");
+	longest[200] = 'X';
+	longest[201] = '\0';
+	ex_refused(b, &o, "201-byte crypto line");
+	free(b.p);
+
+	/* our tag clashing with the phone's, or a fifth crypto line */
+	b = body_file("webrtc.sdp");
+	o = ex_opts(1, NULL, "a=crypto:7 AES_CM_128_HMAC_SHA1_80 " KEY30, false);
+	ex_refused(b, &o, "tag used by the phone");
+	o.strip_crypto = true;
+	ex_accepted(b, &o, "same tag once the phone's keys are stripped");
+	free(b.p);
+	b = body_str(SESS "m=audio 5004 RTP/SAVP 0\r\n"
+		     "a=crypto:1 AES_CM_128_HMAC_SHA1_80 " KEY30 "\r\n"
+		     "a=crypto:2 AES_CM_128_HMAC_SHA1_80 " KEY30 "\r\n"
+		     "a=crypto:3 AES_CM_128_HMAC_SHA1_80 " KEY30 "\r\n"
+		     "a=crypto:4 AES_CM_128_HMAC_SHA1_80 " KEY30 "\r\n");
+	o = ex_opts(0, NULL, "a=crypto:5 AES_CM_128_HMAC_SHA1_80 " KEY30, false);
+	ex_refused(b, &o, "a fifth crypto line");
+	free(b.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -797,6 +1170,12 @@ int main(void)
 		cmocka_unit_test(test_rewrite_lines),
 		cmocka_unit_test(test_rewrite_small_buffers),
 		cmocka_unit_test(test_rewrite_refusals),
+		cmocka_unit_test(test_rewrite_ex_savp_to_avp),
+		cmocka_unit_test(test_rewrite_ex_avp_to_savp),
+		cmocka_unit_test(test_rewrite_ex_two_streams),
+		cmocka_unit_test(test_rewrite_ex_lf_body),
+		cmocka_unit_test(test_rewrite_ex_small_buffers),
+		cmocka_unit_test(test_rewrite_ex_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
