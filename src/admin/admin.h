@@ -105,6 +105,7 @@ int cmd_ext_list(const struct admin_cmd *, struct admin_ctx *, const struct admi
 int cmd_ext_show(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
 int cmd_ext_passwd(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
 int cmd_ext_del(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
+int cmd_ext_set(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
 int cmd_ext_import(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
 int cmd_reg_list(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
 int cmd_cdr_list(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);

@@ -367,6 +367,8 @@ static const struct admin_column cdr_columns[] = {
 	{ "hangup", "HANGUP" },
 	{ "packets", "PACKETS" },
 	{ "srtp", "SRTP" },
+	{ "srtp_a", "SRTP-A" },
+	{ "srtp_b", "SRTP-B" },
 };
 
 struct list_walk {
@@ -403,6 +405,8 @@ static void record_media(struct admin_reply *r, const struct cdr_record *c)
 	admin_reply_int(r, "dropped_foreign", as_int(c->dropped_foreign));
 	admin_reply_int(r, "lost", as_int(c->lost));
 	admin_reply_bool(r, "srtp", c->srtp);
+	admin_reply_bool(r, "srtp_a", c->srtp_a);
+	admin_reply_bool(r, "srtp_b", c->srtp_b);
 }
 
 static int list_one(const struct cdr_record *c, void *arg)
@@ -457,6 +461,9 @@ static const char *const csv_header[] = {
 	"duration_s", "caller", "callee", "call_id", "result", "hangup",
 	"packets_a", "bytes_a", "packets_b", "bytes_b", "dropped_foreign",
 	"lost", "srtp",
+	/* Added later, and so at the end: consumers that read columns by
+	 * position keep working. */
+	"srtp_a", "srtp_b",
 };
 #define CSV_NFIELDS (sizeof(csv_header) / sizeof(csv_header[0]))
 /* Twice the longest field (every byte a quote) plus quotes and prefix,
@@ -486,6 +493,11 @@ static bool csv_join(const char *const *fields, size_t n, char *line, size_t len
 #define U64(buf, v) (snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(v)), buf)
 #define I64(buf, v) (snprintf(buf, sizeof(buf), "%lld", (long long)(v)), buf)
 
+static const char *yes_no(bool v)
+{
+	return v ? "yes" : "no";
+}
+
 static int export_one(const struct cdr_record *c, void *arg)
 {
 	struct admin_reply *r = arg;
@@ -499,7 +511,8 @@ static int export_one(const struct cdr_record *c, void *arg)
 		I64(end_ms, c->end_ms), U64(dur, c->duration_s), c->caller, c->callee,
 		c->call_id, U64(result, c->result), c->hangup, U64(pa, c->packets_a),
 		U64(ba, c->bytes_a), U64(pb, c->packets_b), U64(bb, c->bytes_b),
-		U64(drop, c->dropped_foreign), U64(lost, c->lost), c->srtp ? "yes" : "no",
+		U64(drop, c->dropped_foreign), U64(lost, c->lost), yes_no(c->srtp),
+		yes_no(c->srtp_a), yes_no(c->srtp_b),
 	};
 
 	if (!csv_join(f, CSV_NFIELDS, line, sizeof(line)))

@@ -1,4 +1,4 @@
-/* ext add|list|show|passwd|del: the extension directory. Passwords exist
+/* ext add|set|list|show|passwd|del: the extension directory. Passwords exist
  * here only long enough to hash them; they are wiped straight after. */
 #include <errno.h>
 #include <stdio.h>
@@ -139,6 +139,29 @@ static int check_name(const char *name, struct admin_reply *r)
 	return ADMIN_OK;
 }
 
+#define SRTP_MODES "required, optional or off"
+
+/* --srtp MODE, if given. Usage error for a word that is not a mode. */
+static int parse_srtp(const struct admin_cmd *cmd, const struct admin_args *a,
+		      bool *given, enum ext_srtp *mode, struct admin_reply *r)
+{
+	const char *v = admin_arg(cmd, a, "--srtp");
+	char shown[80];
+
+	*given = v != NULL;
+	if (!v || ext_srtp_parse(v, mode) == 0)
+		return ADMIN_OK;
+	admin_printable(v, shown, sizeof(shown));
+	return admin_reply_error(r, ADMIN_USAGE, "--srtp '%s' is not a mode: use " SRTP_MODES,
+				 shown);
+}
+
+/* The sentence that explains every refusal of a weaker mode for a remote
+ * extension, so ext add and ext set say the same thing. */
+#define REMOTE_NEEDS_SRTP \
+	"a remote extension always requires SRTP, because its calls cross " \
+	"networks outside the LAN"
+
 static void reply_password(struct admin_reply *r, const struct password *pw)
 {
 	if (!pw->generated)
@@ -154,16 +177,24 @@ int cmd_ext_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	const char *name = admin_arg(cmd, a, "--name");
 	struct ext_record rec;
 	struct password pw;
+	bool srtp_given;
 	int st, err;
 
 	memset(&rec, 0, sizeof(rec));
 	if ((st = check_ext_arg(a->pos[0], r)) || (name && (st = check_name(name, r))) ||
 	    (st = parse_cidrs(cmd, a, "--permit", rec.acl.permit, &rec.acl.npermit, r)) ||
-	    (st = parse_cidrs(cmd, a, "--deny", rec.acl.deny, &rec.acl.ndeny, r)))
+	    (st = parse_cidrs(cmd, a, "--deny", rec.acl.deny, &rec.acl.ndeny, r)) ||
+	    (st = parse_srtp(cmd, a, &srtp_given, &rec.srtp, r)))
 		return st;
 	snprintf(rec.ext, sizeof(rec.ext), "%s", a->pos[0]);
 	snprintf(rec.name, sizeof(rec.name), "%s", name ? name : "");
 	rec.remote = admin_flag(cmd, a, "--remote");
+	if (rec.remote && srtp_given && rec.srtp != EXT_SRTP_REQUIRED)
+		return admin_reply_error(r, ADMIN_USAGE, "--remote with --srtp %s refused: "
+					 REMOTE_NEEDS_SRTP "; leave out --srtp or give "
+					 "--srtp required", ext_srtp_name(rec.srtp));
+	if (rec.remote)
+		rec.srtp = EXT_SRTP_REQUIRED;
 	/* Refuse a duplicate before asking for or generating a password. */
 	if (store_ext_get(ctx->store, rec.ext, &(struct ext_record){ 0 }) == 0)
 		return admin_reply_error(r, ADMIN_FAILED, "extension %s already exists", rec.ext);
@@ -265,6 +296,7 @@ static void reply_ext(struct admin_reply *r, const struct ext_record *rec)
 	admin_reply_str(r, "ext", rec->ext);
 	admin_reply_str(r, "name", rec->name);
 	admin_reply_bool(r, "remote", rec->remote);
+	admin_reply_str(r, "srtp", ext_srtp_name(rec->srtp));
 	/* An empty permit list means "the LAN": say so instead of "-". */
 	admin_reply_str(r, "access", rec->acl.npermit ? "permit-list" : "lan");
 	reply_acl(r, "permit", rec->acl.permit, rec->acl.npermit);
@@ -284,6 +316,7 @@ static const struct admin_column ext_columns[] = {
 	{ "name", "NAME" },
 	{ "access", "ACCESS" },
 	{ "remote", "REMOTE" },
+	{ "srtp", "SRTP" },
 	{ "permit", "PERMIT" },
 	{ "deny", "DENY" },
 };
@@ -334,5 +367,81 @@ int cmd_ext_show(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	reply_ext(r, &rec);
 	store_loc_foreach(ctx->store, (int64_t)time(NULL), count_contact, &cc);
 	admin_reply_int(r, "registrations", cc.n);
+	return ADMIN_OK;
+}
+
+/* ---- ext set ---- */
+
+/* The new values `ext set` asked for; checked before the store is read. */
+struct ext_change {
+	const char *name;
+	bool srtp_given;
+	enum ext_srtp srtp;
+};
+
+static int ext_set_args(const struct admin_cmd *cmd, const struct admin_args *a,
+			struct ext_change *c, struct admin_reply *r)
+{
+	int st;
+
+	memset(c, 0, sizeof(*c));
+	c->name = admin_arg(cmd, a, "--name");
+	if ((st = check_ext_arg(a->pos[0], r)) || (c->name && (st = check_name(c->name, r))) ||
+	    (st = parse_srtp(cmd, a, &c->srtp_given, &c->srtp, r)))
+		return st;
+	if (!c->name && !c->srtp_given)
+		return admin_reply_error(r, ADMIN_USAGE, "nothing to change: give --name NAME, "
+					 "--srtp MODE or both");
+	return ADMIN_OK;
+}
+
+static int ext_get_existing(struct admin_ctx *ctx, const char *ext, struct ext_record *rec,
+			    struct admin_reply *r)
+{
+	int err = store_ext_get(ctx->store, ext, rec);
+
+	if (err == ENOENT)
+		return admin_reply_error(r, ADMIN_FAILED, "extension %s does not exist", ext);
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot read extension %s: %s",
+					 ext, strerror(err));
+	return ADMIN_OK;
+}
+
+int cmd_ext_set(const struct admin_cmd *cmd, struct admin_ctx *ctx,
+		const struct admin_args *a, struct admin_reply *r)
+{
+	struct ext_change c;
+	struct ext_record rec;
+	int st, err;
+
+	if ((st = ext_set_args(cmd, a, &c, r)) ||
+	    (st = ext_get_existing(ctx, a->pos[0], &rec, r)))
+		return st;
+	if (c.srtp_given && rec.remote && c.srtp != EXT_SRTP_REQUIRED) {
+		secret_wipe(&rec.ha1, sizeof(rec.ha1));
+		return admin_reply_error(r, ADMIN_FAILED, "--srtp %s refused: extension %s is "
+					 "remote, and " REMOTE_NEEDS_SRTP,
+					 ext_srtp_name(c.srtp), rec.ext);
+	}
+	if (c.name)
+		snprintf(rec.name, sizeof(rec.name), "%s", c.name);
+	if (c.srtp_given)
+		rec.srtp = c.srtp;
+	rec.updated = (int64_t)time(NULL); /* set here so the reply shows it */
+	/* The HA1s are written back unchanged: the update sets every column. */
+	err = store_ext_update(ctx->store, &rec);
+	secret_wipe(&rec.ha1, sizeof(rec.ha1));
+	if (err == ENOENT)
+		return admin_reply_error(r, ADMIN_FAILED, "extension %s does not exist", rec.ext);
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot change extension %s: %s",
+					 rec.ext, strerror(err));
+	if (c.name)
+		emit_event(ctx, "ext_changed", rec.ext, "name");
+	if (c.srtp_given)
+		emit_event(ctx, "ext_changed", rec.ext, "srtp");
+	admin_reply_note(r, "extension %s changed", rec.ext);
+	reply_ext(r, &rec);
 	return ADMIN_OK;
 }

@@ -1,12 +1,13 @@
 /* ext import FILE: many extensions at once, all or nothing.
  *
- * The file is CSV (RFC 4180 quoting): `extension,password,name`, one
- * extension per line; the name is optional, an empty password means
- * "generate one". Blank lines and lines starting with '#' are skipped, and
- * so is a first line that reads `extension,password,name`. Every line is
- * checked first (the extension, duplicates in the file and in the
- * directory, the password policy, the name); one bad line and nothing is
- * imported, with every bad line reported as FILE:LINE: reason. */
+ * The file is CSV (RFC 4180 quoting): `extension,password,name,srtp`, one
+ * extension per line; name and srtp are optional (srtp empty or missing
+ * means optional), an empty password means "generate one". Blank lines and
+ * lines starting with '#' are skipped, and so is a first line that starts
+ * `extension,password`. Every line is checked first (the extension,
+ * duplicates in the file and in the directory, the password policy, the
+ * name, the srtp mode); one bad line and nothing is imported, with every
+ * bad line reported as FILE:LINE: reason. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,7 +24,8 @@
 #include "sip/digest.h"
 #include "store/store.h"
 
-#define IMPORT_LINE_MAX 1024      /* an extension, a password and a name */
+#define IMPORT_LINE_MAX 1024      /* an extension, a password, a name, a mode */
+#define IMPORT_FIELDS 4           /* extension,password,name,srtp */
 #define IMPORT_MAX_BYTES (8u << 20) /* the whole file; 100,000 lines fit */
 #define IMPORT_MAX_LINES 100000u  /* far beyond any PBX; bounds the work */
 #define IMPORT_MAX_REPORTED 20    /* bad lines listed before "and N more" */
@@ -99,6 +101,20 @@ static bool import_name_ok(const char *name)
 	return true;
 }
 
+/* The optional fourth field; empty or missing is the default of ext add. */
+static int import_srtp(struct import *im, unsigned no, int nf, char **f,
+		       enum ext_srtp *srtp)
+{
+	char shown[40];
+
+	*srtp = EXT_SRTP_OPTIONAL;
+	if (nf < 4 || f[3][0] == '\0' || ext_srtp_parse(f[3], srtp) == 0)
+		return 0;
+	admin_printable(f[3], shown, sizeof(shown));
+	import_error(im, no, "srtp '%s' is not a mode: use required, optional or off", shown);
+	return EINVAL;
+}
+
 /* Check one line's fields and stage it. */
 static void import_line(struct import *im, struct admin_ctx *ctx, unsigned no,
 			char **f, int nf)
@@ -106,6 +122,7 @@ static void import_line(struct import *im, struct admin_ctx *ctx, unsigned no,
 	struct import_row *row;
 	char why[256], shown[80];
 	const char *ext = f[0];
+	enum ext_srtp srtp;
 
 	if (!admin_ext_valid(ext, why, sizeof(why))) {
 		import_error(im, no, "%s", why);
@@ -124,10 +141,12 @@ static void import_line(struct import *im, struct admin_ctx *ctx, unsigned no,
 		import_error(im, no, "missing the password field (empty means: generate one)");
 		return;
 	}
-	if (nf == 3 && !import_name_ok(f[2])) {
+	if (nf >= 3 && !import_name_ok(f[2])) {
 		import_error(im, no, "name too long or with a control character");
 		return;
 	}
+	if (import_srtp(im, no, nf, f, &srtp) != 0)
+		return;
 	if (strlen(f[1]) > IMPORT_PW_MAX) {
 		import_error(im, no, "password refused: longer than %d characters", IMPORT_PW_MAX);
 		return;
@@ -143,7 +162,8 @@ static void import_line(struct import *im, struct admin_ctx *ctx, unsigned no,
 		return;
 	}
 	snprintf(row->rec.ext, sizeof(row->rec.ext), "%s", ext);
-	snprintf(row->rec.name, sizeof(row->rec.name), "%s", nf == 3 ? f[2] : "");
+	snprintf(row->rec.name, sizeof(row->rec.name), "%s", nf >= 3 ? f[2] : "");
+	row->rec.srtp = srtp;
 	if (f[1][0]) {
 		snprintf(row->password, sizeof(row->password), "%s", f[1]);
 	} else if (secret_password(row->password, IMPORT_GEN_PW_LEN) == 0) {
@@ -185,7 +205,7 @@ static char *import_slurp(FILE *in, size_t *len, const char **why)
 
 static void import_read(struct import *im, struct admin_ctx *ctx, char *buf, size_t len)
 {
-	char *line = buf, *end = buf + len, *nl, *f[3];
+	char *line = buf, *end = buf + len, *nl, *f[IMPORT_FIELDS];
 	const char *why = NULL;
 	unsigned no = 0;
 	int nf;
@@ -211,7 +231,7 @@ static void import_read(struct import *im, struct admin_ctx *ctx, char *buf, siz
 			nl[-1] = '\0';
 		if (line[0] == '\0' || line[0] == '#')
 			continue;
-		nf = csv_split(line, f, 3, &why);
+		nf = csv_split(line, f, IMPORT_FIELDS, &why);
 		if (nf < 0) {
 			import_error(im, no, "%s", why);
 			continue;

@@ -6,6 +6,19 @@
 #include "admin/admin.h"
 #include "core/limits.h"
 
+#define SRTP_TEXT \
+	"SRTP: --srtp sets what this extension's calls use for media.\n" \
+	"optional (the default) encrypts a leg whenever the phone offers\n" \
+	"or accepts SRTP and falls back to plain RTP otherwise; required\n" \
+	"refuses a call whose SDP has no SRTP (488) and logs it; off never\n" \
+	"offers SRTP to the phone. Either way the relay bridges SRTP and\n" \
+	"RTP between the two legs, each leg with its own keys. A remote\n" \
+	"extension is always required: --remote without --srtp stores\n" \
+	"required, and --srtp optional or off with --remote is refused,\n" \
+	"because a remote phone's calls cross networks outside the LAN.\n"
+
+#define OPT_SRTP(text) { "--srtp", "MODE", false, text }
+
 #define OPT_JSON { "--json", NULL, false, "Print the result as JSON instead of a table." }
 #define OPT_END { NULL, NULL, false, NULL }
 
@@ -75,11 +88,12 @@ const struct admin_cmd admin_cmds[] = {
 			{ "--password", "PW", false, "Password chosen by hand ('-' reads it from standard input). Default: generate one." },
 			{ "--permit", "CIDR", true, "Allow registration from this network. Default: the LAN only." },
 			{ "--deny", "CIDR", true, "Refuse registration from this network. Deny wins over permit." },
-			{ "--remote", NULL, false, "Allow registration from anywhere, over TLS only." },
+			{ "--remote", NULL, false, "Allow registration from anywhere, over TLS only; implies --srtp required." },
+			OPT_SRTP("SRTP policy of its calls: required, optional or off. Default optional; required for --remote."),
 			OPT_END,
 		},
 		.summary = "add an extension",
-		.synopsis = "ext add EXT [--name NAME] [--password PW] [--permit CIDR]... [--deny CIDR]... [--remote]",
+		.synopsis = "ext add EXT [--name NAME] [--password PW] [--permit CIDR]... [--deny CIDR]... [--remote] [--srtp MODE]",
 		.description =
 			"Add extension EXT: 1 to 32 characters of digits, letters, '_',\n"
 			"'.' and '-'.\n"
@@ -93,11 +107,14 @@ const struct admin_cmd admin_cmds[] = {
 			"likely typo. --remote lets the extension register from outside\n"
 			"the LAN, but only over TLS.\n"
 			"\n"
+			SRTP_TEXT
+			"\n"
 			"The change reaches a running daemon within a second and is\n"
 			"recorded as event ext_added in the security log.\n",
 		.examples =
 			"ringfence ext add 1003 --name \"Front desk\"\n"
 			"ringfence ext add 1004 --permit 192.168.10.0/24 --deny 192.168.10.66\n"
+			"ringfence ext add 1005 --srtp required\n"
 			"ringfence ext add 2001 --remote\n",
 		.handler = cmd_ext_add,
 	},
@@ -111,8 +128,9 @@ const struct admin_cmd admin_cmds[] = {
 		.summary = "list extensions",
 		.synopsis = "ext list [--json]",
 		.description =
-			"List every extension with its name, access lists and whether it\n"
-			"may register remotely. Credentials are never shown.\n",
+			"List every extension with its name, access lists, whether it may\n"
+			"register remotely and its SRTP policy (required, optional or\n"
+			"off). Credentials are never shown.\n",
 		.examples = "ringfence ext list\nringfence ext list --json\n",
 		.handler = cmd_ext_list,
 	},
@@ -127,9 +145,9 @@ const struct admin_cmd admin_cmds[] = {
 		.summary = "show one extension",
 		.synopsis = "ext show EXT [--json]",
 		.description =
-			"Show extension EXT: name, access lists, remote flag, creation and\n"
-			"change times, and its live registrations. Credentials are never\n"
-			"shown.\n",
+			"Show extension EXT: name, access lists, remote flag, SRTP policy,\n"
+			"creation and change times, and its live registrations.\n"
+			"Credentials are never shown.\n",
 		.examples = "ringfence ext show 1001\nringfence ext show 1001 --json\n",
 		.handler = cmd_ext_show,
 	},
@@ -154,6 +172,42 @@ const struct admin_cmd admin_cmds[] = {
 			"Recorded as event ext_changed in the security log.\n",
 		.examples = "ringfence ext passwd 1001\nringfence ext passwd 1001 --password -  < pwfile\n",
 		.handler = cmd_ext_passwd,
+	},
+	{
+		.name = "ext set",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "EXT",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			{ "--name", "NAME", false, "New display name ('' clears it)." },
+			OPT_SRTP("New SRTP policy: required, optional or off. A remote extension stays required."),
+			OPT_END,
+		},
+		.summary = "change the name or SRTP policy of an extension",
+		.synopsis = "ext set EXT [--name NAME] [--srtp MODE]",
+		.description =
+			"Change the display name or the SRTP policy of extension EXT;\n"
+			"give at least one of the options. Everything else (password,\n"
+			"access lists, remote flag) stays as it is; the password has its\n"
+			"own command, ext passwd. The extension is printed as it is\n"
+			"after the change.\n"
+			"\n"
+			"SRTP: required refuses a call whose SDP has no SRTP (488) and\n"
+			"logs it; optional (the default of ext add) encrypts a leg\n"
+			"whenever the phone offers or accepts SRTP; off never offers SRTP\n"
+			"to the phone. A remote extension is always required: --srtp\n"
+			"optional or off is refused for it, because its calls cross\n"
+			"networks outside the LAN. The change reaches a running daemon\n"
+			"within a second.\n"
+			"\n"
+			"An unknown extension or a refused value changes nothing. Each\n"
+			"changed field is recorded as event ext_changed in the security\n"
+			"log, with change=name or change=srtp.\n",
+		.examples =
+			"ringfence ext set 1001 --srtp required\n"
+			"ringfence ext set 1002 --name \"Meeting room\" --srtp off\n",
+		.handler = cmd_ext_set,
 	},
 	{
 		.name = "ext del",
@@ -183,19 +237,23 @@ const struct admin_cmd admin_cmds[] = {
 			"Add the extensions listed in FILE ('-' reads standard input), one\n"
 			"per line in CSV (RFC 4180 quoting):\n"
 			"\n"
-			"    extension,password,name\n"
+			"    extension,password,name,srtp\n"
 			"    1003,,Front desk\n"
-			"    1004,\"S3cure,Pass!word\",\"Smith, J\"\n"
+			"    1004,\"S3cure,Pass!word\",\"Smith, J\",required\n"
+			"    1005,,,off\n"
 			"\n"
 			"An empty password is generated (24 characters, shown once in the\n"
 			"output); a given one must pass the same policy as ext add. The name\n"
-			"is optional. Blank lines, lines starting with '#' and a first line\n"
+			"and the srtp field are optional: srtp is required, optional or off\n"
+			"as for ext add --srtp, and empty or missing means optional. Blank\n"
+			"lines, lines starting with '#' and a first line\n"
 			"'extension,password,...' are skipped. New extensions get the default\n"
-			"access list (the LAN); change them afterwards with ext commands.\n"
+			"access list (the LAN) and are not remote; change them afterwards\n"
+			"with ext commands.\n"
 			"\n"
 			"Every line is checked before anything is written: an invalid\n"
-			"extension, one listed twice or already present, a refused password\n"
-			"or a broken line stops the import, and every bad line is reported\n"
+			"extension, one listed twice or already present, a refused password,\n"
+			"an unknown srtp mode or a broken line stops the import, and every bad line is reported\n"
 			"as FILE:LINE: reason. Otherwise all extensions are added in one\n"
 			"transaction, each recorded as event ext_added in the security log.\n"
 			"Passwords are never repeated in error messages.\n",
@@ -240,7 +298,9 @@ const struct admin_cmd admin_cmds[] = {
 			"ends. The table shows the start time (UTC), caller, callee as\n"
 			"dialled, the final status the caller got (200 when answered),\n"
 			"the answered duration as H:MM:SS, who hung up, the media packets\n"
-			"relayed in both directions and whether the call used SRTP.\n"
+			"relayed in both directions, and SRTP: whether both legs used it,\n"
+			"then the caller's leg (SRTP-A) and the callee's leg (SRTP-B), so\n"
+			"a call bridged between RTP and SRTP shows no, then yes and no.\n"
 			"\n"
 			"Who hung up is one of caller, callee, cancel (the caller gave up\n"
 			"while it rang), timeout (nobody answered), no_media (no RTP\n"
@@ -254,7 +314,9 @@ const struct admin_cmd admin_cmds[] = {
 			"duration_s, caller, callee, call_id, result, hangup, packets\n"
 			"(both directions), packets_a and bytes_a (from the caller),\n"
 			"packets_b and bytes_b (from the callee), dropped_foreign (packets\n"
-			"from other sources, dropped), lost, and srtp (true or false).\n"
+			"from other sources, dropped), lost, srtp (true when both legs\n"
+			"used SRTP), srtp_a and srtp_b (the caller's and the callee's\n"
+			"leg; true or false).\n"
 			"Counters are JSON integers up to 2^63-1; readers that use\n"
 			"doubles (JavaScript) lose precision above 2^53.\n"
 			"\n"
@@ -287,10 +349,12 @@ const struct admin_cmd admin_cmds[] = {
 			"\n"
 			"    id,start,start_ms,answer,answer_ms,end,end_ms,duration_s,\n"
 			"    caller,callee,call_id,result,hangup,packets_a,bytes_a,\n"
-			"    packets_b,bytes_b,dropped_foreign,lost,srtp\n"
+			"    packets_b,bytes_b,dropped_foreign,lost,srtp,srtp_a,srtp_b\n"
 			"\n"
 			"Times are ISO-8601 UTC with milliseconds and unix milliseconds;\n"
-			"answer is empty for a call never answered; srtp is yes or no.\n"
+			"answer is empty for a call never answered. srtp, srtp_a and\n"
+			"srtp_b are yes or no: both legs, the caller's leg, the callee's\n"
+			"leg used SRTP. New columns are only ever added at the end.\n"
 			"Without calls only the header line is written.\n"
 			"\n"
 			"A field holding a comma, a double quote or a line break is\n"

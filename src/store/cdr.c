@@ -9,10 +9,10 @@
 #define CDR_COLUMNS \
 	"caller, callee, call_id, start_ms, answer_ms, end_ms, duration_s," \
 	" result, hangup, packets_a, bytes_a, packets_b, bytes_b," \
-	" dropped_foreign, lost, srtp"
+	" dropped_foreign, lost, srtp, srtp_a, srtp_b"
 #define SQL_CDR_INSERT \
 	"INSERT INTO cdr (" CDR_COLUMNS ") VALUES" \
-	" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+	" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
 #define SQL_CDR_SINCE \
 	"SELECT id, " CDR_COLUMNS " FROM cdr WHERE start_ms >= ?1" \
 	" ORDER BY start_ms, id"
@@ -68,6 +68,8 @@ int store_cdr_add(struct store *s, struct cdr_record *r)
 	sqlite3_bind_int64(st, 14, counter(r->dropped_foreign));
 	sqlite3_bind_int64(st, 15, counter(r->lost));
 	sqlite3_bind_int(st, 16, r->srtp ? 1 : 0);
+	sqlite3_bind_int(st, 17, r->srtp_a ? 1 : 0);
+	sqlite3_bind_int(st, 18, r->srtp_b ? 1 : 0);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -114,6 +116,8 @@ static void row_to_cdr(sqlite3_stmt *st, struct cdr_record *r)
 	r->dropped_foreign = col_counter(st, 14);
 	r->lost = col_counter(st, 15);
 	r->srtp = sqlite3_column_int(st, 16) != 0;
+	r->srtp_a = sqlite3_column_int(st, 17) != 0;
+	r->srtp_b = sqlite3_column_int(st, 18) != 0;
 }
 
 /* Listing runs rarely and from the CLI, so its statements are prepared

@@ -76,6 +76,19 @@ static const char *const migrations[] = {
 	"  srtp            INTEGER NOT NULL DEFAULT 0 CHECK (srtp IN (0, 1))"
 	");"
 	"CREATE INDEX cdr_start ON cdr(start_ms);",
+	/* 2 -> 3: the per-extension SRTP policy (P5) and SRTP per leg in the
+	 * CDR. A remote extension always requires SRTP, so existing remote
+	 * rows become 'required'. An existing record's srtp meant both legs,
+	 * so both legs take its value. */
+	"ALTER TABLE extensions ADD COLUMN"
+	"  srtp TEXT NOT NULL DEFAULT 'optional'"
+	"  CHECK (srtp IN ('optional', 'required', 'off'));"
+	"UPDATE extensions SET srtp = 'required' WHERE remote = 1;"
+	"ALTER TABLE cdr ADD COLUMN"
+	"  srtp_a INTEGER NOT NULL DEFAULT 0 CHECK (srtp_a IN (0, 1));"
+	"ALTER TABLE cdr ADD COLUMN"
+	"  srtp_b INTEGER NOT NULL DEFAULT 0 CHECK (srtp_b IN (0, 1));"
+	"UPDATE cdr SET srtp_a = srtp, srtp_b = srtp;",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

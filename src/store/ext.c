@@ -7,18 +7,42 @@
 #include "store/db.h"
 
 #define SQL_EXT_INSERT \
-	"INSERT INTO extensions (ext, name, ha1_md5, ha1_sha256, remote, created, updated)" \
-	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+	"INSERT INTO extensions (ext, name, ha1_md5, ha1_sha256, remote, created, updated," \
+	" srtp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
 #define SQL_EXT_UPDATE \
 	"UPDATE extensions SET name = ?2, ha1_md5 = ?3, ha1_sha256 = ?4, remote = ?5," \
-	" updated = ?6 WHERE ext = ?1"
-#define SQL_EXT_COLUMNS "ext, name, ha1_md5, ha1_sha256, remote, created, updated"
+	" updated = ?6, srtp = ?7 WHERE ext = ?1"
+#define SQL_EXT_COLUMNS "ext, name, ha1_md5, ha1_sha256, remote, created, updated, srtp"
 #define SQL_EXT_SELECT "SELECT " SQL_EXT_COLUMNS " FROM extensions WHERE ext = ?1"
 #define SQL_EXT_ALL "SELECT " SQL_EXT_COLUMNS " FROM extensions ORDER BY ext"
 #define SQL_EXT_DELETE "DELETE FROM extensions WHERE ext = ?1"
 #define SQL_ACL_INSERT "INSERT INTO ext_acl (ext, kind, cidr, pos) VALUES (?1, ?2, ?3, ?4)"
 #define SQL_ACL_DELETE "DELETE FROM ext_acl WHERE ext = ?1"
 #define SQL_ACL_SELECT "SELECT kind, cidr FROM ext_acl WHERE ext = ?1 ORDER BY kind, pos"
+
+/* Indexed by enum ext_srtp; the words are also the database values. */
+static const char *const srtp_names[] = {
+	[EXT_SRTP_OPTIONAL] = "optional",
+	[EXT_SRTP_REQUIRED] = "required",
+	[EXT_SRTP_OFF] = "off",
+};
+#define SRTP_NAMES (sizeof(srtp_names) / sizeof(srtp_names[0]))
+
+const char *ext_srtp_name(enum ext_srtp v)
+{
+	return (unsigned)v < SRTP_NAMES ? srtp_names[v] : NULL;
+}
+
+int ext_srtp_parse(const char *s, enum ext_srtp *out)
+{
+	for (unsigned i = 0; s && i < SRTP_NAMES; i++) {
+		if (strcmp(s, srtp_names[i]) == 0) {
+			*out = (enum ext_srtp)i;
+			return 0;
+		}
+	}
+	return EINVAL;
+}
 
 static int64_t now_or(int64_t t)
 {
@@ -74,9 +98,14 @@ static int acl_replace(struct store *s, const struct ext_record *r)
 	return err;
 }
 
+/* A remote extension's media crosses networks we do not control, so it
+ * never runs without SRTP: a record that says otherwise is refused rather
+ * than stored or silently changed. */
 static bool record_valid(const struct ext_record *r)
 {
-	return r->ext[0] && r->acl.npermit <= RF_MAX_ACL_ENTRIES &&
+	return r->ext[0] && ext_srtp_name(r->srtp) &&
+	       (!r->remote || r->srtp == EXT_SRTP_REQUIRED) &&
+	       r->acl.npermit <= RF_MAX_ACL_ENTRIES &&
 	       r->acl.ndeny <= RF_MAX_ACL_ENTRIES &&
 	       strlen(r->ha1.md5) == DIGEST_MD5_HEX &&
 	       strlen(r->ha1.sha256) == DIGEST_SHA256_HEX;
@@ -98,6 +127,7 @@ static int ext_add_tx(struct store *s, const void *arg)
 	sqlite3_bind_int(st, 5, r->remote ? 1 : 0);
 	sqlite3_bind_int64(st, 6, created);
 	sqlite3_bind_int64(st, 7, r->updated ? r->updated : created);
+	sqlite3_bind_text(st, 8, ext_srtp_name(r->srtp), -1, SQLITE_STATIC);
 	err = step_done(st);
 	return err ? err : acl_replace(s, r);
 }
@@ -123,6 +153,7 @@ static int ext_update_tx(struct store *s, const void *arg)
 	sqlite3_bind_text(st, 4, r->ha1.sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, r->remote ? 1 : 0);
 	sqlite3_bind_int64(st, 6, now_or(r->updated));
+	sqlite3_bind_text(st, 7, ext_srtp_name(r->srtp), -1, SQLITE_STATIC);
 	err = step_done(st);
 	if (err)
 		return err;
@@ -171,6 +202,20 @@ static int acl_load(struct store *s, struct ext_record *r)
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
+/* The schema admits only the three words; should a row still hold
+ * something else, or a remote row anything but required (edited by hand),
+ * it reads as required: the policy only ever tightens. */
+static enum ext_srtp col_srtp(sqlite3_stmt *st, int col, bool remote)
+{
+	enum ext_srtp v;
+	char text[16];
+
+	store_col_text(st, col, text, sizeof(text));
+	if (remote || ext_srtp_parse(text, &v) != 0)
+		return EXT_SRTP_REQUIRED;
+	return v;
+}
+
 static void row_to_record(sqlite3_stmt *st, struct ext_record *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -181,6 +226,7 @@ static void row_to_record(sqlite3_stmt *st, struct ext_record *r)
 	r->remote = sqlite3_column_int(st, 4) != 0;
 	r->created = sqlite3_column_int64(st, 5);
 	r->updated = sqlite3_column_int64(st, 6);
+	r->srtp = col_srtp(st, 7, r->remote);
 }
 
 int store_ext_get(struct store *s, const char *ext, struct ext_record *out)

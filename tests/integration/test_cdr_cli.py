@@ -21,7 +21,7 @@ AS_ROOT = os.geteuid() == 0
 CSV_HEADER = ["id", "start", "start_ms", "answer", "answer_ms", "end", "end_ms",
               "duration_s", "caller", "callee", "call_id", "result", "hangup",
               "packets_a", "bytes_a", "packets_b", "bytes_b", "dropped_foreign",
-              "lost", "srtp"]
+              "lost", "srtp", "srtp_a", "srtp_b"]
 
 # 2026-11-26T15:04:05.123Z
 T0 = 1795705445123
@@ -49,7 +49,7 @@ def cdr(caller, callee, start_ms, **kw):
     row = dict(caller=caller, callee=callee, call_id=f"{start_ms}@phone", start_ms=start_ms,
                answer_ms=0, end_ms=start_ms + 4000, duration_s=0, result=486,
                hangup="callee", packets_a=0, bytes_a=0, packets_b=0, bytes_b=0,
-               dropped_foreign=0, lost=0, srtp=0)
+               dropped_foreign=0, lost=0, srtp=0, srtp_a=0, srtp_b=0)
     row.update(kw)
     return row
 
@@ -57,7 +57,7 @@ def cdr(caller, callee, start_ms, **kw):
 ANSWERED = cdr("1001", "1002", T0, call_id="a84b4c76e66710@pc33", answer_ms=T0 + 2877,
                end_ms=T0 + 67877, duration_s=65, result=200, hangup="caller",
                packets_a=3250, bytes_a=559000, packets_b=3248, bytes_b=558656,
-               dropped_foreign=7, lost=2, srtp=1)
+               dropped_foreign=7, lost=2, srtp=1, srtp_a=1, srtp_b=1)
 # Callee and Call-ID come from the network: a formula, a quote, a comma,
 # a line break and an escape sequence must all come out harmless.
 HOSTILE = cdr("1002", '=HYPERLINK("http://evil","x")', T0 + 60000,
@@ -83,7 +83,8 @@ def test_no_calls_list_shows_empty_table(instance):
     p = instance.cli("cdr", "list")
     lines = p.stdout.splitlines()
     assert lines[0].split()[:2] == ["START", "(UTC)"]
-    for title in ("CALLER", "CALLEE", "RESULT", "DURATION", "HANGUP", "PACKETS", "SRTP"):
+    for title in ("CALLER", "CALLEE", "RESULT", "DURATION", "HANGUP", "PACKETS", "SRTP",
+                  "SRTP-A", "SRTP-B"):
         assert title in lines[0]
     assert lines[1:] == ["no call records"]
     assert p.stderr == ""
@@ -190,13 +191,13 @@ def test_list_table(with_cdrs):
     assert head.index("CALLER") < head.index("CALLEE") < head.index("RESULT") < \
         head.index("DURATION") < head.index("HANGUP") < head.index("PACKETS") < head.index("SRTP")
     assert lines[1].split() == ["2026-11-26T15:04:05.123Z", "1001", "1002", "200",
-                                "0:01:05", "caller", "6498", "yes"]
+                                "0:01:05", "caller", "6498", "yes", "yes", "yes"]
     # Oldest first; network values are escaped, an empty hangup shows '-'.
     assert lines[2].split() == ["2026-11-26T15:05:05.123Z", "1002",
                                 '=HYPERLINK("http://evil","x")', "404", "0:00:00", "-",
-                                "0", "no"]
+                                "0", "no", "no", "no"]
     assert lines[3].split() == ["2026-11-26T15:06:05.123Z", "1001", "+442071234567", "487",
-                                "0:00:00", "cancel", str(BIG), "no"]
+                                "0:00:00", "cancel", str(BIG), "no", "no", "no"]
     assert "\x1b" not in p.stdout
 
 
@@ -209,7 +210,7 @@ def test_list_json_has_every_field(with_cdrs):
                 "duration_s", "result", "hangup", "packets_a", "bytes_a", "packets_b",
                 "bytes_b", "dropped_foreign", "lost"):
         assert a[key] == ANSWERED[key], key
-    assert a["srtp"] is True
+    assert a["srtp"] is True and a["srtp_a"] is True and a["srtp_b"] is True
     assert a["start"] == "2026-11-26T15:04:05.123Z"
     assert a["answer"] == "2026-11-26T15:04:08.000Z"
     assert a["end"] == "2026-11-26T15:05:13.000Z"
@@ -217,7 +218,7 @@ def test_list_json_has_every_field(with_cdrs):
     assert a["packets"] == 3250 + 3248
     # Never answered: no answer time.
     assert rows[1]["answer"] == "" and rows[1]["answer_ms"] == 0
-    assert rows[1]["srtp"] is False
+    assert rows[1]["srtp"] is False and rows[1]["srtp_a"] is False
     # JSON escapes the hostile Call-ID but keeps it whole.
     assert rows[1]["call_id"] == HOSTILE["call_id"]
     # Counters past 2^53 are exact JSON integers.
@@ -265,6 +266,7 @@ def test_export_csv(with_cdrs):
     assert a["end_ms"] == str(T0 + 67877) and a["duration_s"] == "65"
     assert (a["caller"], a["callee"], a["call_id"]) == ("1001", "1002", "a84b4c76e66710@pc33")
     assert (a["result"], a["hangup"], a["srtp"]) == ("200", "caller", "yes")
+    assert (a["srtp_a"], a["srtp_b"]) == ("yes", "yes")
     assert [a[k] for k in ("packets_a", "bytes_a", "packets_b", "bytes_b",
                            "dropped_foreign", "lost")] == ["3250", "559000", "3248",
                                                            "558656", "7", "2"]

@@ -113,6 +113,7 @@ static void test_ext_crud(void **state)
 
 	make_ext(&r, "1001", "Front desk");
 	r.remote = true;
+	r.srtp = EXT_SRTP_REQUIRED; /* a remote extension always is */
 	assert_int_equal(store_ext_add(f->s, &r), 0);
 	assert_int_equal(store_ext_get(f->s, "1001", &got), 0);
 	assert_string_equal(got.ext, "1001");
@@ -120,16 +121,19 @@ static void test_ext_crud(void **state)
 	assert_string_equal(got.ha1.md5, r.ha1.md5);
 	assert_string_equal(got.ha1.sha256, r.ha1.sha256);
 	assert_true(got.remote);
+	assert_int_equal(got.srtp, EXT_SRTP_REQUIRED);
 	assert_true(got.created > 0);
 
 	snprintf(r.name, sizeof(r.name), "Lobby");
 	fill_ha1(&r.ha1, 'b');
 	r.remote = false;
+	r.srtp = EXT_SRTP_OFF;
 	assert_int_equal(store_ext_update(f->s, &r), 0);
 	assert_int_equal(store_ext_get(f->s, "1001", &got), 0);
 	assert_string_equal(got.name, "Lobby");
 	assert_int_equal(got.ha1.md5[0], 'b');
 	assert_false(got.remote);
+	assert_int_equal(got.srtp, EXT_SRTP_OFF);
 
 	assert_int_equal(store_ext_del(f->s, "1001"), 0);
 	assert_int_equal(store_ext_get(f->s, "1001", &got), ENOENT);
