@@ -168,6 +168,7 @@ static void call_free(struct call *call)
 		c->head = call->next;
 	if (call->next)
 		call->next->prev = call->prev;
+	call_srtp_wipe(call);
 	free(call->a_invite_buf);
 	free(call->ok_buf);
 	free(call);
@@ -365,12 +366,14 @@ unsigned calls_active(const struct calls *c)
 /* ---- a new call ---- */
 
 static unsigned call_route(struct calls *c, const struct sip_msg *m,
-			   struct sip_uri *ruri, struct loc_aor **aor)
+			   struct sip_uri *ruri, const struct dir_ext **callee,
+			   struct loc_aor **aor)
 {
 	if (sip_uri_parse(m->ruri, ruri) != 0 || ruri->user.len == 0 ||
 	    ruri->user.len > RF_MAX_EXT_LEN)
 		return 404;
-	if (!directory_find(c->ctx->dir, ruri->user.p, ruri->user.len))
+	*callee = directory_find(c->ctx->dir, ruri->user.p, ruri->user.len);
+	if (!*callee)
 		return 404;
 	*aor = location_aor(c->ctx->loc, ruri->user.p, ruri->user.len);
 	if (!*aor || !(*aor)->head)
@@ -400,8 +403,15 @@ static void call_refuse(struct calls *c, const struct sip_msg *m, const struct s
 	call_queue_cdr(c, &r);
 }
 
+/* A --remote extension is always SRTP-only, whatever its stored policy. */
+static enum ext_srtp call_srtp_policy(const struct ext_record *r)
+{
+	return r->remote ? EXT_SRTP_REQUIRED : r->srtp;
+}
+
 static struct call *call_new(struct calls *c, const struct sip_msg *m,
-			     const struct dir_ext *caller, struct sip_str callee)
+			     const struct dir_ext *caller, struct sip_str callee,
+			     const struct ext_record *callee_rec)
 {
 	struct call *call = calloc(1, sizeof(*call));
 
@@ -420,6 +430,8 @@ static struct call *call_new(struct calls *c, const struct sip_msg *m,
 	snprintf(call->cdr.callee, sizeof(call->cdr.callee), "%.*s", (int)callee.len, callee.p);
 	snprintf(call->callee_ext, sizeof(call->callee_ext), "%.*s", (int)callee.len, callee.p);
 	snprintf(call->caller_name, sizeof(call->caller_name), "%s", caller->rec.name);
+	call->srtp[0].policy = call_srtp_policy(&caller->rec);
+	call->srtp[1].policy = call_srtp_policy(callee_rec);
 	snprintf(call->cdr.call_id, sizeof(call->cdr.call_id), "%.*s",
 		 (int)m->call_id.len, m->call_id.p);
 	call->cdr.start_ms = call_now_ms();
@@ -446,6 +458,7 @@ void calls_invite(struct calls *c, const struct sip_msg *m,
 	struct sip_ctx *ctx = c->ctx;
 	struct sip_uri ruri;
 	struct loc_aor *aor = NULL;
+	const struct dir_ext *callee = NULL;
 	const char *why = NULL;
 	struct call *call;
 	unsigned status;
@@ -460,7 +473,7 @@ void calls_invite(struct calls *c, const struct sip_msg *m,
 		call_refuse(c, m, src, caller->rec.ext, 483, "system");
 		return;
 	}
-	status = call_route(c, m, &ruri, &aor);
+	status = call_route(c, m, &ruri, &callee, &aor);
 	if (status) {
 		call_refuse(c, m, src, caller->rec.ext, status, "system");
 		return;
@@ -471,7 +484,7 @@ void calls_invite(struct calls *c, const struct sip_msg *m,
 		call_refuse(c, m, src, caller->rec.ext, status, "limit");
 		return;
 	}
-	call = call_new(c, m, caller, ruri.user);
+	call = call_new(c, m, caller, ruri.user, &callee->rec);
 	if (!call) {
 		call_refuse(c, m, src, caller->rec.ext, 500, "system");
 		return;

@@ -287,7 +287,7 @@ static void pending_on_response(void *arg, struct tsx *x, const struct sip_msg *
 
 		if (ct && sip_str_ieq((struct sip_str){ct->value.p, ct->value.len < 15 ? ct->value.len : 15},
 				      "application/sdp"))
-			sdplen = call_media_from(call, other, resp->body, sdp, sizeof(sdp));
+			sdplen = call_media_from(call, other, resp->body, false, sdp, sizeof(sdp));
 	}
 	if (p->server)
 		call_reply_pending(call, status, sdp, sdplen);
@@ -343,7 +343,7 @@ static void call_relay_request(struct call *call, struct leg *from, const struct
 	}
 	x = call_server_tsx(ctx, m, src);
 	if (sdp) {
-		blen = call_media_from(call, from, m->body, body, sizeof(body));
+		blen = call_media_from(call, from, m->body, true, body, sizeof(body));
 		if (!blen) {
 			call_respond(ctx, x, m, src, 488);
 			return;

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/strmap.h"
+#include "media/relay.h"
 #include "sip/call.h"
 #include "sip/location.h"
 #include "store/store.h"
@@ -20,6 +21,19 @@
 struct event;
 struct relay;
 struct tsx;
+
+/* SRTP (SDES) on one side of a call: index 0 the caller, 1 the callee.
+ * `ours` is the key Ringfence wrote in the SDP towards that phone; it
+ * encrypts what the relay sends to it and never leaves this side. */
+struct call_srtp {
+	enum ext_srtp policy;    /* effective: required for --remote extensions */
+	bool on;                 /* the leg's media is SRTP now */
+	bool offered;            /* our last offer to this phone carried a=crypto */
+	bool best_effort;        /* the phone offered a=crypto in RTP/AVP: answer alike */
+	unsigned tag;            /* the a=crypto tag the phone chose in its last offer */
+	bool have_key;
+	struct relay_crypto ours;
+};
 
 /* One dialog of a call, as seen from Ringfence. */
 struct leg {
@@ -78,6 +92,7 @@ struct call {
 	char callee_ext[RF_MAX_EXT_LEN + 1];
 	char caller_name[EXT_NAME_MAX + 1];
 	uint64_t sdp_version;
+	struct call_srtp srtp[2]; /* [0] the caller's side, [1] the callee's */
 	struct cdr_record cdr;
 };
 
@@ -111,10 +126,28 @@ void call_start(struct call *call, const struct sip_msg *m,
 		const struct sip_peer *src, struct loc_aor *aor);
 /* Answer A with `status` built from its saved INVITE (with an optional SDP). */
 int call_answer_a(struct call *call, unsigned status, const char *sdp, size_t sdplen);
-/* Rewrite the SDP of `body` for the phone on side `to_a` and tell the relay
- * where the sending phone (`from`) is. Returns the new length or 0. */
+/* Rewrite the SDP of `body` (an offer, or the answer to ours) for the
+ * other phone, tell the relay where the sending phone (`from`) is and
+ * which SRTP keys each leg uses. Returns the new length, or 0 when the
+ * body is refused (the caller answers 488). */
 size_t call_media_from(struct call *call, struct leg *from, struct sip_str body,
-		       char *out, size_t outlen);
+		       bool offer, char *out, size_t outlen);
+
+/* call_srtp.c */
+struct sdp_media;
+/* The phone on `from`'s side sent SDP whose anchored stream is `md` (NULL
+ * when none): an offer, or the answer to our offer. Takes its key for the
+ * relay as the side's policy allows. Returns 0, or 488 after logging the
+ * security event srtp_refused. */
+unsigned call_srtp_from(struct call *call, const struct leg *from,
+			const struct sdp_media *md, bool offer);
+/* What the SDP written towards side `to_a` carries on the anchored
+ * stream: *proto and our a=crypto line in `line` (empty when plain RTP).
+ * Returns 0 or an errno value (no key could be made). */
+int call_srtp_towards(struct call *call, bool to_a, bool offer, const char **proto,
+		      char *line, size_t linelen);
+/* Wipe the call's keys (at its end). */
+void call_srtp_wipe(struct call *call);
 
 /* call_dialog.c */
 /* Build and send a request inside a leg's dialog (BYE, re-INVITE, ACK ...). */

@@ -12,7 +12,9 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "media/relay.h"
+#include "media/srtp.h"
 #include "sip/call_priv.h"
 #include "sip/reply.h"
 #include "sip/sdp.h"
@@ -40,47 +42,78 @@ static bool is_unspecified(const struct sockaddr *a)
 
 /* ---- media ---- */
 
+/* Point the relay's leg for `from` at the phone's media address. Returns
+ * false when the relay cannot reach it. */
+static bool call_media_peer(struct call *call, struct leg *from, struct sdp_media *md)
+{
+	const struct sockaddr *sig = (const struct sockaddr *)&from->peer.addr;
+
+	if (is_unspecified((const struct sockaddr *)&md->addr))
+		return true; /* hold (c=0.0.0.0): keep the current peer */
+	if (md->addr.ss_family == AF_INET)
+		((struct sockaddr_in *)&md->addr)->sin_port = htons(md->port);
+	else
+		((struct sockaddr_in6 *)&md->addr)->sin6_port = htons(md->port);
+	/* A phone whose SDP names another address than it signals from is
+	 * behind NAT: latch to its signalling IP instead (S15). */
+	return relay_set_peer(call->calls->relay, call->relay_session,
+			      from->is_a ? RELAY_LEG_A : RELAY_LEG_B,
+			      (const struct sockaddr *)&md->addr, md->rtcp_mux,
+			      !same_ip((const struct sockaddr *)&md->addr, sig), sig) == 0;
+}
+
+/* The relay anchors one RTP stream per call: the first live one. Further
+ * streams (video ...) are declined with port 0. */
+static int call_anchor(const struct sdp *sdp)
+{
+	for (unsigned i = 0; i < sdp->nmedia; i++) {
+		if (sdp->media[i].port != 0 && sdp->media[i].addr.ss_family != 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 size_t call_media_from(struct call *call, struct leg *from, struct sip_str body,
-		       char *out, size_t outlen)
+		       bool offer, char *out, size_t outlen)
 {
 	struct calls *c = call->calls;
 	uint16_t ports[SDP_MAX_MEDIA] = {0};
-	const char *why = NULL;
+	char crypto[MEDIA_SRTP_LINE_MAX];
+	const char *why = NULL, *proto = NULL;
 	struct sdp sdp;
-	bool first = true;
+	int anchor;
+	size_t n;
 
 	if (sdp_parse(body.p, body.len, &sdp, &why) != 0) {
 		log_info("call %u: SDP refused: %s", call->id, why ? why : "malformed");
 		return 0;
 	}
-	for (unsigned i = 0; i < sdp.nmedia; i++) {
-		struct sdp_media *md = &sdp.media[i];
-		const struct sockaddr *sig = (const struct sockaddr *)&from->peer.addr;
-
-		/* The relay anchors one RTP stream per call: the first live one.
-		 * Further streams (video ...) are declined with port 0. */
-		if (md->port == 0 || !first || md->addr.ss_family == 0)
-			continue;
-		first = false;
-		ports[i] = call->relay_port[from->is_a ? RELAY_LEG_B : RELAY_LEG_A];
-		if (is_unspecified((const struct sockaddr *)&md->addr))
-			continue; /* hold (c=0.0.0.0): keep the current peer */
-		if (md->addr.ss_family == AF_INET)
-			((struct sockaddr_in *)&md->addr)->sin_port = htons(md->port);
-		else
-			((struct sockaddr_in6 *)&md->addr)->sin6_port = htons(md->port);
-		/* A phone whose SDP names another address than it signals from is
-		 * behind NAT: latch to its signalling IP instead (S15). */
-		if (relay_set_peer(c->relay, call->relay_session, from->is_a ? RELAY_LEG_A : RELAY_LEG_B,
-				   (const struct sockaddr *)&md->addr, md->rtcp_mux,
-				   !same_ip((const struct sockaddr *)&md->addr, sig), sig) != 0) {
+	anchor = call_anchor(&sdp);
+	if (anchor >= 0) {
+		ports[anchor] = call->relay_port[from->is_a ? RELAY_LEG_B : RELAY_LEG_A];
+		if (!call_media_peer(call, from, &sdp.media[anchor])) {
 			/* e.g. an IPv6 phone on an IPv4 relay: its media cannot flow. */
 			log_info("call %u: the relay cannot reach the media address in SDP", call->id);
 			return 0;
 		}
 	}
-	return sdp_rewrite(body.p, body.len, (const struct sockaddr *)&c->media_addr, ports,
-			   sdp.nmedia, ++call->sdp_version, true, out, outlen);
+	if (call_srtp_from(call, from, anchor >= 0 ? &sdp.media[anchor] : NULL, offer) != 0 ||
+	    call_srtp_towards(call, !from->is_a, offer, &proto, crypto, sizeof(crypto)) != 0)
+		return 0;
+	n = sdp_rewrite_ex(body.p, body.len,
+			   &(struct sdp_rewrite_opts){
+				   .addr = (const struct sockaddr *)&c->media_addr,
+				   .ports = ports,
+				   .nports = sdp.nmedia,
+				   .version = ++call->sdp_version,
+				   .strip_crypto = true,
+				   .media = anchor,
+				   .proto = anchor >= 0 ? proto : NULL,
+				   .crypto = anchor >= 0 && crypto[0] ? crypto : NULL,
+			   },
+			   out, outlen);
+	secret_wipe(crypto, sizeof(crypto));
+	return n;
 }
 
 static bool msg_has_sdp(const struct sip_msg *m)
@@ -287,8 +320,19 @@ static void call_fork_answered(struct call *call, struct leg *l, const struct si
 	call_cancel_forks(call, (int)l->fork);
 	if (call->ring_timer)
 		evtimer_del(call->ring_timer);
-	if (msg_has_sdp(resp))
-		sdplen = call_media_from(call, l, resp->body, sdp, sizeof(sdp));
+	if (msg_has_sdp(resp)) {
+		sdplen = call_media_from(call, l, resp->body, false, sdp, sizeof(sdp));
+		if (!sdplen) {
+			/* An answer we cannot bridge (e.g. no SRTP where the callee
+			 * requires it): end the callee's leg, refuse the caller. */
+			leg_send_request(l, "BYE", ++l->local_cseq, NULL, NULL, NULL, 0, true,
+					 NULL, NULL, NULL);
+			snprintf(call->cdr.hangup, sizeof(call->cdr.hangup), "system");
+			call_answer_a(call, 488, NULL, 0);
+			call_release(call);
+			return;
+		}
+	}
 	call->cdr.answer_ms = call_now_ms();
 	call->cdr.result = 200;
 	call_answer_a(call, 200, sdp, sdplen);
@@ -317,7 +361,7 @@ static void call_on_fork_response(void *arg, struct tsx *x, const struct sip_msg
 			return;
 		call_fork_remember(l, resp);
 		if (msg_has_sdp(resp))
-			sdplen = call_media_from(call, l, resp->body, sdp, sizeof(sdp));
+			sdplen = call_media_from(call, l, resp->body, false, sdp, sizeof(sdp));
 		call_answer_a(call, resp->status == 183 && !sdplen ? 180 : resp->status, sdp, sdplen);
 		return;
 	}
@@ -411,7 +455,7 @@ static unsigned call_open_media(struct call *call, const struct sip_msg *m,
 		return 503;
 	}
 	call->relay_open = true;
-	*offerlen = call_media_from(call, call->a, m->body, offer, CALL_SDP_MAX);
+	*offerlen = call_media_from(call, call->a, m->body, true, offer, CALL_SDP_MAX);
 	return *offerlen ? 0 : 488;
 }
 
