@@ -210,7 +210,10 @@ static void test_every_field_round_trips(void **state)
 	in.bytes_b = 30942628;
 	in.dropped_foreign = 17;
 	in.lost = 3;
-	in.srtp = true;
+	/* Bridged: SRTP on the caller's leg only, so a swapped column shows. */
+	in.srtp = false;
+	in.srtp_a = true;
+	in.srtp_b = false;
 	assert_int_equal(store_cdr_add(f->s, &in), 0);
 
 	assert_int_equal(store_cdr_foreach(f->s, 0, collect, &got), 0);
@@ -232,7 +235,9 @@ static void test_every_field_round_trips(void **state)
 	assert_int_equal(out->bytes_b, in.bytes_b);
 	assert_int_equal(out->dropped_foreign, in.dropped_foreign);
 	assert_int_equal(out->lost, in.lost);
-	assert_true(out->srtp);
+	assert_false(out->srtp);
+	assert_true(out->srtp_a);
+	assert_false(out->srtp_b);
 }
 
 static void test_unanswered_call_round_trips(void **state)
@@ -251,6 +256,8 @@ static void test_unanswered_call_round_trips(void **state)
 	assert_int_equal(got.rows[0].result, 480);
 	assert_string_equal(got.rows[0].hangup, "");
 	assert_false(got.rows[0].srtp);
+	assert_false(got.rows[0].srtp_a);
+	assert_false(got.rows[0].srtp_b);
 }
 
 static void test_large_counters(void **state)
