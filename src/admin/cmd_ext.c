@@ -408,6 +408,32 @@ static int ext_get_existing(struct admin_ctx *ctx, const char *ext, struct ext_r
 	return ADMIN_OK;
 }
 
+/* Read, check and write back inside one transaction: the update rewrites
+ * every column, HA1s included, so a password changed in between by
+ * another command must not be overwritten with the one read here. */
+static int ext_set_tx(struct admin_ctx *ctx, const char *ext, const struct ext_change *c,
+		      struct ext_record *rec, struct admin_reply *r)
+{
+	int st, err;
+
+	if ((st = ext_get_existing(ctx, ext, rec, r)))
+		return st;
+	if (c->srtp_given && rec->remote && c->srtp != EXT_SRTP_REQUIRED)
+		return admin_reply_error(r, ADMIN_FAILED, "--srtp %s refused: extension %s is "
+					 "remote, and " REMOTE_NEEDS_SRTP,
+					 ext_srtp_name(c->srtp), rec->ext);
+	if (c->name)
+		snprintf(rec->name, sizeof(rec->name), "%s", c->name);
+	if (c->srtp_given)
+		rec->srtp = c->srtp;
+	rec->updated = (int64_t)time(NULL); /* set here so the reply shows it */
+	err = store_ext_update(ctx->store, rec);
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot change extension %s: %s",
+					 rec->ext, strerror(err));
+	return ADMIN_OK;
+}
+
 int cmd_ext_set(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		const struct admin_args *a, struct admin_reply *r)
 {
@@ -415,28 +441,22 @@ int cmd_ext_set(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	struct ext_record rec;
 	int st, err;
 
-	if ((st = ext_set_args(cmd, a, &c, r)) ||
-	    (st = ext_get_existing(ctx, a->pos[0], &rec, r)))
+	if ((st = ext_set_args(cmd, a, &c, r)))
 		return st;
-	if (c.srtp_given && rec.remote && c.srtp != EXT_SRTP_REQUIRED) {
-		secret_wipe(&rec.ha1, sizeof(rec.ha1));
-		return admin_reply_error(r, ADMIN_FAILED, "--srtp %s refused: extension %s is "
-					 "remote, and " REMOTE_NEEDS_SRTP,
-					 ext_srtp_name(c.srtp), rec.ext);
-	}
-	if (c.name)
-		snprintf(rec.name, sizeof(rec.name), "%s", c.name);
-	if (c.srtp_given)
-		rec.srtp = c.srtp;
-	rec.updated = (int64_t)time(NULL); /* set here so the reply shows it */
-	/* The HA1s are written back unchanged: the update sets every column. */
-	err = store_ext_update(ctx->store, &rec);
-	secret_wipe(&rec.ha1, sizeof(rec.ha1));
-	if (err == ENOENT)
-		return admin_reply_error(r, ADMIN_FAILED, "extension %s does not exist", rec.ext);
+	err = store_begin(ctx->store);
 	if (err)
 		return admin_reply_error(r, ADMIN_FAILED, "cannot change extension %s: %s",
-					 rec.ext, strerror(err));
+					 a->pos[0], strerror(err));
+	memset(&rec, 0, sizeof(rec));
+	st = ext_set_tx(ctx, a->pos[0], &c, &rec, r);
+	secret_wipe(&rec.ha1, sizeof(rec.ha1));
+	if (!st && (err = store_commit(ctx->store)) != 0)
+		st = admin_reply_error(r, ADMIN_FAILED, "cannot change extension %s: %s",
+				       rec.ext, strerror(err));
+	if (st) {
+		store_rollback(ctx->store);
+		return st;
+	}
 	if (c.name)
 		emit_event(ctx, "ext_changed", rec.ext, "name");
 	if (c.srtp_given)
