@@ -31,6 +31,7 @@ class RtpPeer:
         self.sock = self._bind(ip, port)
         self.port = self.sock.getsockname()[1]
         self.received = []   # (src, parsed header or None, size, monotonic time)
+        self.raw = []        # (src, bytes) of the same datagrams, for SRTP checks
         self.ssrc = int.from_bytes(struct.pack("!I", id(self) & 0xFFFFFFFF), "big") or 1
         self.seq = 0
         self.ts = 0
@@ -65,6 +66,7 @@ class RtpPeer:
                 return
             with self._lock:
                 self.received.append((src, parse_rtp(data), len(data), time.monotonic()))
+                self.raw.append((src, data))
 
     def send(self, dest, count=1, interval=0.02, pt=0, size=PAYLOAD):
         """Send `count` packets to dest, one every `interval` seconds."""
@@ -94,9 +96,15 @@ class RtpPeer:
             time.sleep(0.02)
         return self.count()
 
+    def datagrams(self):
+        """(src, bytes) of every datagram received, in order."""
+        with self._lock:
+            return list(self.raw)
+
     def clear(self):
         with self._lock:
             self.received.clear()
+            self.raw.clear()
 
     def close(self):
         self._stop.set()
