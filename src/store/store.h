@@ -128,4 +128,44 @@ int store_cdr_foreach(struct store *s, int64_t since_ms, store_cdr_cb cb, void *
 int store_cdr_foreach_latest(struct store *s, int64_t since_ms, unsigned limit,
 			     store_cdr_cb cb, void *arg);
 
+/* ---- bans and account locks (store/ban.c; the ban engine is guard/ban.h) ---- */
+#define BAN_ADDR_MAX 46   /* INET6_ADDRSTRLEN: the longest IPv6 text */
+#define BAN_REASON_MAX 15
+
+/* One banned source address (S4). A row outlives its ban: `level` says how
+ * often the address was banned, so its next ban lasts longer, until the
+ * row is purged a while after `until`. */
+struct ban_record {
+	char addr[BAN_ADDR_MAX];         /* canonical text, no port: 203.0.113.5, 2001:db8::1 */
+	int64_t created;                 /* unix seconds: when this ban began */
+	int64_t until;                   /* unix seconds: the ban is over from then on */
+	unsigned level;                  /* 0 for a first ban, +1 for each repeat */
+	char reason[BAN_REASON_MAX + 1]; /* auth_failures, scan, flood, glitches, manual */
+};
+
+int store_ban_put(struct store *s, const struct ban_record *r);  /* insert or replace by addr */
+int store_ban_get(struct store *s, const char *addr, struct ban_record *out); /* ENOENT */
+int store_ban_del(struct store *s, const char *addr);            /* ENOENT */
+typedef int (*store_ban_cb)(const struct ban_record *r, void *arg);
+/* Every row, expired ones too, ordered by addr; stops on a non-zero cb. */
+int store_ban_foreach(struct store *s, store_ban_cb cb, void *arg);
+/* Forget rows whose ban ended before `before`. */
+int store_ban_purge(struct store *s, int64_t before);
+
+/* One locked extension (S4): too many failures from several addresses. */
+struct lock_record {
+	char ext[RF_MAX_EXT_LEN + 1];
+	int64_t created;                 /* unix seconds */
+	int64_t until;                   /* unix seconds: unlocked from then on */
+	unsigned failures;               /* failures counted when it was locked */
+	unsigned sources;                /* distinct addresses among them */
+};
+
+int store_lock_put(struct store *s, const struct lock_record *r); /* insert or replace by ext */
+int store_lock_get(struct store *s, const char *ext, struct lock_record *out); /* ENOENT */
+int store_lock_del(struct store *s, const char *ext);            /* ENOENT */
+typedef int (*store_lock_cb)(const struct lock_record *r, void *arg);
+/* Every row, expired ones too, ordered by ext. */
+int store_lock_foreach(struct store *s, store_lock_cb cb, void *arg);
+
 #endif
