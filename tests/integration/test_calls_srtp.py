@@ -34,7 +34,7 @@ import time
 import pytest
 
 import srtp
-from rtp import RtpPeer, parse_rtp, rtp_packet
+from rtp import RtpPeer, parse_rtp, rtcp_sender_report, rtp_packet, rtp_rtcp_pair
 from sipcall import Phone, b2bua_available, configure, make_sdp, wait_cdr
 from sipua import Conn, wait_for_event
 from srtp import SdesKey, SrtpReceiver, SrtpSender, make_srtp_sdp
@@ -84,8 +84,10 @@ def set_srtp(inst, ext, policy):
 def rig(instance):
     made = []
 
-    def make(policies=None, ports=64, **sections):
+    def make(policies=None, ports=64, extra_ext=(), **sections):
         configure(instance, ports=ports, **sections)
+        for args in extra_ext:
+            instance.passwords[args[0]] = instance.add_ext(*args)
         for ext, policy in (policies or {}).items():
             set_srtp(instance, ext, policy)
         instance.start()
@@ -466,8 +468,9 @@ def test_optional_callee_answering_plain_rtp_gets_a_plain_leg(rig):
     assert_cdr_srtp(c.cdr(), True, False)
 
 
-def test_rtp_caller_to_optional_callee_stays_plain(rig):
-    r = rig()
+@pytest.mark.parametrize("callee_policy", ["optional", "off"])
+def test_rtp_caller_to_optional_or_off_callee_stays_plain(rig, callee_policy):
+    r = rig(policies={"1002": callee_policy})
     a = r.media(CALLER_IP)
     c = SrtpCall(r, a, make_sdp(CALLER_IP, a.port))
     assert_plain(c.callee_offer(), "INVITE to the optional callee")
@@ -478,6 +481,91 @@ def test_rtp_caller_to_optional_callee_stays_plain(rig):
     assert_received(a, pb, a0, c.a_relay, False, "callee->caller")
     c.hang_up()
     assert_cdr_srtp(c.cdr(), False, False)
+
+
+def test_caller_with_srtp_off_offering_srtp_gets_plain_rtp(rig):
+    """A phone whose extension has SRTP off is answered RTP/AVP without a
+    key, even when it offers one; its callee is offered plain RTP."""
+    r = rig(policies={"1001": "off"})
+    ka = SdesKey.generate(S80)
+    a = r.media(CALLER_IP, ka)
+    c = SrtpCall(r, a, make_srtp_sdp(CALLER_IP, a.port, [(1, ka)]))
+    assert_plain(c.callee_offer(), "INVITE to the callee of an srtp-off caller")
+    b = r.media(CALLEE_IP)
+    assert_plain(c.answer(b, make_sdp(CALLEE_IP, b.port)), "200 to the srtp-off caller")
+    a.send_with(None)
+    pa, pb, a0, b0 = exchange(a, c.a_relay, b, c.b_relay, n=5, label="off")
+    assert_received(b, pa, b0, c.b_relay, False, "caller->callee")
+    assert_received(a, pb, a0, c.a_relay, False, "callee->caller")
+    c.hang_up()
+    assert_cdr_srtp(c.cdr(), False, False)
+    assert_no_key_logged(r.inst, [ka])
+
+
+def test_remote_extension_is_always_srtp_required(rig):
+    """A --remote extension is SRTP-required wherever it is: here on the
+    LAN over UDP. Called, it is offered a key even by an RTP caller;
+    calling without a key, it gets 488 and srtp_refused reason=required."""
+    r = rig(extra_ext=(("1006", "--remote"),))
+    a = r.media(CALLER_IP)
+    c = SrtpCall(r, a, make_sdp(CALLER_IP, a.port), callee_ext="1006")
+    kb_given = the_key(c.callee_offer(), 1, S80, "INVITE to the --remote callee")
+    kb = SdesKey.generate(S80)
+    b = r.media(CALLEE_IP, kb)
+    b.receive_with(kb_given)
+    assert_plain(c.answer(b, make_srtp_sdp(CALLEE_IP, b.port, [(1, kb)])), "200 to the RTP caller")
+    pa, pb, a0, b0 = exchange(a, c.a_relay, b, c.b_relay, n=5, label="rem")
+    assert_received(b, pa, b0, c.b_relay, True, "RTP caller->--remote callee")
+    assert_received(a, pb, a0, c.a_relay, False, "--remote callee->RTP caller")
+    c.hang_up()
+    assert_cdr_srtp(c.cdr(), False, True)
+
+    remote = Phone(r.inst, "1006", ip="127.0.0.4")
+    r.phones.append(remote)
+    remote.register()
+    m = r.media("127.0.0.4")
+    call = remote.call("1001", make_sdp("127.0.0.4", m.port))
+    final = call.final or call.wait_final(10.0)
+    assert final.status == 488, final.text()
+    assert c.caller.take(lambda x: x.is_request and x.method == "INVITE", 1.0) is None
+    assert event_lines(r.inst, "srtp_refused", "1006", "required"), r.inst.security_events()
+
+
+def test_srtcp_crosses_on_port_plus_one_under_each_legs_key(rig):
+    r = rig()
+    ka, kb = SdesKey.generate(S80), SdesKey.generate(S80)
+    a_rtp, a_rtcp = rtp_rtcp_pair(CALLER_IP)
+    b_rtp, b_rtcp = rtp_rtcp_pair(CALLEE_IP)
+    r.rtps += [a_rtp, a_rtcp, b_rtp, b_rtcp]
+    a, b = Media(a_rtp, ka), Media(b_rtp, kb)
+    c = SrtpCall(r, a, make_srtp_sdp(CALLER_IP, a.port, [(1, ka)]))
+    kb_given = the_key(c.callee_offer(), 1, S80, "INVITE to the callee")
+    ka_given = the_key(c.answer(b, make_srtp_sdp(CALLEE_IP, b.port, [(1, kb)])),
+                       1, S80, "200 to the caller")
+    a_ctl, b_ctl = (c.a_relay[0], c.a_relay[1] + 1), (c.b_relay[0], c.b_relay[1] + 1)
+
+    # RTP first, so that both legs are live
+    a.receive_with(ka_given)
+    b.receive_with(kb_given)
+    pa, pb, a0, b0 = exchange(a, c.a_relay, b, c.b_relay, n=3, label="pre")
+    assert_received(b, pa, b0, c.b_relay, True, "caller->callee")
+
+    for sender, sock, dest, rx_sock, rx_key, relay_ctl, what in (
+            (a, a_rtcp, a_ctl, b_rtcp, kb_given, b_ctl, "caller->callee"),
+            (b, b_rtcp, b_ctl, a_rtcp, ka_given, a_ctl, "callee->caller")):
+        sr = rtcp_sender_report(sender.ssrc)
+        for _ in range(3):
+            sock.sock.sendto(sender.tx.protect_rtcp(sr), dest)
+            time.sleep(0.05)
+        assert rx_sock.wait_count(3, 8.0) >= 3, f"SRTCP {what}: nothing arrived on port+1"
+        got = rx_sock.datagrams()
+        assert {g[0] for g in got} == {relay_ctl}, f"SRTCP {what}: not from the relay's RTCP port"
+        rx = SrtpReceiver(rx_key)
+        assert [rx.unprotect_rtcp(g[1]) for g in got] == [sr] * 3, \
+            f"SRTCP {what}: does not decrypt to the report under the receiving leg's key"
+        assert all(sr[8:] not in g[1] for g in got)
+    c.hang_up()
+    assert_cdr_srtp(c.cdr(), True, True)
 
 
 def event_lines(inst, event, ext, reason=None, timeout=5.0):
