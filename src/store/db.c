@@ -89,6 +89,26 @@ static const char *const migrations[] = {
 	"ALTER TABLE cdr ADD COLUMN"
 	"  srtp_b INTEGER NOT NULL DEFAULT 0 CHECK (srtp_b IN (0, 1));"
 	"UPDATE cdr SET srtp_a = srtp, srtp_b = srtp;",
+	/* 3 -> 4: bans and account locks (S4), so they survive a restart.
+	 * A ban row outlives its ban: its level makes the next ban longer.
+	 * ext_locks has no foreign key to extensions: a lock on a deleted
+	 * extension is ignored and expires, and deleting an extension stays
+	 * what it was. Text lengths are those of store.h. */
+	"CREATE TABLE bans ("
+	"  addr    TEXT PRIMARY KEY NOT NULL CHECK (length(addr) BETWEEN 2 AND 45),"
+	"  created INTEGER NOT NULL CHECK (created >= 0),"
+	"  until   INTEGER NOT NULL CHECK (until >= created),"
+	"  level   INTEGER NOT NULL DEFAULT 0 CHECK (level >= 0),"
+	"  reason  TEXT NOT NULL CHECK (length(reason) BETWEEN 1 AND 15)"
+	");"
+	"CREATE INDEX bans_until ON bans(until);"
+	"CREATE TABLE ext_locks ("
+	"  ext      TEXT PRIMARY KEY NOT NULL CHECK (length(ext) BETWEEN 1 AND 32),"
+	"  created  INTEGER NOT NULL CHECK (created >= 0),"
+	"  until    INTEGER NOT NULL CHECK (until >= created),"
+	"  failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),"
+	"  sources  INTEGER NOT NULL DEFAULT 0 CHECK (sources >= 0)"
+	");",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -1,4 +1,4 @@
-/* Internals shared by the store's files (db.c, ext.c, location.c). Nothing
+/* Internals shared by the store's files (db.c, ext.c, location.c, ...). Nothing
  * outside src/store/ includes this: the rest of the program sees only
  * store.h. */
 #ifndef RF_STORE_DB_H
@@ -24,6 +24,13 @@ enum store_stmt_id {
 	STMT_LOC_DELETE_EXT,
 	STMT_LOC_PURGE,
 	STMT_CDR_INSERT,
+	STMT_BAN_PUT,
+	STMT_BAN_GET,
+	STMT_BAN_DELETE,
+	STMT_BAN_PURGE,
+	STMT_LOCK_PUT,
+	STMT_LOCK_GET,
+	STMT_LOCK_DELETE,
 	STMT__COUNT
 };
 
