@@ -1,9 +1,12 @@
 """A baresip <-> baresip call over TLS with SRTP (SDES) through Ringfence,
 with audio from a WAV file on both sides (issue 3, section 7).
 
-Two real softphones register to the daemon over TLS, verifying its
-self-signed certificate against the instance's own cert.pem, each with
-`mediaenc=srtp-mand`, so neither sends or accepts plain RTP. The callee
+Two real softphones register to the daemon over TLS, each with
+`mediaenc=srtp-mand`, so neither sends or accepts plain RTP. Their
+`sip_cafile` is the instance's own self-signed cert.pem. baresip 1.0 loads
+it but never verifies a server (it has no setting for that), so the test
+checks separately, with Python's ssl and full verification, that this
+file is a valid trust anchor for the daemon's TLS port at 127.0.0.1. The callee
 answers by itself (`answermode=auto`). The caller dials through the
 ctrl_tcp control socket, audio runs for a few seconds, the caller hangs
 up. The CDR then shows that the relay carried packets in both directions
@@ -18,6 +21,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import struct
 import subprocess
 import time
@@ -25,7 +29,7 @@ import wave
 
 import pytest
 
-from sipcall import b2bua_available, cdr_list, configure, wait_cdr
+from sipcall import b2bua_available, configure, wait_cdr
 from sipua import bindings_of, wait_until
 
 BARESIP = shutil.which("baresip")
@@ -201,6 +205,11 @@ def test_baresip_to_baresip_tls_srtp_media_through_relay(instance, workdir):
     for ext in ("1001", "1002"):
         instance.cli("ext", "set", ext, "--srtp", "required")
     pbx = instance.start()
+    cafile = os.path.join(pbx.dir, "tls", "cert.pem")
+    ctx = ssl.create_default_context(cafile=cafile)      # verifies chain and host
+    with socket.create_connection(("127.0.0.1", pbx.tls_port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            assert tls.version() in ("TLSv1.2", "TLSv1.3"), tls.version()
     wav = os.path.join(workdir, "tone.wav")
     write_wav(wav)
     os.chmod(workdir, 0o755)
@@ -241,6 +250,18 @@ def test_baresip_to_baresip_tls_srtp_media_through_relay(instance, workdir):
         assert raw.get("bytes_b", 0) >= row["packets_b"] * 172, raw
         assert raw.get("srtp_a") is True and raw.get("srtp_b") is True, raw
         assert raw.get("srtp") is True, raw
+        # Each softphone ran SRTP, and decrypted what the relay sent it
+        # (baresip logs "incoming rtp ... established" only for a packet
+        # its srtp module could decrypt, and every failure otherwise).
+        lo, hi = pbx.rtp_range
+        for ua in (caller, callee):
+            out = ua.output()
+            assert "SRTP is Enabled" in out, f"baresip {ua.ext} did not run SRTP\n{out[-3000:]}"
+            m = re.search(r"incoming rtp for 'audio' established, receiving from "
+                          r"127\.0\.0\.1:(\d+)", out)
+            assert m and lo <= int(m.group(1)) <= hi, \
+                f"baresip {ua.ext} received no media from the relay\n{out[-3000:]}"
+            assert "failed to decrypt RTP" not in out, f"baresip {ua.ext}\n{out[-3000:]}"
         # Keys never reach the security log.
         for line in pbx.security_events():
             assert "inline:" not in line, line
