@@ -683,24 +683,29 @@ def test_hold_and_resume_keep_srtp_both_ways(rig):
     assert_received(a, pb, a0, c.a_relay, True, "before hold, callee->caller")
 
     given = {}
-    for step, (a_dir, b_dir) in enumerate([("sendonly", "recvonly"), ("sendrecv", "sendrecv")]):
-        data = c.call.start_request("INVITE", make_srtp_sdp(CALLER_IP, a.port, [(1, ka)],
+    # The caller holds with its key, then resumes with a new one (re-keying):
+    # the relay must decrypt with whichever key the caller's latest SDP holds.
+    ka2 = SdesKey.generate(S80)
+    for step, (a_dir, b_dir, a_key) in enumerate([("sendonly", "recvonly", ka),
+                                                  ("sendrecv", "sendrecv", ka2)]):
+        data = c.call.start_request("INVITE", make_srtp_sdp(CALLER_IP, a.port, [(1, a_key)],
                                                             direction=a_dir))
         reinv = c.callee.expect_request("INVITE", 10.0, call_id=c.inc.call_id)
         sdp = reinv.sdp()
         assert a_dir in sdp["attrs"], sdp["lines"]
         given["b", step] = the_key(sdp, 1, S80, f"re-INVITE {a_dir} to the callee")
-        assert given["b", step] != ka
+        assert given["b", step] not in (ka, ka2)
         c.callee.respond(reinv, 200, to_tag=c.inc.to_tag,
                          body=make_srtp_sdp(CALLEE_IP, b.port, [(1, kb)], direction=b_dir))
         ans = c.call.finish_request(data, timeout=10.0)
         assert ans is not None and ans.status == 200, ans
         given["a", step] = the_key(ans.sdp(), 1, S80, f"200 to the {a_dir} re-INVITE")
-        assert given["a", step] not in (ka, kb, given["b", step])
+        assert given["a", step] not in (ka, ka2, kb, given["b", step])
         c.callee.expect_request("ACK", 10.0, call_id=c.inc.call_id)
         assert relay_of(sdp) == c.b_relay and relay_of(ans.sdp()) == c.a_relay
 
     # After resume both phones use the keys of the latest exchange.
+    a.send_with(ka2)
     b.receive_with(given["b", 1])
     a.receive_with(given["a", 1])
     pa, pb, a0, b0 = exchange(a, c.a_relay, b, c.b_relay, n=10, label="post")
@@ -708,7 +713,94 @@ def test_hold_and_resume_keep_srtp_both_ways(rig):
     assert_received(a, pb, a0, c.a_relay, True, "after resume, callee->caller")
     c.hang_up()
     assert_cdr_srtp(c.cdr(), True, True)
-    assert_no_key_logged(r.inst, [ka, kb, kb_given] + list(given.values()))
+    assert_no_key_logged(r.inst, [ka, ka2, kb, kb_given] + list(given.values()))
+
+
+def test_hold_and_resume_from_the_callee_keep_srtp_both_ways(rig):
+    """The callee re-INVITEs a caller that chose AEAD_AES_128_GCM: the
+    caller is offered SRTP (one a=crypto) and answers with a fresh key of
+    the offered suite; media then crosses under the new keys."""
+    r = rig()
+    ka = SdesKey.generate(GCM)
+    a = r.media(CALLER_IP, ka)
+    c = SrtpCall(r, a, make_srtp_sdp(CALLER_IP, a.port, [(4, ka)]))
+    kb_given = the_key(c.callee_offer(), 1, S80, "INVITE to the callee")
+    kb = SdesKey.generate(S80)
+    b = r.media(CALLEE_IP, kb)
+    b.receive_with(kb_given)
+    a.receive_with(the_key(c.answer(b, make_srtp_sdp(CALLEE_IP, b.port, [(1, kb)])),
+                           4, GCM, "200 to the caller"))
+
+    a_keys = [ka]
+    for b_dir, a_dir in (("sendonly", "recvonly"), ("sendrecv", "sendrecv")):
+        data = c.inc.start_request("INVITE", make_srtp_sdp(CALLEE_IP, b.port, [(1, kb)],
+                                                           direction=b_dir))
+        reinv = c.caller.expect_request("INVITE", 10.0, call_id=c.call.call_id)
+        sdp = reinv.sdp()
+        assert b_dir in sdp["attrs"], sdp["lines"]
+        proto, lines = audio(sdp)
+        assert proto == "RTP/SAVP" and len(lines) == 1 and len(all_crypto(sdp)) == 1, \
+            f"re-INVITE {b_dir} to the caller: {proto}, {len(all_crypto(sdp))} a=crypto"
+        tag, suite, key = srtp.parse_crypto(lines[0])
+        offered = SdesKey(suite, key)
+        assert offered not in (ka, kb, kb_given)
+        mine = SdesKey.generate(suite)
+        a_keys.append(mine)
+        c.caller.respond(reinv, 200, to_tag=None,
+                         body=make_srtp_sdp(CALLER_IP, a.port, [(tag, mine)], direction=a_dir))
+        ans = c.inc.finish_request(data, timeout=10.0)
+        assert ans is not None and ans.status == 200, ans
+        b_given = the_key(ans.sdp(), 1, S80, f"200 to the callee's {b_dir} re-INVITE")
+        assert b_given not in a_keys + [kb]
+        c.caller.expect_request("ACK", 10.0, call_id=c.call.call_id)
+        a.send_with(mine)
+        a.receive_with(offered)
+        b.receive_with(b_given)
+
+    pa, pb, a0, b0 = exchange(a, c.a_relay, b, c.b_relay, n=10, label="cres")
+    assert_received(b, pa, b0, c.b_relay, True, "after the callee's resume, caller->callee")
+    assert_received(a, pb, a0, c.a_relay, True, "after the callee's resume, callee->caller")
+    c.hang_up()
+    assert_cdr_srtp(c.cdr(), True, True)
+
+
+def test_early_media_183_is_srtp_towards_an_srtp_caller(rig):
+    """A 183 with SDP from an SRTP callee reaches the caller as RTP/SAVP
+    with the caller's tag and suite, and early media crosses under it."""
+    r = rig()
+    ka = SdesKey.generate(S32)
+    a = r.media(CALLER_IP, ka)
+    c = SrtpCall(r, a, make_srtp_sdp(CALLER_IP, a.port, [(2, ka)]))
+    kb_given = the_key(c.callee_offer(), 1, S80, "INVITE to the callee")
+    kb = SdesKey.generate(S80)
+    b = r.media(CALLEE_IP, kb)
+    b.receive_with(kb_given)
+    body = make_srtp_sdp(CALLEE_IP, b.port, [(1, kb)])
+    c.inc.ring(183, body=body)
+    p183 = c.call.wait_provisional(183, timeout=10.0)
+    early_key = the_key(p183.sdp(), 2, S32, "183 to the caller")
+    assert early_key not in (ka, kb, kb_given)
+    a.receive_with(early_key)
+    a_relay = relay_of(p183.sdp())
+    c.b_relay = relay_of(c.b_sdp)
+
+    n0 = len(a.poll())
+    sent = [payload("early", i) for i in range(8)]
+    for p in sent:
+        b.send(c.b_relay, p)
+        time.sleep(0.02)
+    a.wait(n0 + 8)
+    assert_received(a, sent, n0, a_relay, True, "early media callee->caller")
+
+    final_sdp = c.answer(b, body)
+    final_key = the_key(final_sdp, 2, S32, "200 to the caller")
+    assert final_key not in (ka, kb, kb_given)
+    a.receive_with(final_key)
+    pa, pb, a0, b0 = exchange(a, c.a_relay, b, c.b_relay, n=8, label="e")
+    assert_received(b, pa, b0, c.b_relay, True, "caller->callee")
+    assert_received(a, pb, a0, c.a_relay, True, "callee->caller")
+    c.hang_up()
+    assert_cdr_srtp(c.cdr(), True, True)
 
 
 # ------------------------------------------------ outside the LAN (netns)
