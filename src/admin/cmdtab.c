@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "admin/cmd_ban.h"
 #include "core/limits.h"
 
 #define SRTP_TEXT \
@@ -261,6 +262,51 @@ const struct admin_cmd admin_cmds[] = {
 		.handler = cmd_ext_import,
 	},
 	{
+		.name = "ext unlock",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "EXT",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_END },
+		.summary = "lift the lock on an extension",
+		.synopsis = "ext unlock EXT",
+		.description =
+			"Lift the lock on extension EXT at once. The guard locks an\n"
+			"extension that collects too many failed logins from several\n"
+			"addresses (by default 20 failures from 3 or more addresses within\n"
+			"an hour lock it for an hour); while it is locked, even the right\n"
+			"password is answered like a wrong one, so its own phones cannot\n"
+			"register either. Unlock it once the password is known to be safe,\n"
+			"or after changing it with 'ringfence ext passwd'.\n"
+			"\n"
+			"An extension that does not exist, or is not locked (never, or\n"
+			"its lock has ended), is an error with exit status 1. The change\n"
+			"reaches a running daemon within a second and is recorded as\n"
+			"event account_unlocked in the security log. 'ringfence ext\n"
+			"locked' lists the locked extensions.\n",
+		.examples = "ringfence ext unlock 1001\n",
+		.handler = cmd_ext_unlock,
+	},
+	{
+		.name = "ext locked",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "list locked extensions",
+		.synopsis = "ext locked [--json]",
+		.description =
+			"List the extensions that are locked now: EXT, UNTIL (ISO 8601,\n"
+			"UTC), REMAINING (for example 42m10s), FAILURES (the failed logins\n"
+			"counted when it was locked) and SOURCES (how many addresses they\n"
+			"came from). A lock on an extension that was deleted since is not\n"
+			"shown: it locks nothing. Without locks the table says 'no locked\n"
+			"extensions' and --json prints [].\n",
+		.examples = "ringfence ext locked\nringfence ext locked --json\n",
+		.handler = cmd_ext_locked,
+	},
+	{
 		.name = "reg list",
 		.access = ADMIN_READ,
 		.needs = NEEDS_STORE,
@@ -370,6 +416,91 @@ const struct admin_cmd admin_cmds[] = {
 			"ringfence cdr export --csv --since 7d | gzip > last-week.csv.gz\n"
 			"ringfence cdr export --csv --since 2026-11-01\n",
 		.handler = cmd_cdr_export,
+	},
+	{
+		.name = "ban list",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = {
+			{ "--all", NULL, false, "Also list bans that have ended but are still kept for repeat counting." },
+			OPT_JSON,
+			OPT_END,
+		},
+		.summary = "list banned addresses",
+		.synopsis = "ban list [--all] [--json]",
+		.description =
+			"List the source addresses that are banned now, in address order:\n"
+			"ADDRESS, UNTIL (ISO 8601, UTC), REMAINING (for example 14m30s),\n"
+			"LEVEL and REASON. A banned address gets no answer at all.\n"
+			"\n"
+			"LEVEL is 0 for a first ban and grows by one with each repeat;\n"
+			"the guard doubles the length of each repeated ban, up to a day.\n"
+			"REASON says what led to it: auth_failures, scan, flood,\n"
+			"glitches, manual (ringfence ban add), or the reason given there.\n"
+			"\n"
+			"A ban that has ended is kept for a while, so that the next ban of\n"
+			"the same address lasts longer; --all lists those too, with\n"
+			"REMAINING 'expired'. Without bans the table says 'no active\n"
+			"bans' and --json prints [].\n",
+		.examples = "ringfence ban list\nringfence ban list --all --json\n",
+		.handler = cmd_ban_list,
+	},
+	{
+		.name = "ban add",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "ADDR",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			{ "--for", "DURATION", false, "How long: a number and a unit, 90s, 15m, 24h or 7d. Default 24h, at most 365d." },
+			{ "--reason", "TEXT", false, "Why, for the log and the list: 1 to 15 characters of a-z, 0-9 and '_'. Default manual." },
+			OPT_END,
+		},
+		.summary = "ban an address",
+		.synopsis = "ban add ADDR [--for DURATION] [--reason TEXT]",
+		.description =
+			"Ban the source address ADDR: from then on it gets no answer at\n"
+			"all, whatever it sends, until the ban ends or 'ringfence ban del'\n"
+			"lifts it. The running daemon applies it within a second.\n"
+			"\n"
+			"ADDR is one IPv4 or IPv6 address. A port (203.0.113.5:5060,\n"
+			"[2001:db8::1]:5060), a network (203.0.113.0/24), brackets, a\n"
+			"zone index (%eth0), the unspecified address and a multicast\n"
+			"address are refused. The address is stored in its canonical\n"
+			"form: IPv6 as inet_ntop writes it (2001:db8::1), and an\n"
+			"IPv4-mapped IPv6 address (::ffff:203.0.113.5) as the plain IPv4\n"
+			"address a firewall sees.\n"
+			"\n"
+			"Banning an address that is banned already replaces the end of its\n"
+			"ban and its reason; its LEVEL (the repeat count) stays.\n"
+			"\n"
+			"Recorded as event ban_added in the security log, with the\n"
+			"address, the end of the ban and the reason.\n",
+		.examples =
+			"ringfence ban add 203.0.113.5\n"
+			"ringfence ban add 2001:db8::66 --for 7d --reason abuse_report\n",
+		.handler = cmd_ban_add,
+	},
+	{
+		.name = "ban del",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "ADDR",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_END },
+		.summary = "lift the ban on an address",
+		.synopsis = "ban del ADDR",
+		.description =
+			"Lift the ban on ADDR at once, whoever set it. The address is\n"
+			"forgotten with its repeat count, so a later ban starts again at\n"
+			"level 0. ADDR is written as for 'ban add'; an address that has\n"
+			"no row in 'ban list --all' is an error with exit status 1.\n"
+			"\n"
+			"Recorded as event ban_lifted in the security log.\n",
+		.examples = "ringfence ban del 203.0.113.5\n",
+		.handler = cmd_ban_del,
 	},
 	{
 		.name = "check-config",

@@ -70,3 +70,102 @@ int admin_conf_resolve(struct rf_conf *c)
 	err = err ? err : resolve_one(c->dir, c->tls_key, sizeof(c->tls_key));
 	return err;
 }
+
+/* ---- durations ---- */
+
+#define DURATION_UNITS "s, m, h or d (90s, 15m, 24h, 7d)"
+
+static int duration_fail(char *why, size_t whylen, const char *shown, const char *what)
+{
+	snprintf(why, whylen, "'%s' %s", shown, what);
+	return EINVAL;
+}
+
+/* max_s in its largest whole unit: 365d rather than 365d0h0m0s. */
+static void duration_whole(int64_t s, char *buf, size_t len)
+{
+	static const struct { int64_t secs; char unit; } units[] = {
+		{ 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]) - 1; i++)
+		if (s % units[i].secs == 0)
+			break;
+	snprintf(buf, len, "%lld%c", (long long)(s / units[i].secs), units[i].unit);
+}
+
+static int64_t duration_unit(char c)
+{
+	switch (c) {
+	case 's': return 1;
+	case 'm': return 60;
+	case 'h': return 3600;
+	case 'd': return 86400;
+	default: return 0;
+	}
+}
+
+int admin_parse_duration(const char *text, int64_t max_s, int64_t *out_s,
+			 char *why, size_t whylen)
+{
+	char shown[64], most[40];
+	const char *p = text;
+	int64_t n = 0, unit;
+
+	admin_printable(text, shown, sizeof(shown));
+	duration_whole(max_s, most, sizeof(most));
+	if (!*p)
+		return duration_fail(why, whylen, shown, "is empty: give a number and a unit, "
+				     DURATION_UNITS);
+	if (*p == '-')
+		return duration_fail(why, whylen, shown, "is negative: give a number and a unit, "
+				     DURATION_UNITS);
+	if (*p < '0' || *p > '9')
+		return duration_fail(why, whylen, shown, "is not a duration: give a number and "
+				     "a unit, " DURATION_UNITS);
+	/* Stop counting past max_s: the value is too long whatever the unit. */
+	for (; *p >= '0' && *p <= '9'; p++)
+		if (n <= max_s)
+			n = n * 10 + (*p - '0');
+	if (!*p)
+		return duration_fail(why, whylen, shown, "has no unit: add " DURATION_UNITS);
+	unit = duration_unit(*p);
+	if (!unit)
+		return duration_fail(why, whylen, shown, "has an unknown unit: use " DURATION_UNITS);
+	if (p[1])
+		return duration_fail(why, whylen, shown, "has junk after the unit: write one "
+				     "number and one unit (90s, 15m, 24h, 7d)");
+	if (n == 0)
+		return duration_fail(why, whylen, shown, "is zero: the shortest is 1s");
+	if (n > max_s / unit) {
+		snprintf(why, whylen, "'%s' is too long: the longest is %s", shown, most);
+		return EINVAL;
+	}
+	*out_s = n * unit;
+	return 0;
+}
+
+const char *admin_format_duration(int64_t s, char *buf, size_t len)
+{
+	int64_t d, h, m;
+
+	if (s <= 0) {
+		snprintf(buf, len, "0s");
+		return buf;
+	}
+	d = s / 86400;
+	h = s / 3600 % 24;
+	m = s / 60 % 60;
+	s %= 60;
+	if (d)
+		snprintf(buf, len, "%lldd%lldh%lldm%llds", (long long)d, (long long)h,
+			 (long long)m, (long long)s);
+	else if (h)
+		snprintf(buf, len, "%lldh%lldm%llds", (long long)h, (long long)m, (long long)s);
+	else if (m)
+		snprintf(buf, len, "%lldm%llds", (long long)m, (long long)s);
+	else
+		snprintf(buf, len, "%llds", (long long)s);
+	return buf;
+}

@@ -15,6 +15,16 @@ char *admin_printable(const char *s, char *out, size_t len);
 /* dir + "/" + name, or name as is when it is already absolute. */
 int admin_join(char *out, size_t len, const char *dir, const char *name);
 
+/* Parse a duration: one whole number and a unit, 90s, 15m, 24h or 7d.
+ * It must be at least 1s and at most max_s. Returns 0, or EINVAL with a
+ * one-line reason (quoting the value) in why. */
+int admin_parse_duration(const char *text, int64_t max_s, int64_t *out_s,
+			 char *why, size_t whylen);
+
+/* "14m30s", "2d0h0m5s": seconds from the largest unit present down to
+ * the seconds, "0s" for 0 or less. Returns buf. */
+const char *admin_format_duration(int64_t s, char *buf, size_t len);
+
 struct rf_conf;
 /* Make the configuration's file paths (database, secret, security log,
  * certificate and key) absolute against the config's own directory, so
