@@ -299,7 +299,8 @@ static int ban_write(struct store *s, const char *addr, int64_t secs, const char
 int cmd_ban_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		const struct admin_args *a, struct admin_reply *r)
 {
-	char addr[BAN_ADDR_MAX], reason[BAN_REASON_MAX + 1], until[48], left[48];
+	char addr[BAN_ADDR_MAX], reason[BAN_REASON_MAX + 1], until[48];
+	const char *for_text = admin_arg(cmd, a, "--for");
 	struct ban_record b;
 	bool replaced;
 	int64_t secs;
@@ -314,9 +315,10 @@ int cmd_ban_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 					 strerror(err));
 	admin_iso_time(b.until, until, sizeof(until));
 	log_event(ctx, "ban_added", "addr", addr, until, reason);
+	/* --for as the administrator wrote it: it passed the parser. */
 	admin_reply_note(r, "%s %s until %s (%s), reason %s", addr,
 			 replaced ? "was banned already; now banned" : "banned", until,
-			 admin_format_duration(secs, left, sizeof(left)), reason);
+			 for_text ? for_text : BAN_CLI_DEFAULT_TEXT, reason);
 	return ADMIN_OK;
 }
 

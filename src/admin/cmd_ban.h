@@ -12,6 +12,7 @@
 #define BAN_CLI_MAX_S (365 * 86400)
 /* Without --for. */
 #define BAN_CLI_DEFAULT_S (24 * 3600)
+#define BAN_CLI_DEFAULT_TEXT "24h"
 
 /* Parse one IPv4 or IPv6 address into its canonical text (inet_ntop; an
  * IPv4-mapped IPv6 address becomes the plain IPv4 address). A port, a
