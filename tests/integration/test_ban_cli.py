@@ -132,9 +132,11 @@ def test_ban_add_for_and_reason(instance):
     created, until, level, reason = bans(instance)["2001:db8::66"]
     assert until - created == 7 * DAY
     assert reason == "abuse_report"
-    for dur, secs in (("90s", 90), ("15m", 900), ("36h", 36 * 3600), ("365d", 365 * DAY), ("1s", 1)):
-        instance.cli("ban", "add", "192.0.2.10", "--for", dur)
-        created, until, _, _ = bans(instance)["192.0.2.10"]
+    for i, (dur, secs) in enumerate((("90s", 90), ("15m", 900), ("36h", 36 * 3600),
+                                     ("365d", 365 * DAY), ("1s", 1))):
+        addr = f"192.0.2.{10 + i}"
+        instance.cli("ban", "add", addr, "--for", dur)
+        created, until, _, _ = bans(instance)[addr]
         assert until - created == secs, dur
     ev = instance.security_events("ban_added")
     assert "addr=2001:db8::66 " in ev[0] and " reason=abuse_report by=cli" in ev[0]
