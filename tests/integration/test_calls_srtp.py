@@ -612,6 +612,9 @@ def test_required_caller_without_crypto_gets_488_and_event(rig, offer):
         "the callee was rung"
     lines = event_lines(r.inst, "srtp_refused", "1001", "required")
     assert lines, r.inst.security_events()
+    row = c.cdr()
+    assert row["result"] == 488, row["raw"]
+    assert_cdr_srtp(row, False, False)
 
 
 BAD_CRYPTO = {
