@@ -124,12 +124,37 @@ static const struct conf_key conf_table[] = {
 	  "longest call in seconds; both legs get BYE when it is reached" },
 	{ "calls", "ring_timeout", CT_UINT, 5, 600, "60", true, false, FIELD(ring_timeout),
 	  "seconds a call may ring before the caller gets 480" },
+
+	{ "guard", "enabled", CT_BOOL, 0, 0, "true", true, false, FIELD(guard),
+	  "ban engine and account locks; turn off only to debug a lab" },
+	{ "guard", "ban_failures", CT_UINT, 1, 1000, "5", true, false, FIELD(ban_failures),
+	  "authentication failures from one address that ban it" },
+	{ "guard", "ban_window", CT_UINT, 10, 86400, "600", true, false, FIELD(ban_window),
+	  "seconds in which those failures are counted" },
+	{ "guard", "ban_time", CT_UINT, 10, 604800, "900", true, false, FIELD(ban_time),
+	  "seconds a first ban lasts; each repeat doubles it" },
+	{ "guard", "ban_time_max", CT_UINT, 10, 2592000, "86400", true, false, FIELD(ban_time_max),
+	  "longest ban in seconds; an address is forgiven this long after its last ban ended" },
+	{ "guard", "scan_extensions", CT_UINT, 2, 32, "20", true, false, FIELD(scan_extensions),
+	  "different extensions an address may be challenged for without authenticating before it is banned as a scanner" },
+	{ "guard", "nat_accounts", CT_UINT, 2, 32, "5", true, false, FIELD(nat_accounts),
+	  "an address with registered phones is banned whole only when it fails for this many extensions" },
+	{ "guard", "lock_failures", CT_UINT, 2, 100000, "20", true, false, FIELD(lock_failures),
+	  "failures for one extension (from at least lock_sources addresses) that lock it" },
+	{ "guard", "lock_sources", CT_UINT, 1, 16, "3", true, false, FIELD(lock_sources),
+	  "different addresses those failures must come from: one address alone is banned, not the extension locked" },
+	{ "guard", "lock_window", CT_UINT, 60, 86400, "3600", true, false, FIELD(lock_window),
+	  "seconds in which those failures are counted" },
+	{ "guard", "lock_time", CT_UINT, 60, 604800, "3600", true, false, FIELD(lock_time),
+	  "seconds an extension stays locked (ringfence ext unlock lifts it sooner)" },
+	{ "guard", "whitelist", CT_CIDRS, 0, CONF_MAX_LAN, "", true, false, FIELD(guard_whitelist),
+	  "CIDRs never banned or blocked (a monitoring host, a trusted office)" },
 };
 
 #define CONF_NKEYS (sizeof(conf_table) / sizeof(conf_table[0]))
 
 static const char *const conf_sections[] = {
-	"general", "sip", "registrar", "security", "log", "store", "media", "calls",
+	"general", "sip", "registrar", "security", "log", "store", "media", "calls", "guard",
 };
 
 #define CONF_NSECTIONS (sizeof(conf_sections) / sizeof(conf_sections[0]))
@@ -144,6 +169,13 @@ static void *field(struct rf_conf *c, const struct conf_key *k)
 static const void *cfield(const struct rf_conf *c, const struct conf_key *k)
 {
 	return (const char *)c + k->offset;
+}
+
+/* The entry count that goes with a CT_CIDRS list. */
+static unsigned *cidr_count(struct rf_conf *c, const struct conf_key *k)
+{
+	return k->offset == offsetof(struct rf_conf, guard_whitelist) ? &c->nguard_whitelist
+								       : &c->nlan;
 }
 
 static const struct conf_key *conf_find(const char *section, const char *name)
@@ -521,9 +553,9 @@ static int conf_set(const struct conf_key *k, struct rf_conf *c, const char *dir
 			c->nlisten = count;
 		return err;
 	case CT_CIDRS:
-		err = for_each_item(v, (unsigned)k->max, &count, cidr_item, c->lan, why, wl);
+		err = for_each_item(v, (unsigned)k->max, &count, cidr_item, field(c, k), why, wl);
 		if (!err)
-			c->nlan = count;
+			*cidr_count(c, k) = count;
 		return err;
 	case CT_TRANSPORTS:
 		c->udp = c->tcp = c->tls = false;
@@ -933,9 +965,10 @@ static void format_value(const struct rf_conf *c, const struct conf_key *k,
 			o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? "," : "", c->listen[i]);
 		break;
 	case CT_CIDRS:
-		for (unsigned i = 0; i < c->nlan && o < outlen; i++) {
+		for (unsigned i = 0; i < *cidr_count((struct rf_conf *)c, k) && o < outlen; i++) {
 			char one[INET6_ADDRSTRLEN + 8];
-			acl_cidr_format(&c->lan[i], one, sizeof(one));
+			acl_cidr_format(&((const struct acl_cidr *)((const char *)c + k->offset))[i],
+					one, sizeof(one));
 			o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? "," : "", one);
 		}
 		break;

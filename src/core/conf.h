@@ -70,6 +70,14 @@ struct rf_conf {
 	unsigned max_cps;                    /* new calls per second, system-wide */
 	unsigned max_duration;               /* seconds */
 	unsigned ring_timeout;               /* seconds without an answer */
+
+	/* [guard] (guard/ban.h says what each does) */
+	bool guard;
+	unsigned ban_failures, ban_window, ban_time, ban_time_max;
+	unsigned scan_extensions, nat_accounts;
+	unsigned lock_failures, lock_sources, lock_window, lock_time;
+	struct acl_cidr guard_whitelist[CONF_MAX_LAN];
+	unsigned nguard_whitelist;
 };
 
 /* Fill c with every default (paths relative to dir). */

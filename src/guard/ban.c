@@ -135,11 +135,29 @@ struct lock_entry {
 	bool ended;
 };
 
+struct healthy { /* an address with registered phones */
+	struct lru_node ln;
+	char key[BAN_KEY_MAX];
+	int64_t until;
+};
+
+#define BAN_TABLES 6
+
 struct ban_engine {
 	struct ban_config cfg;
 	uint32_t seed;
-	struct lru trackers, pairs, accounts, bans, locks;
+	struct lru trackers, pairs, accounts, bans, locks, healthy;
 };
+
+static void ban_tables(struct ban_engine *b, struct lru *t[BAN_TABLES])
+{
+	t[0] = &b->trackers;
+	t[1] = &b->pairs;
+	t[2] = &b->accounts;
+	t[3] = &b->bans;
+	t[4] = &b->locks;
+	t[5] = &b->healthy;
+}
 
 /* ---- addresses ---- */
 
@@ -281,16 +299,12 @@ enum ban_reason ban_reason_parse(const char *s)
 int ban_alloc(struct ban_engine **bp, const struct ban_config *cfg)
 {
 	struct ban_engine *b = calloc(1, sizeof(*b));
-	struct lru *tables[5];
+	struct lru *tables[BAN_TABLES];
 
 	if (!b)
 		return ENOMEM;
-	tables[0] = &b->trackers;
-	tables[1] = &b->pairs;
-	tables[2] = &b->accounts;
-	tables[3] = &b->bans;
-	tables[4] = &b->locks;
-	for (unsigned i = 0; i < 5; i++) {
+	ban_tables(b, tables);
+	for (unsigned i = 0; i < BAN_TABLES; i++) {
 		if (strmap_init(&tables[i]->map, 64) != 0) {
 			for (unsigned j = 0; j < i; j++)
 				strmap_destroy(&tables[j]->map);
@@ -307,16 +321,12 @@ int ban_alloc(struct ban_engine **bp, const struct ban_config *cfg)
 
 void ban_free(struct ban_engine *b)
 {
-	struct lru *tables[5];
+	struct lru *tables[BAN_TABLES];
 
 	if (!b)
 		return;
-	tables[0] = &b->trackers;
-	tables[1] = &b->pairs;
-	tables[2] = &b->accounts;
-	tables[3] = &b->bans;
-	tables[4] = &b->locks;
-	for (unsigned i = 0; i < 5; i++) {
+	ban_tables(b, tables);
+	for (unsigned i = 0; i < BAN_TABLES; i++) {
 		lru_clear(tables[i]);
 		strmap_destroy(&tables[i]->map);
 	}
@@ -756,6 +766,41 @@ void ban_auth_success(struct ban_engine *b, const struct ban_addr *src, const ch
 	t->naccounts = 0;
 }
 
+/* ---- healthy addresses ---- */
+
+void ban_mark_healthy(struct ban_engine *b, const struct ban_addr *src, int64_t until)
+{
+	char key[BAN_KEY_MAX];
+	size_t len = addr_key(src, key);
+	struct lru_node *n = lru_find(&b->healthy, key, len);
+	struct healthy *h;
+
+	if (n) {
+		lru_touch(&b->healthy, n);
+		h = (struct healthy *)n;
+	} else {
+		lru_make_room(&b->healthy, b->cfg.max_tracked);
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return;
+		memcpy(h->key, key, len);
+		lru_insert(&b->healthy, &h->ln, h->key, len);
+	}
+	if (until > h->until)
+		h->until = until;
+}
+
+bool ban_is_healthy(const struct ban_engine *b, const struct ban_addr *src, int64_t now)
+{
+	char key[BAN_KEY_MAX];
+	struct lru_node *n;
+
+	if (b->healthy.count == 0)
+		return false;
+	n = lru_find(&b->healthy, key, addr_key(src, key));
+	return n && ((struct healthy *)n)->until > now;
+}
+
 /* ---- time passing ---- */
 
 void ban_sweep(struct ban_engine *b, int64_t now, const struct ban_sweep_cb *cb)
@@ -799,5 +844,5 @@ unsigned ban_active_count(const struct ban_engine *b, int64_t now)
 
 unsigned ban_tracked_count(const struct ban_engine *b)
 {
-	return b->trackers.count + b->pairs.count + b->accounts.count;
+	return b->trackers.count + b->pairs.count + b->accounts.count + b->healthy.count;
 }

@@ -115,6 +115,11 @@ void ban_challenged(struct ban_engine *b, const struct ban_addr *src, const char
 void ban_auth_success(struct ban_engine *b, const struct ban_addr *src, const char *ext,
 		      size_t extlen);
 
+/* `src` holds an authenticated registration until `until`: it is an
+ * address with healthy phones behind it (see NAT above). */
+void ban_mark_healthy(struct ban_engine *b, const struct ban_addr *src, int64_t until);
+bool ban_is_healthy(const struct ban_engine *b, const struct ban_addr *src, int64_t now);
+
 /* Set a ban as stored or as the administrator asked (replaces any ban on
  * the address). Returns 0, or ENOSPC when max_bans addresses are held. */
 int ban_put(struct ban_engine *b, const struct ban_addr *src, int64_t until, unsigned level,

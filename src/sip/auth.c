@@ -4,6 +4,7 @@
 
 #include "core/conf.h"
 #include "guard/access.h"
+#include "guard/guard.h"
 #include "guard/secevent.h"
 #include "sip/reply.h"
 
@@ -31,6 +32,47 @@ static void auth_log_failure(const struct sip_msg *m, const struct sip_peer *src
 			     struct sip_str user, const char *event, const char *reason)
 {
 	auth_log_event(m, src, user, event, reason, NULL);
+}
+
+static void auth_guard_failure(struct sip_ctx *ctx, const struct sip_peer *src,
+			       struct sip_str user, bool known)
+{
+	guard_failure(ctx->guard, (const struct sockaddr *)&src->addr, transport_name(src->tp),
+		      user.p, user.len, known, ctx->now);
+}
+
+/* The extension a request without credentials is after: the To user of a
+ * REGISTER, the Request-URI user of anything else. */
+static struct sip_str auth_target_user(const struct sip_msg *m)
+{
+	struct sip_str none = SIP_STR_NULL;
+	struct sip_nameaddr na;
+	struct sip_uri u;
+
+	if (m->method == SIP_M_REGISTER) {
+		const struct sip_hdr *to = sip_msg_hdr(m, SIP_H_TO);
+
+		if (!to || sip_nameaddr_parse(to->value, &na) != 0 || sip_uri_parse(na.uri, &u) != 0)
+			return none;
+		return u.user;
+	}
+	return sip_uri_parse(m->ruri, &u) == 0 ? u.user : none;
+}
+
+/* No usable credentials: a bare challenge, or garbage. */
+static void auth_note_uncredentialed(struct sip_ctx *ctx, const struct sip_msg *m,
+				     const struct sip_peer *src, bool garbled)
+{
+	struct sip_str user;
+
+	if (garbled) {
+		auth_log_failure(m, src, SIP_STR_NULL, "auth_failed", "bad_request");
+		auth_guard_failure(ctx, src, SIP_STR_NULL, false);
+		return;
+	}
+	user = auth_target_user(m);
+	guard_challenged(ctx->guard, (const struct sockaddr *)&src->addr, transport_name(src->tp),
+			 user.p, user.len, ctx->now);
 }
 
 static const struct sip_hdr *auth_find_credentials(const struct sip_msg *m,
@@ -109,24 +151,29 @@ enum auth_verdict auth_request(struct sip_ctx *ctx, const struct sip_msg *m,
 	*stale = false;
 	*ext = NULL;
 	if (!auth_find_credentials(m, kind, ctx->conf->realm, &c, &garbled)) {
-		if (garbled)
-			auth_log_failure(m, src, SIP_STR_NULL, "auth_failed", "bad_request");
+		auth_note_uncredentialed(ctx, m, src, garbled);
 		return AUTH_CHALLENGE;
 	}
+	if (guard_pair_blocked(ctx->guard, (const struct sockaddr *)&src->addr, c.username.p,
+			       c.username.len, ctx->now))
+		return AUTH_SILENCE;
+	e = directory_find(ctx->dir, c.username.p, c.username.len);
 	why = auth_check_form(ctx, m, src, &c, &alg, stale);
 	if (why) {
 		auth_log_failure(m, src, c.username, "auth_failed", why);
+		if (!*stale) /* an expired nonce is routine, not an attack */
+			auth_guard_failure(ctx, src, c.username, e != NULL);
 		return AUTH_CHALLENGE;
 	}
 	/* The fake HA1 is computed for every user, known or not, so the two
 	 * paths cost the same time. */
 	digest_ha1_fake(ctx->secret, c.username, &fake);
-	e = directory_find(ctx->dir, c.username.p, c.username.len);
 	ha1 = e ? &e->rec.ha1 : &fake;
 	/* Verify before looking at the verdict so every path does the work. */
 	ok = digest_verify(ha1, alg, m->method_str, &c);
 	if (!e) {
 		auth_log_failure(m, src, c.username, "auth_failed", "unknown_user");
+		auth_guard_failure(ctx, src, c.username, false);
 		return AUTH_CHALLENGE;
 	}
 	av = access_check(&e->rec.acl, e->rec.remote, (const struct sockaddr *)&src->addr,
@@ -134,12 +181,22 @@ enum auth_verdict auth_request(struct sip_ctx *ctx, const struct sip_msg *m,
 	if (av != ACCESS_OK) {
 		auth_log_event(m, src, c.username, "acl_denied", access_reason(av),
 			       ok ? "valid" : "invalid");
+		auth_guard_failure(ctx, src, c.username, true);
 		return AUTH_CHALLENGE;
 	}
 	if (!ok) {
 		auth_log_failure(m, src, c.username, "auth_failed", "wrong_password");
+		auth_guard_failure(ctx, src, c.username, true);
 		return AUTH_CHALLENGE;
 	}
+	/* Locked: even the right password gets the wrong-password answer, so
+	 * the guessers learn nothing; it is not counted against the phone. */
+	if (guard_locked(ctx->guard, c.username.p, c.username.len, ctx->now)) {
+		auth_log_failure(m, src, c.username, "auth_failed", "locked");
+		return AUTH_CHALLENGE;
+	}
+	guard_success(ctx->guard, (const struct sockaddr *)&src->addr, c.username.p,
+		      c.username.len, (int64_t)ctx->now + ctx->conf->max_expires);
 	*ext = e;
 	return AUTH_OK;
 }

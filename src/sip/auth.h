@@ -22,9 +22,12 @@ enum auth_kind {
 enum auth_verdict {
 	AUTH_OK,        /* *ext is the authenticated extension */
 	AUTH_CHALLENGE, /* answer with auth_send_challenge() */
+	AUTH_SILENCE,   /* answer nothing: this address may not try this extension */
 };
 
-/* Decide; logs auth_failed / acl_denied events itself. `stale` is set when
+/* Decide; logs auth_failed / acl_denied events itself and tells the guard
+ * (guard/guard.h) of every failure, bare challenge and success. A locked
+ * extension is refused exactly like a wrong password. `stale` is set when
  * the challenge must carry stale=true. */
 enum auth_verdict auth_request(struct sip_ctx *ctx, const struct sip_msg *m,
 			       const struct sip_peer *src, enum auth_kind kind,

@@ -19,6 +19,7 @@ struct directory;
 struct location;
 struct calls;
 struct sip_reply;
+struct guard;
 
 struct sip_ctx {
 	struct rf_conf *conf;        /* borrowed from main */
@@ -30,6 +31,7 @@ struct sip_ctx {
 	struct directory *dir;       /* replaced whole on reload */
 	struct location *loc;
 	struct calls *calls;         /* the B2BUA */
+	struct guard *guard;         /* bans and locks (guard/guard.h) */
 	struct sip_reply *reply;     /* scratch buffer for one response */
 	uint8_t secret[DIGEST_SECRET_LEN];
 	time_t now;                  /* wall clock, refreshed per message */

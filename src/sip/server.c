@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/priv.h"
 #include "core/secret.h"
+#include "guard/guard.h"
 #include "guard/secevent.h"
 #include "sip/auth.h"
 #include "sip/call.h"
@@ -119,8 +120,13 @@ static void handle_register(struct sip_ctx *ctx, const struct sip_msg *m,
 	const struct dir_ext *ext;
 	bool stale;
 
-	if (auth_request(ctx, m, src, AUTH_WWW, &ext, &stale) != AUTH_OK) {
+	switch (auth_request(ctx, m, src, AUTH_WWW, &ext, &stale)) {
+	case AUTH_OK:
+		break;
+	case AUTH_CHALLENGE:
 		auth_send_challenge(ctx, m, src, AUTH_WWW, stale);
+		return;
+	case AUTH_SILENCE:
 		return;
 	}
 	/* No transaction: the registrar answers a retransmission from its own
@@ -149,8 +155,13 @@ static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 	}
 	/* Even a request for a dialog is challenged first: whether a dialog
 	 * exists is nobody's business before authentication. */
-	if (auth_request(ctx, m, src, AUTH_PROXY, &ext, &stale) != AUTH_OK) {
+	switch (auth_request(ctx, m, src, AUTH_PROXY, &ext, &stale)) {
+	case AUTH_OK:
+		break;
+	case AUTH_CHALLENGE:
 		auth_send_challenge(ctx, m, src, AUTH_PROXY, stale);
+		return;
+	case AUTH_SILENCE:
 		return;
 	}
 	if (m->method == SIP_M_INVITE && !request_in_dialog(m)) {
@@ -178,6 +189,9 @@ static void server_on_message(void *arg, const char *buf, size_t len,
 	struct sip_msg m;
 
 	ctx->now = time(NULL);
+	/* A banned source gets silence, before any work is spent on it. */
+	if (guard_silence(ctx->guard, (const struct sockaddr *)&src->addr, ctx->now))
+		return;
 	if (len > SIP_MAX_MSG_SIZE || ingress_is_keepalive(buf, len))
 		return;
 	if (sip_msg_parse(&m, buf, len, src->tp, &perr) != 0) {
@@ -228,6 +242,7 @@ static void server_poll_directory(struct server *s)
 		return;
 	}
 	s->data_version = v;
+	guard_load(s->ctx.guard); /* bans and locks the CLI added or lifted */
 	directory_free(s->ctx.dir);
 	s->ctx.dir = d;
 	location_foreach_aor(s->ctx.loc, drop_missing_ext, &s->ctx);
@@ -245,11 +260,31 @@ static void server_tick(evutil_socket_t fd, short what, void *arg)
 	s->ticks++;
 	if (s->ticks % SERVER_DIR_POLL_TICKS == 0)
 		server_poll_directory(s);
-	if (s->ticks % SERVER_SWEEP_TICKS == 0)
+	if (s->ticks % SERVER_SWEEP_TICKS == 0) {
 		location_sweep(s->ctx.loc, s->ctx.now, registrar_log_removed, NULL);
+		guard_tick(s->ctx.guard, s->ctx.now);
+	}
 	calls_flush(s->ctx.calls);
 	if (location_dirty(s->ctx.loc) && (err = location_flush(s->ctx.loc)) != 0)
 		log_warn("writing registrations failed (%s); will retry", strerror(err));
+}
+
+static void server_reload_guard(struct server *s, struct rf_conf *c, const struct rf_conf *fresh)
+{
+	c->guard = fresh->guard;
+	c->ban_failures = fresh->ban_failures;
+	c->ban_window = fresh->ban_window;
+	c->ban_time = fresh->ban_time;
+	c->ban_time_max = fresh->ban_time_max;
+	c->scan_extensions = fresh->scan_extensions;
+	c->nat_accounts = fresh->nat_accounts;
+	c->lock_failures = fresh->lock_failures;
+	c->lock_sources = fresh->lock_sources;
+	c->lock_window = fresh->lock_window;
+	c->lock_time = fresh->lock_time;
+	memcpy(c->guard_whitelist, fresh->guard_whitelist, sizeof(c->guard_whitelist));
+	c->nguard_whitelist = fresh->nguard_whitelist;
+	guard_configure(s->ctx.guard, c);
 }
 
 static void server_reload_config(struct server *s)
@@ -275,6 +310,7 @@ static void server_reload_config(struct server *s)
 	c->ndigest_algs = fresh->ndigest_algs;
 	memcpy(c->lan, fresh->lan, sizeof(c->lan));
 	c->nlan = fresh->nlan;
+	server_reload_guard(s, c, fresh);
 	{
 		enum log_level lvl;
 
@@ -324,6 +360,11 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot load extensions and registrations: %s", strerror(rc));
 		return rc;
 	}
+	if ((rc = guard_alloc(&s->ctx.guard, c, s->ctx.store)) != 0 ||
+	    (rc = guard_load(s->ctx.guard)) != 0) {
+		snprintf(err, errlen, "cannot load bans and locks: %s", strerror(rc));
+		return rc;
+	}
 	return 0;
 }
 
@@ -356,6 +397,7 @@ static void server_close(struct server *s)
 		tsx_layer_free(s->ctx.tsx);
 	transport_free(s->ctx.tp);
 	location_free(s->ctx.loc);
+	guard_free(s->ctx.guard);
 	directory_free(s->ctx.dir);
 	store_checkpointer_stop(s->checkpointer);
 	store_close(s->ctx.store);

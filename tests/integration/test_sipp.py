@@ -72,8 +72,13 @@ def add_extensions(inst):
     users = []
     for i in range(N):
         ext = str(FIRST + i)
-        pw = make_password(ext)
-        inst.cli("ext", "add", ext, "--password", pw)
+        for _ in range(5):
+            pw = make_password(ext)
+            r = inst.cli("ext", "add", ext, "--password", pw, check=False)
+            # cracklib now and then calls a random string "systematic".
+            if r.returncode == 0 or "too weak" not in r.stderr:
+                break
+        assert r.returncode == 0, r.stderr
         users.append((ext, pw))
     return users
 
@@ -108,7 +113,11 @@ def test_sipp_registers_100_extensions(instance, workdir):
     assert len(pbx.security_events("register_ok")) >= N
 
 
-def test_sipp_unauthenticated_burst_is_always_challenged(pbx, workdir):
+def test_sipp_unauthenticated_burst_is_always_challenged(instance, workdir):
+    # One source asking for a hundred extensions is a scan, which the guard
+    # bans (test_guard.py); here only the stateless challenges are measured.
+    instance.set_conf("guard", "enabled", "false")
+    pbx = instance.start()
     csv_path = os.path.join(workdir, "names.csv")
     with open(csv_path, "w") as f:
         f.write("SEQUENTIAL\n")

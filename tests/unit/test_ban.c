@@ -284,7 +284,16 @@ static void test_tables_stay_bounded(void **state)
 		snprintf(src, sizeof(src), "10.%d.%d.1", i / 256, i % 256);
 		failure(b, src, src, true, T0);
 	}
-	assert_true(ban_tracked_count(b) <= 3 * 16);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(src, sizeof(src), "10.%d.%d.2", i / 256, i % 256);
+		a = addr(src);
+		ban_mark_healthy(b, &a, T0 + 60);
+	}
+	assert_true(ban_is_healthy(b, &a, T0 + 59));
+	assert_false(ban_is_healthy(b, &a, T0 + 60));
+	a = addr("10.0.0.2");
+	assert_false(ban_is_healthy(b, &a, T0)); /* forgotten: the table is full */
+	assert_true(ban_tracked_count(b) <= 4 * 16);
 	/* Bans in force are kept; a full table refuses a new one. */
 	for (int i = 0; i < 16; i++) {
 		snprintf(src, sizeof(src), "10.9.9.%d", i);

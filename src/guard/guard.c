@@ -1,0 +1,325 @@
+/* The daemon's guard: the ban engine, its persistence and its events.
+ * Every hook accepts a NULL guard (a context without one, as in unit
+ * tests of the SIP layer) and then does nothing. */
+#include "guard/guard.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "guard/ban.h"
+#include "guard/secevent.h"
+#include "store/store.h"
+
+#define GUARD_PURGE_EVERY_S 600 /* old ban rows leave the store this often */
+
+struct guard {
+	struct ban_engine *ban;
+	struct store *store;
+	bool enabled;
+	unsigned ban_max_s;
+	int64_t last_purge;
+	uint64_t dropped;
+};
+
+static void guard_ban_config(const struct rf_conf *c, struct ban_config *bc)
+{
+	ban_config_defaults(bc);
+	bc->failures = c->ban_failures;
+	bc->window_s = c->ban_window;
+	bc->ban_s = c->ban_time;
+	bc->ban_max_s = c->ban_time_max;
+	bc->scan_extensions = c->scan_extensions;
+	bc->nat_accounts = c->nat_accounts;
+	bc->lock_failures = c->lock_failures;
+	bc->lock_sources = c->lock_sources;
+	bc->lock_window_s = c->lock_window;
+	bc->lock_s = c->lock_time;
+	bc->nwhitelist = c->nguard_whitelist < BAN_MAX_WHITELIST ? c->nguard_whitelist
+								 : BAN_MAX_WHITELIST;
+	memcpy(bc->whitelist, c->guard_whitelist, bc->nwhitelist * sizeof(bc->whitelist[0]));
+}
+
+int guard_alloc(struct guard **gp, const struct rf_conf *conf, struct store *store)
+{
+	struct guard *g = calloc(1, sizeof(*g));
+	struct ban_config bc;
+	int err;
+
+	if (!g)
+		return ENOMEM;
+	guard_ban_config(conf, &bc);
+	err = ban_alloc(&g->ban, &bc);
+	if (err) {
+		free(g);
+		return err;
+	}
+	g->store = store;
+	g->enabled = conf->guard;
+	g->ban_max_s = conf->ban_time_max;
+	*gp = g;
+	return 0;
+}
+
+void guard_free(struct guard *g)
+{
+	if (!g)
+		return;
+	ban_free(g->ban);
+	free(g);
+}
+
+void guard_configure(struct guard *g, const struct rf_conf *conf)
+{
+	struct ban_config bc;
+
+	guard_ban_config(conf, &bc);
+	ban_set_config(g->ban, &bc);
+	g->enabled = conf->guard;
+	g->ban_max_s = conf->ban_time_max;
+}
+
+/* ---- the store ---- */
+
+static int load_ban(const struct ban_record *r, void *arg)
+{
+	struct guard *g = arg;
+	struct ban_addr a;
+
+	if (ban_addr_parse(r->addr, &a) != 0)
+		return 0; /* the CLI checks addresses: nothing to do with a bad row */
+	if (ban_put(g->ban, &a, r->until, r->level, ban_reason_parse(r->reason)) != 0)
+		log_warn("ban table full: a stored ban is not in force");
+	return 0;
+}
+
+static int load_lock(const struct lock_record *r, void *arg)
+{
+	struct guard *g = arg;
+
+	ban_lock_put(g->ban, r->ext, strlen(r->ext), r->until);
+	return 0;
+}
+
+int guard_load(struct guard *g)
+{
+	int err;
+
+	ban_clear(g->ban);
+	err = store_ban_foreach(g->store, load_ban, g);
+	if (!err)
+		err = store_lock_foreach(g->store, load_lock, g);
+	if (err)
+		log_warn("cannot read bans and locks (%s)", strerror(err));
+	return err;
+}
+
+/* ---- events ---- */
+
+static void iso_time(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, len, "%lld", (long long)t);
+}
+
+static void event_ban_added(const struct ban_addr *a, const struct ban_news *n, int64_t now)
+{
+	char addr[64], until[32];
+	struct secev e;
+
+	ban_addr_format(a, addr, sizeof(addr));
+	iso_time(n->ban_until, until, sizeof(until));
+	secev_begin(&e, "ban_added");
+	secev_token(&e, "addr", addr);
+	secev_token(&e, "reason", ban_reason_name(n->ban_reason));
+	secev_uint(&e, "duration", (unsigned long long)(n->ban_until - now));
+	secev_uint(&e, "level", n->ban_level);
+	secev_token(&e, "until", until);
+	secev_token(&e, "by", "guard");
+	secev_emit(&e);
+}
+
+static void event_pair_blocked(const struct sockaddr *src, const char *proto, const char *ext,
+			       size_t extlen, const struct ban_news *n)
+{
+	char until[32];
+	struct secev e;
+
+	iso_time(n->pair_until, until, sizeof(until));
+	secev_begin(&e, "pair_blocked");
+	secev_src(&e, src, proto);
+	secev_untrusted(&e, "ext", ext, extlen);
+	secev_token(&e, "until", until);
+	secev_emit(&e);
+}
+
+static void event_account_locked(const struct sockaddr *src, const char *proto,
+				 const char *ext, size_t extlen, const struct ban_news *n)
+{
+	char until[32];
+	struct secev e;
+
+	iso_time(n->lock_until, until, sizeof(until));
+	secev_begin(&e, "account_locked");
+	secev_src(&e, src, proto);
+	secev_untrusted(&e, "ext", ext, extlen);
+	secev_uint(&e, "failures", n->lock_failures);
+	secev_uint(&e, "sources", n->lock_sources);
+	secev_token(&e, "until", until);
+	secev_emit(&e);
+}
+
+/* Persist and announce what an event led to. */
+static void guard_apply(struct guard *g, const struct sockaddr *src, const char *proto,
+			const struct ban_addr *a, const char *ext, size_t extlen,
+			const struct ban_news *n, int64_t now)
+{
+	if (n->banned) {
+		struct ban_record r = {0};
+
+		ban_addr_format(a, r.addr, sizeof(r.addr));
+		r.created = now;
+		r.until = n->ban_until;
+		r.level = n->ban_level;
+		snprintf(r.reason, sizeof(r.reason), "%s", ban_reason_name(n->ban_reason));
+		if (store_ban_put(g->store, &r) != 0)
+			log_warn("cannot store the ban of %s; it holds until a restart", r.addr);
+		event_ban_added(a, n, now);
+	}
+	if (n->pair_blocked)
+		event_pair_blocked(src, proto, ext, extlen, n);
+	if (n->locked) {
+		struct lock_record r = {0};
+
+		snprintf(r.ext, sizeof(r.ext), "%.*s", (int)extlen, ext);
+		r.created = now;
+		r.until = n->lock_until;
+		r.failures = n->lock_failures;
+		r.sources = n->lock_sources;
+		if (store_lock_put(g->store, &r) != 0)
+			log_warn("cannot store the lock of an extension; it holds until a restart");
+		event_account_locked(src, proto, ext, extlen, n);
+	}
+}
+
+/* ---- the hooks ---- */
+
+bool guard_silence(struct guard *g, const struct sockaddr *src, int64_t now)
+{
+	struct ban_addr a;
+
+	if (!g || !g->enabled)
+		return false;
+	ban_addr_from_sockaddr(src, &a);
+	if (!ban_source_banned(g->ban, &a, now))
+		return false;
+	g->dropped++;
+	return true;
+}
+
+bool guard_pair_blocked(struct guard *g, const struct sockaddr *src, const char *ext,
+			size_t extlen, int64_t now)
+{
+	struct ban_addr a;
+
+	if (!g || !g->enabled)
+		return false;
+	ban_addr_from_sockaddr(src, &a);
+	return ban_pair_blocked(g->ban, &a, ext, extlen, now);
+}
+
+bool guard_locked(struct guard *g, const char *ext, size_t extlen, int64_t now)
+{
+	return g && g->enabled && ban_account_locked(g->ban, ext, extlen, now);
+}
+
+void guard_failure(struct guard *g, const struct sockaddr *src, const char *proto,
+		   const char *ext, size_t extlen, bool known, int64_t now)
+{
+	struct ban_news n;
+	struct ban_addr a;
+
+	if (!g || !g->enabled)
+		return;
+	ban_addr_from_sockaddr(src, &a);
+	ban_auth_failure(g->ban, &a, ext, extlen, known, ban_is_healthy(g->ban, &a, now), now, &n);
+	guard_apply(g, src, proto, &a, ext, extlen, &n, now);
+}
+
+void guard_challenged(struct guard *g, const struct sockaddr *src, const char *proto,
+		      const char *ext, size_t extlen, int64_t now)
+{
+	struct ban_news n;
+	struct ban_addr a;
+
+	if (!g || !g->enabled)
+		return;
+	ban_addr_from_sockaddr(src, &a);
+	ban_challenged(g->ban, &a, ext, extlen, ban_is_healthy(g->ban, &a, now), now, &n);
+	guard_apply(g, src, proto, &a, ext, extlen, &n, now);
+}
+
+void guard_success(struct guard *g, const struct sockaddr *src, const char *ext,
+		   size_t extlen, int64_t healthy_until)
+{
+	struct ban_addr a;
+
+	if (!g)
+		return;
+	ban_addr_from_sockaddr(src, &a);
+	ban_auth_success(g->ban, &a, ext, extlen);
+	ban_mark_healthy(g->ban, &a, healthy_until);
+}
+
+/* ---- time passing ---- */
+
+static void on_lifted(void *arg, const struct ban_addr *a, enum ban_reason reason)
+{
+	char addr[64];
+	struct secev e;
+
+	(void)arg;
+	ban_addr_format(a, addr, sizeof(addr));
+	secev_begin(&e, "ban_lifted");
+	secev_token(&e, "addr", addr);
+	secev_token(&e, "reason", "expired");
+	secev_token(&e, "was", ban_reason_name(reason));
+	secev_token(&e, "by", "guard");
+	secev_emit(&e);
+}
+
+static void on_unlocked(void *arg, const char *ext)
+{
+	struct guard *g = arg;
+	struct secev e;
+
+	secev_begin(&e, "account_unlocked");
+	secev_untrusted(&e, "ext", ext, strlen(ext));
+	secev_token(&e, "reason", "expired");
+	secev_token(&e, "by", "guard");
+	secev_emit(&e);
+	store_lock_del(g->store, ext);
+}
+
+void guard_tick(struct guard *g, int64_t now)
+{
+	struct ban_sweep_cb cb = {on_lifted, on_unlocked, g};
+
+	ban_sweep(g->ban, now, &cb);
+	if (now - g->last_purge >= GUARD_PURGE_EVERY_S) {
+		g->last_purge = now;
+		store_ban_purge(g->store, now - (int64_t)g->ban_max_s);
+	}
+}
+
+uint64_t guard_dropped(const struct guard *g)
+{
+	return g->dropped;
+}

@@ -1,0 +1,49 @@
+/* The daemon's guard (S4, S6): the ban engine (guard/ban.h) with what the
+ * daemon around it needs. Bans and locks are written to the store as they
+ * happen, so a restart keeps them, and read back whenever the CLI changed
+ * them (`ringfence ban add|del`, `ringfence ext unlock`). Every decision is
+ * logged as a security event (docs/security-events.md). Signalling thread
+ * only. */
+#ifndef RF_GUARD_GUARD_H
+#define RF_GUARD_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct rf_conf;
+struct store;
+struct guard;
+
+int guard_alloc(struct guard **gp, const struct rf_conf *conf, struct store *store);
+void guard_free(struct guard *g);
+/* After a configuration reload. */
+void guard_configure(struct guard *g, const struct rf_conf *conf);
+/* Replace the bans and locks in force with the store's. Returns 0 or an
+ * errno value (the current ones are then kept). */
+int guard_load(struct guard *g);
+
+/* Asked for every packet before it is parsed: true means silence. */
+bool guard_silence(struct guard *g, const struct sockaddr *src, int64_t now);
+
+/* The hooks of authentication. `proto` is the transport's name. */
+/* True when this address may not even try this extension (a blocked pair). */
+bool guard_pair_blocked(struct guard *g, const struct sockaddr *src, const char *ext,
+			size_t extlen, int64_t now);
+bool guard_locked(struct guard *g, const char *ext, size_t extlen, int64_t now);
+void guard_failure(struct guard *g, const struct sockaddr *src, const char *proto,
+		   const char *ext, size_t extlen, bool known, int64_t now);
+void guard_challenged(struct guard *g, const struct sockaddr *src, const char *proto,
+		      const char *ext, size_t extlen, int64_t now);
+/* Authenticated: the address holds healthy phones until `healthy_until`. */
+void guard_success(struct guard *g, const struct sockaddr *src, const char *ext,
+		   size_t extlen, int64_t healthy_until);
+
+/* Once a second: report bans and locks that ended, tidy the store. */
+void guard_tick(struct guard *g, int64_t now);
+
+/* Packets dropped because their source was banned. */
+uint64_t guard_dropped(const struct guard *g);
+
+#endif

@@ -1,0 +1,179 @@
+"""The ban engine in the real daemon (S4, S6): bans after failed
+authentication, silence for a banned source, scans of the numbering plan,
+account locks against distributed guessing, blocked pairs behind NAT,
+whitelists, persistence across a restart, and the CLI lifting bans.
+
+Every attacker and phone has its own 127.x address, so one test's ban never
+touches another source."""
+import json
+import re
+import time
+
+import pytest
+
+from sipua import UA, Conn, wait_until
+
+
+def ua(inst, user, password, src, transport="udp"):
+    conn = Conn(transport, "127.0.0.1", inst.port, src=src)
+    return UA(conn, user, password)
+
+
+def wrong_password(inst, user, src, times):
+    """`times` REGISTERs with a wrong password from src; returns the last
+    final answer (None when the daemon went silent)."""
+    u = ua(inst, user, "not-the-password-9Q", src)
+    last = None
+    try:
+        for _ in range(times):
+            _, last = u.register(password="not-the-password-9Q", timeout=2.0)
+    except AssertionError:
+        return None  # no answer: silence
+    finally:
+        u.conn.close()
+    return last
+
+
+def silent(inst, src, user="1001"):
+    """Whether a fresh REGISTER from src gets no answer at all."""
+    u = ua(inst, user, "x", src)
+    try:
+        return u.request(timeout=1.5) is None
+    finally:
+        u.conn.close()
+
+
+def events(inst, name, **fields):
+    out = []
+    for line in inst.security_events(name):
+        if all(f" {k}={v}" in line + " " for k, v in fields.items()):
+            out.append(line)
+    return out
+
+
+@pytest.fixture
+def pbx_guarded(instance):
+    instance.start()
+    yield instance
+
+
+def test_five_failures_ban_the_source_and_it_gets_silence(pbx_guarded):
+    inst = pbx_guarded
+    src = "127.0.5.1"
+    for _ in range(4):
+        r = wrong_password(inst, "1001", src, 1)
+        assert r is not None and r.status == 401, r
+    assert not events(inst, "ban_added", addr=src)
+    r = wrong_password(inst, "1001", src, 1)
+    assert r is not None and r.status == 401, "the fifth failure is still answered"
+    assert wait_until(lambda: events(inst, "ban_added", addr=src, reason="auth_failures"), 3)
+    line = events(inst, "ban_added", addr=src)[0]
+    assert " duration=900 " in line and " level=0 " in line, line
+    assert silent(inst, src), "a banned source must get no answer"
+    # Every other address is untouched, and the real phone still registers.
+    _, ok = ua(inst, "1001", inst.passwords["1001"], "127.0.5.2").register()
+    assert ok.status == 200, ok
+
+
+def test_ban_survives_a_restart_and_the_cli_lifts_it(pbx_guarded):
+    inst = pbx_guarded
+    src = "127.0.5.3"
+    wrong_password(inst, "1002", src, 5)
+    assert wait_until(lambda: events(inst, "ban_added", addr=src), 3)
+    inst.stop()
+    inst.start()
+    assert silent(inst, src), "the ban must survive a restart"
+    listed = json.loads(inst.cli("ban", "list", "--json").stdout)
+    rows = listed if isinstance(listed, list) else next(iter(listed.values()))
+    assert any(r.get("addr", r.get("address")) == src for r in rows), listed
+    inst.cli("ban", "del", src)
+    assert wait_until(lambda: not silent(inst, src), 5), "ban del must reach the daemon"
+
+
+def test_walking_the_numbering_plan_bans_the_scanner(pbx_guarded):
+    inst = pbx_guarded
+    src = "127.0.5.4"
+    conn = Conn("udp", "127.0.0.1", inst.port, src=src)
+    answered = 0
+    try:
+        for ext in range(2000, 2030):
+            u = UA(conn, str(ext), "x")
+            r = u.request(timeout=1.0)
+            if r is not None:
+                assert r.status == 401, r
+                answered += 1
+    finally:
+        conn.close()
+    # The default is 20 different extensions without authenticating one.
+    assert answered == 20, answered
+    assert events(inst, "ban_added", addr=src, reason="scan")
+
+
+def test_distributed_guessing_locks_the_account_until_unlocked(pbx_guarded):
+    inst = pbx_guarded
+    # 20 failures from 20 addresses: no address reaches its own threshold.
+    for i in range(20):
+        r = wrong_password(inst, "1001", f"127.0.6.{i + 1}", 1)
+        assert r is not None and r.status == 401
+    assert wait_until(lambda: events(inst, "account_locked", ext='"1001"'), 3)
+    assert not events(inst, "ban_added")
+    # Locked: the right password gets exactly the wrong-password answer.
+    good = ua(inst, "1001", inst.passwords["1001"], "127.0.6.100")
+    _, r = good.register()
+    assert r.status == 401, r
+    assert events(inst, "auth_failed", ext='"1001"', reason="locked")
+    locked = inst.cli("ext", "locked", "--json").stdout
+    assert "1001" in locked, locked
+    inst.cli("ext", "unlock", "1001")
+    def registers():
+        _, fin = ua(inst, "1001", inst.passwords["1001"], "127.0.6.101").register()
+        return fin.status == 200
+    assert wait_until(registers, 5), "ext unlock must reach the daemon"
+
+
+def test_nat_office_blocks_the_failing_device_not_the_office(pbx_guarded):
+    inst = pbx_guarded
+    office = "127.0.7.1"
+    phone = ua(inst, "1001", inst.passwords["1001"], office)
+    _, ok = phone.register()
+    assert ok.status == 200, ok
+    # One device behind the same address keeps failing for 1002.
+    wrong_password(inst, "1002", office, 5)
+    assert wait_until(lambda: events(inst, "pair_blocked", ext='"1002"'), 3)
+    assert not events(inst, "ban_added", addr=office)
+    # The good phone goes on registering from the office address.
+    _, again = ua(inst, "1001", inst.passwords["1001"], office).register()
+    assert again.status == 200, again
+    # The blocked pair gets silence, even with the right password.
+    blocked = ua(inst, "1002", inst.passwords["1002"], office)
+    first = blocked.request(timeout=1.5)
+    assert first is not None and first.status == 401  # a bare challenge is answered
+    auth = blocked.auth_for(first)
+    assert blocked.request(timeout=1.5, auth=auth) is None
+    blocked.conn.close()
+
+
+def test_whitelisted_network_is_never_banned(instance):
+    instance.set_conf("guard", "whitelist", "127.0.8.0/24")
+    instance.start()
+    src = "127.0.8.9"
+    r = wrong_password(instance, "1001", src, 12)
+    assert r is not None and r.status == 401
+    assert not events(instance, "ban_added")
+    assert not silent(instance, src)
+
+
+def test_guard_can_be_turned_off(instance):
+    instance.set_conf("guard", "enabled", "false")
+    instance.start()
+    src = "127.0.8.20"
+    wrong_password(instance, "1001", src, 8)
+    assert not events(instance, "ban_added")
+    assert not silent(instance, src)
+
+
+def test_bad_guard_config_is_refused_with_file_and_line(instance):
+    instance.set_conf("guard", "ban_failures", "0")
+    r = instance.cli("check-config", check=False)
+    assert r.returncode != 0
+    assert re.search(r"ringfence\.conf:\d+: .*ban_failures", r.stderr + r.stdout), r.stderr
