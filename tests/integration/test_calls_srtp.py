@@ -870,6 +870,7 @@ def outside(request):
         pytest.skip(f"cannot create a network namespace: {e}")
     yield host
     host.destroy()
+    assert host.leftovers() == [], "namespace or veth left behind"
 
 
 def invite_from_outside(outside, instance):
