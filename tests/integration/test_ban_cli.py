@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+from sipua import UA, Conn, wait_until
+
 AS_ROOT = os.geteuid() == 0
 DAY = 86400
 FAR = 4_000_000_000  # 2096: a ban that is active for the whole test
@@ -369,12 +371,25 @@ def test_ext_unlock_errors(instance):
 
 # ---- with the daemon running ----
 
-def test_ban_commands_while_daemon_runs(pbx):
-    """The CLI and the daemon share the database: the commands work while
-    it runs, and the daemon keeps serving."""
-    pbx.cli("ban", "add", "203.0.113.77", "--for", "15m")
-    js = json.loads(pbx.cli("ban", "list", "--json").stdout)
-    assert [b["addr"] for b in js] == ["203.0.113.77"]
-    pbx.cli("ban", "del", "203.0.113.77")
+def answered(inst, src):
+    """Whether a REGISTER from src gets any answer from the daemon."""
+    conn = Conn("udp", "127.0.0.1", inst.port, src=src)
+    try:
+        return UA(conn, "1001", "x").request(timeout=1.5) is not None
+    finally:
+        conn.close()
+
+
+def test_ban_add_and_del_reach_the_running_daemon(pbx):
+    """A ban made with the CLI silences the address in the running daemon
+    within a second or two, and only that address; ban del lifts it."""
+    src = "127.0.6.1"
+    assert answered(pbx, src)
+    pbx.cli("ban", "add", src, "--for", "15m")
+    assert wait_until(lambda: not answered(pbx, src), 5), "ban add must reach the daemon"
+    assert answered(pbx, "127.0.6.2")
+    assert [b["addr"] for b in json.loads(pbx.cli("ban", "list", "--json").stdout)] == [src]
+    pbx.cli("ban", "del", src)
+    assert wait_until(lambda: answered(pbx, src), 5), "ban del must reach the daemon"
     assert json.loads(pbx.cli("ban", "list", "--json").stdout) == []
     assert pbx.proc.poll() is None
