@@ -124,8 +124,8 @@ def test_ban_add_default_and_event(instance):
     assert until_iso in p.stdout
     ev = instance.security_events("ban_added")
     assert len(ev) == 1
-    assert ev[0].endswith(f"SECURITY event=ban_added addr=203.0.113.5 until={until_iso}"
-                          " reason=manual by=cli"), ev[0]
+    assert ev[0].endswith("SECURITY event=ban_added addr=203.0.113.5 reason=manual"
+                          f" duration=86400 level=0 until={until_iso} by=cli"), ev[0]
 
 
 def test_ban_add_for_and_reason(instance):
@@ -141,7 +141,8 @@ def test_ban_add_for_and_reason(instance):
         created, until, _, _ = bans(instance)[addr]
         assert until - created == secs, dur
     ev = instance.security_events("ban_added")
-    assert "addr=2001:db8::66 " in ev[0] and " reason=abuse_report by=cli" in ev[0]
+    assert "addr=2001:db8::66 reason=abuse_report duration=604800 level=0 until=" in ev[0]
+    assert ev[0].endswith(" by=cli")
     assert len(ev) == 6
 
 
@@ -239,6 +240,7 @@ def test_reban_keeps_level(instance):
     assert created == now - 60
     assert now + 7200 <= until <= int(time.time()) + 7200
     assert (level, reason) == (3, "manual")
+    assert " addr=192.0.2.1 reason=manual duration=7200 level=3 " in instance.security_events("ban_added")[0]
     # An ended ban kept for repeat counting starts anew, at its level.
     p = instance.cli("ban", "add", "192.0.2.2", "--for", "1h")
     assert p.stdout.startswith("192.0.2.2 banned until ")
@@ -349,7 +351,7 @@ def test_ext_unlock(instance):
     assert locks(instance) == {}
     ev = instance.security_events("account_unlocked")
     assert len(ev) == 1
-    assert ev[0].endswith('SECURITY event=account_unlocked ext="1001" by=cli'), ev[0]
+    assert ev[0].endswith('SECURITY event=account_unlocked ext="1001" reason=manual by=cli'), ev[0]
     assert json.loads(instance.cli("ext", "locked", "--json").stdout) == []
     # Unlocking touches nothing else about the extension.
     assert db_rows(instance, "SELECT count(*) FROM extensions WHERE ext = '1001'") == [(1,)]
