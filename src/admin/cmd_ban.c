@@ -12,6 +12,8 @@
 #include "admin/admin.h"
 #include "admin/cmd_ban.h"
 #include "admin/util.h"
+#include "core/conf.h"
+#include "guard/acl.h"
 #include "guard/secevent.h"
 #include "store/store.h"
 
@@ -276,6 +278,36 @@ int cmd_ban_list(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 
 /* ---- ban add ---- */
 
+/* The guard never bans a whitelisted network (it does not even look at
+ * a stored ban for it), so such a ban would only pretend: refused, with
+ * the entry that covers it. */
+static int whitelist_check(const struct rf_conf *conf, const char *addr,
+			   struct admin_reply *r)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	char cidr[64];
+	unsigned i;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, addr, &in4->sin_addr) == 1)
+		in4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, &in6->sin6_addr) == 1)
+		in6->sin6_family = AF_INET6;
+	else
+		return ADMIN_OK;
+	for (i = 0; i < conf->nguard_whitelist; i++) {
+		if (!acl_cidr_match(&conf->guard_whitelist[i], (struct sockaddr *)&ss))
+			continue;
+		acl_cidr_format(&conf->guard_whitelist[i], cidr, sizeof(cidr));
+		return admin_reply_error(r, ADMIN_FAILED, "%s is in [guard] whitelist (%s), "
+					 "which is never banned: take it out of the whitelist "
+					 "first", addr, cidr);
+	}
+	return ADMIN_OK;
+}
+
 /* A new ban, or the replacement of a row for the same address: an
  * active ban gets the new end and reason but keeps its start; any row
  * keeps its level, which only the ban engine raises. */
@@ -330,6 +362,8 @@ int cmd_ban_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	if (addr_arg(a->pos[0], addr, sizeof(addr), r) || for_arg(cmd, a, r, &secs) ||
 	    reason_arg(cmd, a, r, reason, sizeof(reason)))
 		return ADMIN_USAGE;
+	if (whitelist_check(ctx->conf, addr, r))
+		return ADMIN_FAILED;
 	err = ban_write(ctx->store, addr, secs, reason, &b, &replaced);
 	if (err)
 		return admin_reply_error(r, ADMIN_FAILED, "cannot ban %s: %s", addr,
@@ -340,6 +374,9 @@ int cmd_ban_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	admin_reply_note(r, "%s %s until %s (%s), reason %s", addr,
 			 replaced ? "was banned already; now banned" : "banned", until,
 			 for_text ? for_text : BAN_CLI_DEFAULT_TEXT, reason);
+	if (!ctx->conf->guard)
+		admin_reply_note(r, "note: the guard is off ([guard] enabled = false), so the "
+				 "daemon applies no ban until it is turned on");
 	return ADMIN_OK;
 }
 

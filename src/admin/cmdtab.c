@@ -476,6 +476,11 @@ const struct admin_cmd admin_cmds[] = {
 			"Banning an address that is banned already replaces the end of its\n"
 			"ban and its reason; its LEVEL (the repeat count) stays.\n"
 			"\n"
+			"An address inside [guard] whitelist is refused with exit status\n"
+			"1, since the guard never bans it. With the guard off ([guard]\n"
+			"enabled = false) the ban is stored, and a note says that the\n"
+			"daemon applies it only once the guard is on.\n"
+			"\n"
 			"Recorded as event ban_added in the security log, with the\n"
 			"address, the end of the ban and the reason.\n",
 		.examples =

@@ -229,6 +229,28 @@ def test_ban_add_usage_errors(instance):
     assert bans(instance) == {}
 
 
+def test_ban_add_refuses_whitelisted_address(instance):
+    """The guard never bans a whitelisted network, so a ban there would
+    only pretend: refused, naming the entry."""
+    instance.set_conf("guard", "whitelist", "192.0.2.0/24, 2001:db8::/32")
+    fails(instance, ["ban", "add", "192.0.2.77"], 1,
+          "192.0.2.77 is in [guard] whitelist (192.0.2.0/24), which is never banned: "
+          "take it out of the whitelist first")
+    fails(instance, ["ban", "add", "2001:db8::5"], 1, "is in [guard] whitelist (2001:db8::/32)")
+    fails(instance, ["ban", "add", "::ffff:192.0.2.1"], 1, "192.0.2.1 is in [guard] whitelist")
+    assert bans(instance) == {}
+    assert instance.security_events("ban_added") == []
+    assert instance.cli("ban", "add", "192.0.3.1").returncode == 0
+
+
+def test_ban_add_with_the_guard_off_says_so(instance):
+    instance.set_conf("guard", "enabled", "false")
+    p = instance.cli("ban", "add", "203.0.113.5")
+    assert "note: the guard is off ([guard] enabled = false)" in p.stdout
+    assert "203.0.113.5" in bans(instance)
+    assert "guard is off" not in instance.cli("ban", "list").stdout
+
+
 def test_reban_keeps_level(instance):
     now = int(time.time())
     put_bans(instance, ("192.0.2.1", now - 60, now + 600, 3, "auth_failures"),
