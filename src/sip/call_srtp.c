@@ -128,7 +128,7 @@ unsigned call_srtp_from(struct call *call, const struct leg *from,
 	bool usable;
 	int err = 0;
 
-	if (md && md->ncrypto > 0 && key_exposed(call, from)) {
+	if (md && md->ncrypto + md->ncrypto_refused > 0 && key_exposed(call, from)) {
 		srtp_refused_event(call, from, "key_exposed");
 		return 488;
 	}
@@ -136,10 +136,11 @@ unsigned call_srtp_from(struct call *call, const struct leg *from,
 	usable = s->policy != EXT_SRTP_OFF && (offer || s->offered) &&
 		 pick_crypto(md, want, &theirs, &tag);
 	if (!usable && s->policy == EXT_SRTP_REQUIRED) {
-		srtp_refused_event(call, from, md && md->ncrypto > 0 ? "bad_crypto" : "required");
+		srtp_refused_event(call, from,
+				   md && md->ncrypto + md->ncrypto_refused > 0 ? "bad_crypto" : "required");
 		return 488;
 	}
-	if (!usable && md && md->ncrypto > 0 && s->policy != EXT_SRTP_OFF)
+	if (!usable && md && md->ncrypto + md->ncrypto_refused > 0 && s->policy != EXT_SRTP_OFF)
 		log_info("call %u: no usable a=crypto line from the %s; its leg stays RTP",
 			 call->id, from->is_a ? "caller" : "callee");
 	if (usable && offer) {

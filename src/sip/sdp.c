@@ -483,12 +483,15 @@ static const char *parse_key_params(struct sip_str kps, long want)
 	}
 }
 
-/* a=crypto:<tag> <suite> <key-params> [<session-params>] (RFC 4568) */
-static const char *parse_crypto(struct parse_state *st, struct sip_str v)
+/* a=crypto:<tag> <suite> <key-params> [<session-params>] (RFC 4568).
+ * A line that is not even TAG SUITE KEY spoils the body; one whose key
+ * cannot be used is only counted in ncrypto_refused (*key_why says why), so
+ * the offer's other lines, or plain RTP, can still be answered. */
+static const char *parse_crypto_line(struct parse_state *st, struct sip_str v,
+				     const char **key_why)
 {
 	struct sip_str tag, suite, keys, rest = v;
 	uint64_t n;
-	const char *why;
 
 	if (!st->m)
 		return "a=crypto at session level";
@@ -501,15 +504,24 @@ static const char *parse_crypto(struct parse_state *st, struct sip_str v)
 		return "a=crypto tag is not a number of 1 to 9 digits";
 	if (suite.len > 64 || !all_chars(suite, is_suite_char))
 		return "a=crypto suite is not a suite name";
-	why = parse_key_params(keys, suite_key_len(suite));
-	if (why)
-		return why;
 	for (unsigned i = 0; i < st->m->ncrypto; i++)
 		if (st->m->crypto[i].tag == n)
 			return "a=crypto tag used twice in a media section";
+	*key_why = parse_key_params(keys, suite_key_len(suite));
+	if (*key_why) {
+		st->m->ncrypto_refused++;
+		return NULL;
+	}
 	st->m->crypto[st->m->ncrypto++] =
 		(struct sdp_crypto){.tag = (unsigned)n, .suite = suite, .key = keys};
 	return NULL;
+}
+
+static const char *parse_crypto(struct parse_state *st, struct sip_str v)
+{
+	const char *key_why = NULL;
+
+	return parse_crypto_line(st, v, &key_why);
 }
 
 /* Splits a=<name>[:<value>]. */
@@ -904,7 +916,10 @@ static bool crypto_ok(const char *crypto, const struct sdp_media *anchored, bool
 	scratch.media[0] = *anchored;
 	if (strip)
 		scratch.media[0].ncrypto = 0;
-	return parse_crypto(&st, mkstr(crypto + plen, crypto + n)) == NULL;
+	const char *key_why = NULL;
+
+	return parse_crypto_line(&st, mkstr(crypto + plen, crypto + n), &key_why) == NULL &&
+	       key_why == NULL;
 }
 
 /* The options as a whole: proto and crypto need a live stream to go on. */

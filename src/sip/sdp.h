@@ -36,6 +36,7 @@ struct sdp_media {
 	enum sdp_dir dir;
 	struct sdp_crypto crypto[SDP_MAX_CRYPTO];
 	unsigned ncrypto;
+	unsigned ncrypto_refused; /* a=crypto lines whose key is malformed: left out above */
 };
 
 struct sdp {

@@ -451,6 +451,16 @@ static void test_crypto_refused_without_echo(void **state)
 		struct sdp s;
 		const char *why = NULL;
 
+		/* A malformed key leaves that line out and counts it, so the
+		 * rest of the offer (other lines, or plain RTP) can still be
+		 * answered; any other fault spoils the body. */
+		if (strncmp(cases[i].why, "a=crypto key ", 13) == 0) {
+			assert_int_equal(sdp_parse(b.p, b.len, &s, &why), 0);
+			assert_int_equal(s.media[0].ncrypto, 0);
+			assert_int_equal(s.media[0].ncrypto_refused, 1);
+			free(b.p);
+			continue;
+		}
 		assert_int_equal(sdp_parse(b.p, b.len, &s, &why), EBADMSG);
 		if (strcmp(why, cases[i].why) != 0)
 			fail_msg("case %zu: expected \"%s\", got \"%s\"", i, cases[i].why, why);
