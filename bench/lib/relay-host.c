@@ -1,9 +1,15 @@
 /* relay-host: Ringfence's media relay (src/media/relay.c) alone in a
  * process, driven through a FIFO, so bench/relay.sh can measure the media
  * path without SIP. Commands, one per line:
- *   alloc N A_IP A_BASE B_IP B_BASE STREAMS_FILE DONE_FILE
+ *   alloc N MODE A_IP A_BASE B_IP B_BASE STREAMS_FILE DONE_FILE
  *       open N sessions; leg A's peer is A_IP:A_BASE+2i, leg B's is
- *       B_IP:B_BASE+2i; write the harness's streams file, then DONE_FILE
+ *       B_IP:B_BASE+2i; write the harness's streams file, then DONE_FILE.
+ *       MODE rtp: plain RTP on both legs. MODE srtp: leg A (the caller) is
+ *       SRTP with AES_CM_128_HMAC_SHA1_80 and leg B plain RTP, as in the
+ *       harness's rtpengine run. Both keys of leg A come from
+ *       media_srtp_generate, one for what the caller sends and one for what
+ *       the relay sends to it, and the streams file hands them to the
+ *       generator, which then encrypts and decrypts like a real phone.
  *   free DONE_FILE
  *       close every session; DONE_FILE once the relay has closed them all
  * DONE_FILE holds "ok" or "error: ...". SIGTERM or SIGINT ends it.
@@ -23,6 +29,10 @@
 #include <event2/event.h>
 
 #include "media/relay.h"
+#include "media/srtp.h"
+
+/* "AES_CM_128_HMAC_SHA1_80:" and the base64 of a 46-byte key, with room. */
+#define KEY_SPEC_MAX 128
 
 struct host {
 	struct event_base *base;
@@ -63,6 +73,27 @@ static void on_relay(void *arg, const struct relay_event *ev)
 	}
 }
 
+/* The generator's key format, SUITE:BASE64, cut out of the SDP line
+ * "a=crypto:1 SUITE inline:BASE64" so the key is formatted in one place.
+ * The buffers that held the key are wiped. Returns 0 or EINVAL. */
+static int key_spec(const struct relay_crypto *c, char *out, size_t outlen)
+{
+	char line[MEDIA_SRTP_LINE_MAX];
+	const char *suite = media_srtp_suite_name(c->suite);
+	const char *b64;
+	int err = EINVAL;
+
+	if (suite && media_srtp_crypto_line(c, 1, line, sizeof(line)) > 0) {
+		b64 = strstr(line, "inline:");
+		if (b64 && (size_t)snprintf(out, outlen, "%s:%s", suite, b64 + 7) < outlen)
+			err = 0;
+	}
+	explicit_bzero(line, sizeof(line));
+	if (err)
+		explicit_bzero(out, outlen);
+	return err;
+}
+
 static int sin_of(const char *ip, unsigned port, struct sockaddr_in *sin)
 {
 	memset(sin, 0, sizeof(*sin));
@@ -81,10 +112,45 @@ static bool again(int err, unsigned *tries)
 	return true;
 }
 
-static int alloc_one(struct host *h, unsigned i, const struct sockaddr_in *a,
+static int set_crypto_a(struct host *h, uint32_t id, const struct relay_crypto *from_phone,
+			const struct relay_crypto *to_phone)
+{
+	unsigned tries = 0;
+	int err;
+
+	do
+		err = relay_set_crypto(h->r, id, RELAY_LEG_A, from_phone, to_phone);
+	while (again(err, &tries));
+	return err;
+}
+
+/* Leg A speaks SRTP: fresh keys for each direction, installed in the relay
+ * and written as the caller's tx (what it encrypts with) and rx (what it
+ * decrypts with) key specs. */
+static int srtp_leg_a(struct host *h, uint32_t id, char *a_tx, char *a_rx, size_t speclen)
+{
+	struct relay_crypto from_phone, to_phone;
+	int err;
+
+	err = media_srtp_generate(&from_phone, RELAY_SRTP_AES_CM_128_HMAC_SHA1_80);
+	if (!err)
+		err = media_srtp_generate(&to_phone, RELAY_SRTP_AES_CM_128_HMAC_SHA1_80);
+	if (!err)
+		err = key_spec(&from_phone, a_tx, speclen);
+	if (!err)
+		err = key_spec(&to_phone, a_rx, speclen);
+	if (!err)
+		err = set_crypto_a(h, id, &from_phone, &to_phone);
+	media_srtp_wipe(&from_phone);
+	media_srtp_wipe(&to_phone);
+	return err;
+}
+
+static int alloc_one(struct host *h, unsigned i, bool srtp, const struct sockaddr_in *a,
 		     const struct sockaddr_in *b, FILE *out)
 {
 	char aip[INET_ADDRSTRLEN], bip[INET_ADDRSTRLEN], rip[INET_ADDRSTRLEN];
+	char a_tx[KEY_SPEC_MAX] = "-", a_rx[KEY_SPEC_MAX] = "-";
 	uint16_t port[2];
 	uint32_t id;
 	unsigned tries = 0;
@@ -103,27 +169,37 @@ static int alloc_one(struct host *h, unsigned i, const struct sockaddr_in *a,
 		err = err ? err : relay_set_peer(h->r, id, RELAY_LEG_B, (const struct sockaddr *)b,
 						 false, false, NULL);
 	while (again(err, &tries));
-	if (err)
-		return err;
-	inet_ntop(AF_INET, &a->sin_addr, aip, sizeof(aip));
-	inet_ntop(AF_INET, &b->sin_addr, bip, sizeof(bip));
-	inet_ntop(AF_INET, &h->relay_ip, rip, sizeof(rip));
-	fprintf(out, "%u %s %u %s %u %s %u %s %u - - - -\n", i, aip, ntohs(a->sin_port),
-		bip, ntohs(b->sin_port), rip, port[0], rip, port[1]);
-	return 0;
+	if (!err && srtp)
+		err = srtp_leg_a(h, id, a_tx, a_rx, sizeof(a_tx));
+	if (!err) {
+		inet_ntop(AF_INET, &a->sin_addr, aip, sizeof(aip));
+		inet_ntop(AF_INET, &b->sin_addr, bip, sizeof(bip));
+		inet_ntop(AF_INET, &h->relay_ip, rip, sizeof(rip));
+		fprintf(out, "%u %s %u %s %u %s %u %s %u %s %s - -\n", i, aip, ntohs(a->sin_port),
+			bip, ntohs(b->sin_port), rip, port[0], rip, port[1], a_tx, a_rx);
+	}
+	explicit_bzero(a_tx, sizeof(a_tx));
+	explicit_bzero(a_rx, sizeof(a_rx));
+	return err;
 }
 
 static void cmd_alloc(struct host *h, const char *args)
 {
-	char aip[64], bip[64], file[512], done[512], msg[128];
+	char mode[8], aip[64], bip[64], file[512], done[512], msg[128];
 	unsigned n, abase, bbase, i;
 	struct sockaddr_in a, b;
+	bool srtp;
 	FILE *out;
 	int err = 0;
 
-	if (sscanf(args, "%u %63s %u %63s %u %511s %511s", &n, aip, &abase, bip, &bbase,
-		   file, done) != 7)
+	if (sscanf(args, "%u %7s %63s %u %63s %u %511s %511s", &n, mode, aip, &abase, bip, &bbase,
+		   file, done) != 8)
 		return;
+	srtp = strcmp(mode, "srtp") == 0;
+	if (!srtp && strcmp(mode, "rtp") != 0) {
+		answer(done, "error: mode must be rtp or srtp");
+		return;
+	}
 	if (h->nids + n > h->cap) {
 		answer(done, "error: more sessions than the port range holds");
 		return;
@@ -139,7 +215,7 @@ static void cmd_alloc(struct host *h, const char *args)
 		if (!err)
 			err = sin_of(bip, bbase + 2 * i, &b);
 		if (!err)
-			err = alloc_one(h, i, &a, &b, out);
+			err = alloc_one(h, i, srtp, &a, &b, out);
 	}
 	fclose(out);
 	if (err) {
@@ -237,7 +313,10 @@ int main(int argc, char **argv)
 	event_add(fifo_ev, NULL);
 	event_add(term_ev, NULL);
 	event_add(int_ev, NULL);
-	fprintf(stderr, "relay-host: ready, %u sessions\n", h.cap);
+	/* Which SRTP back end the relay uses: Debian's NSS one costs more per
+	 * packet the more sessions are live, so the figures depend on it. */
+	fprintf(stderr, "relay-host: ready, %u sessions, srtp crypto %s\n", h.cap,
+		media_srtp_openssl_crypto() ? "openssl" : "nss");
 	event_base_dispatch(h.base);
 	relay_free(h.r);
 	event_free(fifo_ev);
