@@ -108,9 +108,19 @@
 #define SIP_MAX_BRANCH_LEN 128u
 #define SIP_MAX_SENT_BY_LEN 256u
 
-/* Live transactions in total. Transactions exist only for authenticated
- * requests and our own outgoing ones, so this is far above normal load. */
+/* Live transactions in total, at least. Transactions exist only for
+ * authenticated requests and our own outgoing ones, but they outlive their
+ * call: an ended call leaves three of them absorbing retransmissions for
+ * 64*T1 (32 s) and one for T4 (5 s), about 100 transaction-seconds per
+ * call. 100,000 therefore carries about 1,000 new calls/s; the daemon
+ * raises the cap to what [calls] max_cps needs (tsx_cap_for_call_rate). */
 #define SIP_MAX_TRANSACTIONS 100000u
+
+/* The most that cap is raised to, whatever max_cps says: 1,000,000 carries
+ * about 9,900 calls/s, above what one signalling thread sets up (about
+ * 200 us of CPU per call), and costs at most about 1.4 GB (a waiting
+ * transaction keeps its request or response, about 1.4 KB in all). */
+#define SIP_MAX_TRANSACTIONS_CEIL 1000000u
 
 /* ---- SDP (RFC 4566) ---- */
 

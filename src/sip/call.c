@@ -283,6 +283,19 @@ static unsigned calls_admit(struct calls *c, const char *caller, const char *cal
 
 /* ---- lifecycle entry points ---- */
 
+/* An ended call keeps its transactions for 32 s: the table must hold what
+ * max_cps calls a second leave behind, or calls fail at a fraction of that
+ * rate with the CPU idle (docs/performance.md, "The call-rate stall"). */
+static void calls_size_transactions(struct sip_ctx *ctx)
+{
+	if (!ctx->tsx)
+		return;
+	if (tsx_layer_set_max(ctx->tsx, tsx_cap_for_call_rate(ctx->conf->max_cps, NULL)) != 0)
+		log_warn("calls: out of memory; the transaction table keeps its size");
+	log_info("at most %u live SIP transactions, sized from [calls] max_cps = %u",
+		 tsx_layer_max(ctx->tsx), ctx->conf->max_cps);
+}
+
 int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 {
 	struct calls *c = calloc(1, sizeof(*c));
@@ -293,6 +306,7 @@ int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 	if (!c)
 		return ENOMEM;
 	c->ctx = ctx;
+	calls_size_transactions(ctx);
 	if ((rc_err = strmap_init(&c->legs, 256)) != 0 ||
 	    (rc_err = strmap_init(&c->per_ext, 64)) != 0)
 		goto out;
@@ -443,6 +457,15 @@ static struct call *call_new(struct calls *c, const struct sip_msg *m,
 	return call;
 }
 
+static void call_refuse_unanswerable(struct call *call, const struct sip_msg *m,
+				     const struct sip_peer *src)
+{
+	reply_simple(call->calls->ctx, m, src, 503, NULL);
+	call->cdr.result = 503;
+	snprintf(call->cdr.hangup, sizeof(call->cdr.hangup), "system");
+	call_release(call);
+}
+
 static void calls_on_a_invite_end(void *arg, struct tsx *x, int err)
 {
 	struct call *call = arg;
@@ -493,7 +516,12 @@ void calls_invite(struct calls *c, const struct sip_msg *m,
 	c->active++;
 	ext_calls_add(c, call->cdr.caller, 1);
 	ext_calls_add(c, call->callee_ext, 1);
-	if (tsx_server_alloc(&call->a_invite, ctx->tsx, m, src) == 0)
-		tsx_server_set_end_cb(call->a_invite, calls_on_a_invite_end, call);
+	if (tsx_server_alloc(&call->a_invite, ctx->tsx, m, src) != 0) {
+		/* Every answer to the caller goes through this transaction:
+		 * without it (a full table) the call would ring unheard. */
+		call_refuse_unanswerable(call, m, src);
+		return;
+	}
+	tsx_server_set_end_cb(call->a_invite, calls_on_a_invite_end, call);
 	call_start(call, m, src, aor);
 }

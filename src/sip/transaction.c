@@ -1,9 +1,11 @@
 /* RFC 3261 section 17 transactions. See transaction.h for the model. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,11 +14,16 @@
 #include <event2/event_struct.h>
 
 #include "core/limits.h"
+#include "core/log.h"
 #include "sip/msg.h"
 #include "sip/transaction.h"
 #include "sip/transport.h"
 
-#define TSX_BUCKETS 4096u /* power of two */
+/* Hash buckets per table: about one per 8 transactions the cap allows,
+ * so a full table keeps chains short; powers of two. */
+#define TSX_BUCKETS_MIN 4096u
+#define TSX_BUCKETS_MAX 131072u
+#define TSX_PER_BUCKET 8u
 #define T1_DEFAULT_MS 500u
 #define T2_DEFAULT_MS 4000u
 #define T4_DEFAULT_MS 5000u
@@ -32,10 +39,16 @@ struct tsx_layer {
 	struct event_base *base;  /* borrowed */
 	struct transport *tp;     /* borrowed */
 	unsigned t1, t2, t4;      /* milliseconds */
-	struct tsx *srv[TSX_BUCKETS];
-	struct tsx *cli[TSX_BUCKETS];
+	struct tsx **srv;         /* server hash, mask + 1 buckets (owned) */
+	struct tsx **cli;         /* client hash, mask + 1 buckets (owned) */
+	uint32_t mask;
 	struct tsx *all;          /* every allocated transaction, dying ones too */
 	unsigned count;
+	unsigned max;             /* cap on count */
+	const struct timeval *common_64t1; /* libevent's, for 64*T1 (borrowed) */
+	const struct timeval *common_t4;   /* libevent's, for T4 (borrowed) */
+	unsigned long refused;    /* at the cap, since the last warning */
+	time_t warned;            /* second of the last warning */
 };
 
 struct tsx_key {
@@ -84,7 +97,8 @@ static bool is_server(const struct tsx *x)
 
 /* ---- keys and hashing ---- */
 
-static uint32_t key_hash(struct sip_str branch, struct sip_str method)
+static uint32_t key_hash(const struct tsx_layer *l, struct sip_str branch,
+			 struct sip_str method)
 {
 	uint32_t h = 2166136261u;
 
@@ -92,7 +106,7 @@ static uint32_t key_hash(struct sip_str branch, struct sip_str method)
 		h = (h ^ (uint8_t)branch.p[i]) * 16777619u;
 	for (size_t i = 0; i < method.len; i++)
 		h = (h ^ (uint8_t)method.p[i]) * 16777619u;
-	return h & (TSX_BUCKETS - 1u);
+	return h & l->mask;
 }
 
 static bool str_eq(const char *a, size_t alen, struct sip_str b)
@@ -147,7 +161,7 @@ static struct tsx *server_find(struct tsx_layer *l, const struct tsx_key *k)
 {
 	struct tsx *x;
 
-	for (x = l->srv[key_hash(k->branch, k->method)]; x; x = x->hnext)
+	for (x = l->srv[key_hash(l, k->branch, k->method)]; x; x = x->hnext)
 		if (str_eq(x->branch, x->branch_len, k->branch) &&
 		    str_eq(x->method, x->method_len, k->method) &&
 		    x->port == k->port &&
@@ -160,7 +174,7 @@ static struct tsx *client_find(struct tsx_layer *l, const struct tsx_key *k)
 {
 	struct tsx *x;
 
-	for (x = l->cli[key_hash(k->branch, k->method)]; x; x = x->hnext)
+	for (x = l->cli[key_hash(l, k->branch, k->method)]; x; x = x->hnext)
 		if (str_eq(x->branch, x->branch_len, k->branch) &&
 		    str_eq(x->method, x->method_len, k->method))
 			return x;
@@ -171,7 +185,7 @@ static struct tsx **bucket_of(struct tsx *x)
 {
 	struct sip_str b = { x->branch, x->branch_len };
 	struct sip_str m = { x->method, x->method_len };
-	unsigned i = key_hash(b, m);
+	unsigned i = key_hash(x->l, b, m);
 
 	return is_server(x) ? &x->l->srv[i] : &x->l->cli[i];
 }
@@ -242,11 +256,41 @@ static void tsx_terminate(struct tsx *x)
 	event_active(&x->timeout, EV_TIMEOUT, 0);
 }
 
-static void arm(struct event *ev, unsigned ms)
+static struct timeval ms_tv(unsigned ms)
 {
 	struct timeval tv = { ms / 1000u, (long)(ms % 1000u) * 1000 };
 
-	evtimer_add(ev, &tv);
+	return tv;
+}
+
+/* Almost every transaction ends by waiting 64*T1 or T4. In libevent's
+ * timer heap each of those costs a walk of log2(timers) scattered cache
+ * lines, and an ended call leaves three 32 s waits behind, so at a few
+ * thousand calls/s the heap held hundreds of thousands of timers and its
+ * upkeep was most of the signalling thread's time. Timers of one fixed
+ * duration expire in the order they were added: libevent's common
+ * timeouts keep each such group in a FIFO queue, added and removed in
+ * constant time. */
+static void arm(struct tsx_layer *l, struct event *ev, unsigned ms)
+{
+	struct timeval tv = ms_tv(ms);
+
+	if (ms == 64u * l->t1 && l->common_64t1)
+		evtimer_add(ev, l->common_64t1);
+	else if (ms == l->t4 && l->common_t4)
+		evtimer_add(ev, l->common_t4);
+	else
+		evtimer_add(ev, &tv);
+}
+
+static void init_common_timeouts(struct tsx_layer *l)
+{
+	struct timeval tv = ms_tv(64u * l->t1);
+
+	/* NULL (out of memory) only costs speed: arm() then uses the heap. */
+	l->common_64t1 = event_base_init_common_timeout(l->base, &tv);
+	tv = ms_tv(l->t4);
+	l->common_t4 = event_base_init_common_timeout(l->base, &tv);
 }
 
 static unsigned t1x64(const struct tsx_layer *l)
@@ -263,14 +307,31 @@ static unsigned wait_time(const struct tsx *x, unsigned unreliable_ms)
 static void retrans_fired(evutil_socket_t fd, short what, void *arg);
 static void timeout_fired(evutil_socket_t fd, short what, void *arg);
 
+/* A full table refuses every new transaction, so whatever needed one
+ * fails (a call gets 503): say so, but at most once a second. */
+static void refuse_at_cap(struct tsx_layer *l)
+{
+	time_t now = time(NULL);
+
+	l->refused++;
+	if (now == l->warned)
+		return;
+	log_warn("transaction table full (%u live, the cap): %lu new transactions refused "
+		 "since the last warning", l->count, l->refused);
+	l->warned = now;
+	l->refused = 0;
+}
+
 static int tsx_new(struct tsx **xp, struct tsx_layer *l, enum tsx_kind kind,
 		   const struct tsx_key *k, const struct sip_peer *peer,
 		   const void *req, size_t req_len)
 {
 	struct tsx *x;
 
-	if (l->count >= SIP_MAX_TRANSACTIONS)
+	if (l->count >= l->max) {
+		refuse_at_cap(l);
 		return EAGAIN;
+	}
 	x = calloc(1, sizeof(*x) + req_len);
 	if (!x)
 		return ENOMEM;
@@ -310,6 +371,42 @@ static int tsx_send(struct tsx *x, const void *buf, size_t len)
 
 /* ---- layer ---- */
 
+static unsigned layer_cap(const struct tsx_timers *timers)
+{
+	unsigned max = timers ? timers->max_live : 0;
+
+	if (max == 0)
+		return SIP_MAX_TRANSACTIONS;
+	return max > SIP_MAX_TRANSACTIONS_CEIL ? SIP_MAX_TRANSACTIONS_CEIL : max;
+}
+
+static uint32_t buckets_for(unsigned max)
+{
+	uint32_t n = TSX_BUCKETS_MIN;
+
+	while (n < TSX_BUCKETS_MAX && (uint64_t)n * TSX_PER_BUCKET < max)
+		n <<= 1;
+	return n;
+}
+
+/* What an ended call leaves behind, per new call per second: the caller's
+ * INVITE (Accepted, Timer L), the callee's INVITE (Accepted, Timer M) and
+ * the BYE we answered (Completed, Timer J) each wait 64*T1; the BYE we sent
+ * waits T4 (Timer K). A quarter more covers calls being set up, in-call
+ * requests and calls that end the other way round. */
+unsigned tsx_cap_for_call_rate(unsigned calls_per_s, const struct tsx_timers *timers)
+{
+	uint64_t t1 = timers && timers->t1_ms ? timers->t1_ms : T1_DEFAULT_MS;
+	uint64_t t4 = timers && timers->t4_ms ? timers->t4_ms : T4_DEFAULT_MS;
+	uint64_t per_call_ms = 3u * 64u * t1 + t4;
+	uint64_t need = (uint64_t)calls_per_s * per_call_ms / 1000u;
+
+	need += need / 4u;
+	if (need < SIP_MAX_TRANSACTIONS)
+		return SIP_MAX_TRANSACTIONS;
+	return need > SIP_MAX_TRANSACTIONS_CEIL ? SIP_MAX_TRANSACTIONS_CEIL : (unsigned)need;
+}
+
 int tsx_layer_alloc(struct tsx_layer **lp, struct event_base *base,
 		    struct transport *tp, const struct tsx_timers *timers)
 {
@@ -325,6 +422,15 @@ int tsx_layer_alloc(struct tsx_layer **lp, struct event_base *base,
 	l->t1 = timers && timers->t1_ms ? timers->t1_ms : T1_DEFAULT_MS;
 	l->t2 = timers && timers->t2_ms ? timers->t2_ms : T2_DEFAULT_MS;
 	l->t4 = timers && timers->t4_ms ? timers->t4_ms : T4_DEFAULT_MS;
+	l->max = layer_cap(timers);
+	init_common_timeouts(l);
+	l->mask = buckets_for(l->max) - 1u;
+	l->srv = calloc((size_t)l->mask + 1u, sizeof(*l->srv));
+	l->cli = calloc((size_t)l->mask + 1u, sizeof(*l->cli));
+	if (!l->srv || !l->cli) {
+		tsx_layer_free(l);
+		return ENOMEM;
+	}
 	*lp = l;
 	return 0;
 }
@@ -335,12 +441,56 @@ void tsx_layer_free(struct tsx_layer *l)
 		return;
 	while (l->all)
 		tsx_free(l->all);
+	free(l->srv);
+	free(l->cli);
 	free(l);
 }
 
 unsigned tsx_layer_count(const struct tsx_layer *l)
 {
 	return l ? l->count : 0;
+}
+
+unsigned tsx_layer_max(const struct tsx_layer *l)
+{
+	return l ? l->max : 0;
+}
+
+/* Move every hashed transaction into tables of the new size. */
+static int rehash(struct tsx_layer *l, uint32_t nbuckets)
+{
+	struct tsx **srv = calloc(nbuckets, sizeof(*srv));
+	struct tsx **cli = calloc(nbuckets, sizeof(*cli));
+
+	if (!srv || !cli) {
+		free(srv);
+		free(cli);
+		return ENOMEM;
+	}
+	free(l->srv);
+	free(l->cli);
+	l->srv = srv;
+	l->cli = cli;
+	l->mask = nbuckets - 1u;
+	for (struct tsx *x = l->all; x; x = x->anext) {
+		if (x->linked)
+			hash_link(x);
+	}
+	return 0;
+}
+
+int tsx_layer_set_max(struct tsx_layer *l, unsigned max)
+{
+	struct tsx_timers t = { .max_live = max };
+	unsigned cap = layer_cap(&t);
+	int err;
+
+	if (!l)
+		return EINVAL;
+	if (buckets_for(cap) != l->mask + 1u && (err = rehash(l, buckets_for(cap))) != 0)
+		return err;
+	l->max = cap;
+	return 0;
 }
 
 enum tsx_kind tsx_kind(const struct tsx *x)
@@ -413,7 +563,7 @@ bool tsx_server_absorb(struct tsx_layer *l, const struct sip_msg *req,
 			x->state = TSX_CONFIRMED;
 			event_del(&x->retrans);
 			event_del(&x->timeout);
-			arm(&x->timeout, wait_time(x, x->l->t4)); /* Timer I */
+			arm(x->l, &x->timeout, wait_time(x, x->l->t4)); /* Timer I */
 		}
 		return true;
 	}
@@ -453,7 +603,7 @@ int tsx_server_alloc(struct tsx **xp, struct tsx_layer *l,
 		x->state = TSX_TRYING;
 		/* A TU that never answers must not pin the transaction: after
 		 * 64*T1 the client has given up anyway (its Timer F). */
-		arm(&x->timeout, t1x64(l));
+		arm(x->l, &x->timeout, t1x64(l));
 	}
 	*xp = x;
 	return 0;
@@ -503,21 +653,21 @@ static void server_advance(struct tsx *x, unsigned status)
 	event_del(&x->timeout);
 	if (x->kind == TSX_SERVER_NON_INVITE) {
 		x->state = TSX_COMPLETED;
-		arm(&x->timeout, wait_time(x, t1x64(l))); /* Timer J */
+		arm(x->l, &x->timeout, wait_time(x, t1x64(l))); /* Timer J */
 	} else if (status < 300) {
 		if (x->state != TSX_ACCEPTED) {
 			x->state = TSX_ACCEPTED;
-			arm(&x->timeout, t1x64(l)); /* Timer L */
+			arm(x->l, &x->timeout, t1x64(l)); /* Timer L */
 		} else {
-			arm(&x->timeout, t1x64(l));
+			arm(x->l, &x->timeout, t1x64(l));
 		}
 	} else {
 		x->state = TSX_COMPLETED;
 		if (!x->reliable) {
 			x->retrans_ms = l->t1;
-			arm(&x->retrans, x->retrans_ms); /* Timer G */
+			arm(x->l, &x->retrans, x->retrans_ms); /* Timer G */
 		}
-		arm(&x->timeout, t1x64(l)); /* Timer H */
+		arm(x->l, &x->timeout, t1x64(l)); /* Timer H */
 	}
 }
 
@@ -697,9 +847,9 @@ int tsx_client_send(struct tsx **xp, struct tsx_layer *l, const void *buf,
 	}
 	if (!x->reliable) {
 		x->retrans_ms = l->t1;
-		arm(&x->retrans, x->retrans_ms); /* Timer A or E */
+		arm(x->l, &x->retrans, x->retrans_ms); /* Timer A or E */
 	}
-	arm(&x->timeout, t1x64(l)); /* Timer B or F */
+	arm(x->l, &x->timeout, t1x64(l)); /* Timer B or F */
 	*xp = x;
 out:
 	free(m);
@@ -718,14 +868,14 @@ static void client_invite_response(struct tsx *x, const struct sip_msg *resp)
 		event_del(&x->timeout);
 		if (st < 200) {
 			x->state = TSX_PROCEEDING;
-			arm(&x->timeout, PROCEEDING_CAP_T1 * l->t1);
+			arm(x->l, &x->timeout, PROCEEDING_CAP_T1 * l->t1);
 		} else if (st < 300) {
 			x->state = TSX_ACCEPTED;
-			arm(&x->timeout, t1x64(l)); /* Timer M */
+			arm(x->l, &x->timeout, t1x64(l)); /* Timer M */
 		} else {
 			send_ack(x, resp);
 			x->state = TSX_COMPLETED;
-			arm(&x->timeout, wait_time(x, t1x64(l))); /* Timer D */
+			arm(x->l, &x->timeout, wait_time(x, t1x64(l))); /* Timer D */
 		}
 		client_report(x, resp, 0);
 		break;
@@ -756,7 +906,7 @@ static void client_non_invite_response(struct tsx *x, const struct sip_msg *resp
 	event_del(&x->retrans);
 	event_del(&x->timeout);
 	x->state = TSX_COMPLETED;
-	arm(&x->timeout, wait_time(x, l->t4)); /* Timer K */
+	arm(x->l, &x->timeout, wait_time(x, l->t4)); /* Timer K */
 	client_report(x, resp, 0);
 	x->ccb = NULL; /* nothing more to say */
 }
@@ -805,7 +955,7 @@ static void retrans_fired(evutil_socket_t fd, short what, void *arg)
 		if (e)
 			server_end(x, e);
 		else
-			arm(&x->retrans, x->retrans_ms);
+			arm(x->l, &x->retrans, x->retrans_ms);
 		return;
 	}
 	e = tsx_send(x, x->req, x->req_len);
@@ -820,7 +970,7 @@ static void retrans_fired(evutil_socket_t fd, short what, void *arg)
 	} else {
 		x->retrans_ms = x->retrans_ms * 2 < l->t2 ? x->retrans_ms * 2 : l->t2;
 	}
-	arm(&x->retrans, x->retrans_ms);
+	arm(x->l, &x->retrans, x->retrans_ms);
 }
 
 static void timeout_fired(evutil_socket_t fd, short what, void *arg)

@@ -66,9 +66,12 @@ enum tsx_state {
 	TSX_TERMINATED,
 };
 
-/* Base timer values in milliseconds; 0 keeps the RFC default. */
+/* Base timer values in milliseconds, and the most live transactions (at
+ * most SIP_MAX_TRANSACTIONS_CEIL); 0 keeps the RFC timer or
+ * SIP_MAX_TRANSACTIONS. */
 struct tsx_timers {
 	unsigned t1_ms, t2_ms, t4_ms;
+	unsigned max_live;
 };
 
 int tsx_layer_alloc(struct tsx_layer **lp, struct event_base *base,
@@ -77,6 +80,22 @@ void tsx_layer_free(struct tsx_layer *l);
 
 /* Live transactions: for statistics, tests and leak checks. */
 unsigned tsx_layer_count(const struct tsx_layer *l);
+
+/* The cap on live transactions this layer enforces; a new transaction
+ * beyond it gets EAGAIN (and a warning, at most once a second). */
+unsigned tsx_layer_max(const struct tsx_layer *l);
+
+/* Change that cap (0: SIP_MAX_TRANSACTIONS; at most
+ * SIP_MAX_TRANSACTIONS_CEIL), for instance once the call rate is known.
+ * Live transactions stay; a lower cap only refuses new ones until enough
+ * have ended. 0 or ENOMEM (then nothing changed). */
+int tsx_layer_set_max(struct tsx_layer *l, unsigned max);
+
+/* The live transactions that `calls_per_s` new calls per second keep,
+ * with T1 and T4 of `timers` (NULL: the RFC defaults), for
+ * struct tsx_timers.max_live: never below SIP_MAX_TRANSACTIONS nor above
+ * SIP_MAX_TRANSACTIONS_CEIL. */
+unsigned tsx_cap_for_call_rate(unsigned calls_per_s, const struct tsx_timers *timers);
 
 enum tsx_kind tsx_kind(const struct tsx *x);
 enum tsx_state tsx_state(const struct tsx *x);
@@ -101,7 +120,7 @@ bool tsx_server_absorb(struct tsx_layer *l, const struct sip_msg *req,
  * EEXIST when one already exists (call tsx_server_absorb first), EINVAL
  * for a request without a usable top Via (no RFC 3261 magic cookie, or a
  * branch or sent-by over the limits.h caps: answer those statelessly),
- * EAGAIN at SIP_MAX_TRANSACTIONS, or ENOMEM. */
+ * EAGAIN at the layer's cap (tsx_layer_max), or ENOMEM. */
 int tsx_server_alloc(struct tsx **xp, struct tsx_layer *l,
 		     const struct sip_msg *req, const struct sip_peer *src);
 
@@ -134,7 +153,7 @@ typedef void (*tsx_client_cb)(void *arg, struct tsx *x,
  * the magic cookie) to dst and start its client transaction. ACK is not a
  * transaction: send it with transport_send(). Returns 0 with *xp set,
  * EINVAL when the request does not parse or has no usable Via, EAGAIN at
- * SIP_MAX_TRANSACTIONS, ENOMEM, or the transport's error. */
+ * the layer's cap, ENOMEM, or the transport's error. */
 int tsx_client_send(struct tsx **xp, struct tsx_layer *l, const void *buf,
 		    size_t len, const struct sip_peer *dst,
 		    tsx_client_cb cb, void *arg);

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "core/conf.h"
+#include "core/limits.h"
 #include "sip/msg.h"
 #include "sip/transaction.h"
 #include "sip/transport.h"
@@ -125,7 +126,7 @@ static void pump(struct fixture *f, int fd, unsigned ms, const unsigned *n,
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct tsx_timers tm = { T1, T2, T4 };
+	struct tsx_timers tm = { T1, T2, T4, 0 };
 	struct rf_conf c;
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sa);
@@ -637,6 +638,113 @@ static void test_layer_free_with_live_transactions(void **state)
 	assert_int_equal(cb.n, 0);
 }
 
+/* ---- the table's cap ---- */
+
+static const struct sip_msg *request_n(char *buf, size_t len, const char *method, unsigned i)
+{
+	char branch[32];
+
+	snprintf(branch, sizeof(branch), "z9hG4bKcap%u", i);
+	request(buf, len, method, branch, "UDP", 1, NULL);
+	return parse(buf, SIP_TP_UDP);
+}
+
+/* A full table refuses new transactions of both kinds with EAGAIN, and
+ * takes them again as soon as one has ended. */
+static void test_cap_refuses_then_recovers(void **state)
+{
+	struct fixture *f = *state;
+	struct tsx_timers tm = { T1, T2, T4, 20 };
+	struct tsx_layer *l;
+	struct tsx *x, *first = NULL;
+	struct calls end = {0};
+	char req[512], resp[512];
+
+	assert_int_equal(tsx_layer_alloc(&l, f->base, f->t, &tm), 0);
+	assert_int_equal(tsx_layer_max(l), 20);
+	for (unsigned i = 0; i < 20; i++) {
+		assert_int_equal(tsx_server_alloc(&x, l, request_n(req, sizeof(req), "BYE", i), &f->far_peer), 0);
+		if (!first)
+			first = x;
+	}
+	assert_int_equal(tsx_server_alloc(&x, l, request_n(req, sizeof(req), "BYE", 20), &f->far_peer), EAGAIN);
+	request_n(req, sizeof(req), "OPTIONS", 21);
+	assert_int_equal(tsx_client_send(&x, l, req, strlen(req), &f->far_peer, NULL, NULL), EAGAIN);
+	assert_int_equal(tsx_layer_count(l), 20);
+
+	/* The answered BYE ends after Timer J (the unanswered ones about
+	 * then too): there is room again. */
+	tsx_server_set_end_cb(first, record_end, &end);
+	response(resp, sizeof(resp), 200, "z9hG4bKcap0", "UDP", "BYE");
+	assert_int_equal(tsx_server_respond(first, 200, resp, strlen(resp)), 0);
+	pump(f, f->far, 64 * T1 + 300, &end.n, 1);
+	assert_int_equal(end.n, 1);
+	pump(f, f->far, 5, NULL, 0);
+	assert_true(tsx_layer_count(l) < 20);
+	assert_int_equal(tsx_server_alloc(&x, l, request_n(req, sizeof(req), "BYE", 20), &f->far_peer), 0);
+	tsx_layer_free(l);
+}
+
+/* An ended call leaves three transactions for 64*T1 (the caller's INVITE,
+ * Accepted; the callee's INVITE, Accepted; the BYE we answered) and one
+ * for T4 (the BYE we sent). A table sized for a call rate must hold that
+ * for the whole of those timers, or calls fail long before the CPU is
+ * busy. With the RFC timers that is 101 transactions per call/s. */
+static void test_cap_holds_what_a_call_rate_leaves(void **state)
+{
+	const unsigned rates[] = { 1, 20, 1000, 2500, 4000, 9000 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		unsigned cap = tsx_cap_for_call_rate(rates[i], NULL);
+
+		assert_true(cap >= SIP_MAX_TRANSACTIONS);
+		assert_true((uint64_t)cap >= (uint64_t)rates[i] * (3u * 64u * 500u + 5000u) / 1000u);
+	}
+	/* Scaled timers scale the need. */
+	{
+		struct tsx_timers tm = { 1000u, 0, 10000u, 0 };
+
+		assert_true(tsx_cap_for_call_rate(1000, &tm) >= 1000u * (3u * 64u * 1u + 10u));
+	}
+	/* A rate no signalling thread reaches is held to the ceiling. */
+	assert_int_equal(tsx_cap_for_call_rate(100000, NULL), SIP_MAX_TRANSACTIONS_CEIL);
+}
+
+/* The real thing at 1,000 calls/s: 101,000 transactions, past the old fixed
+ * cap of 100,000, all fit in a layer sized for that rate, as the daemon
+ * sizes it: created with the default cap, then set from the call rate. */
+static void test_cap_sized_layer_holds_them(void **state)
+{
+	struct fixture *f = *state;
+	struct tsx_layer *l;
+	struct tsx *x;
+	char req[512];
+	const unsigned want = 1000u * (3u * 64u * 500u + 5000u) / 1000u;
+
+	assert_int_equal(tsx_layer_alloc(&l, f->base, f->t, NULL), 0);
+	assert_int_equal(tsx_layer_max(l), SIP_MAX_TRANSACTIONS);
+	for (unsigned i = 0; i < 50; i++)
+		assert_int_equal(tsx_server_alloc(&x, l, request_n(req, sizeof(req), "BYE", i), &f->far_peer), 0);
+	assert_int_equal(tsx_layer_set_max(l, tsx_cap_for_call_rate(1000, NULL)), 0);
+	assert_true(tsx_layer_max(l) >= want);
+	/* Those already there are still found after the table grew. */
+	for (unsigned i = 0; i < 50; i++)
+		assert_true(tsx_server_absorb(l, request_n(req, sizeof(req), "BYE", i), &f->far_peer));
+	for (unsigned i = 50; i < want; i++)
+		assert_int_equal(tsx_server_alloc(&x, l, request_n(req, sizeof(req), "BYE", i), &f->far_peer), 0);
+	assert_int_equal(tsx_layer_count(l), want);
+	/* Lookups still find each one (the hash grew with the cap). */
+	assert_true(tsx_server_absorb(l, request_n(req, sizeof(req), "BYE", want / 2), &f->far_peer));
+	assert_false(tsx_server_absorb(l, request_n(req, sizeof(req), "BYE", want), &f->far_peer));
+	/* A lower cap keeps what lives and refuses what is new. */
+	assert_int_equal(tsx_layer_set_max(l, 20), 0);
+	assert_int_equal(tsx_layer_count(l), want);
+	assert_true(tsx_server_absorb(l, request_n(req, sizeof(req), "BYE", 7), &f->far_peer));
+	assert_int_equal(tsx_server_alloc(&x, l, request_n(req, sizeof(req), "BYE", want), &f->far_peer), EAGAIN);
+	tsx_layer_free(l);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -653,6 +761,9 @@ int main(void)
 		T(test_client_invite_acks_failure),
 		T(test_reliable_skips_retransmissions),
 		T(test_layer_free_with_live_transactions),
+		T(test_cap_refuses_then_recovers),
+		T(test_cap_holds_what_a_call_rate_leaves),
+		T(test_cap_sized_layer_holds_them),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
