@@ -39,6 +39,7 @@ enum conf_type {
 	CT_TRANSPORTS, /* non-empty subset of udp,tcp,tls */
 	CT_LOGLEVEL,   /* error|warn|info|debug */
 	CT_DIGEST_ALGS, /* ordered, non-empty subset of sha256,md5 */
+	CT_NEWNET,     /* alert|deny|allow */
 };
 
 struct conf_key {
@@ -94,6 +95,9 @@ static const struct conf_key conf_table[] = {
 
 	{ "security", "lan", CT_CIDRS, 0, CONF_MAX_LAN, "", true, false, FIELD(lan),
 	  "extra CIDRs treated as LAN, besides RFC 1918, loopback and ULA" },
+	{ "security", "new_network_registration", CT_NEWNET, 0, 0, "alert", true, false,
+	  FIELD(new_network_registration),
+	  "a registered extension registering from another network: alert, deny or allow" },
 	{ "security", "secret_file", CT_PATH, 1, CONF_PATH_MAX - 1, "secret.key", false, false, FIELD(secret_file),
 	  "per-install secret for nonces; created at init, keep it mode 0600" },
 
@@ -147,6 +151,8 @@ static const struct conf_key conf_table[] = {
 	  "seconds in which those failures are counted" },
 	{ "guard", "lock_time", CT_UINT, 60, 604800, "3600", true, false, FIELD(lock_time),
 	  "seconds an extension stays locked (ringfence ext unlock lifts it sooner)" },
+	{ "guard", "scanner_agents", CT_STRING, 0, 511, "", true, false, FIELD(scanner_agents),
+	  "extra User-Agent prefixes of scanners, comma-separated, dropped and banned like the built-in list" },
 	{ "guard", "whitelist", CT_CIDRS, 0, CONF_MAX_LAN, "", true, false, FIELD(guard_whitelist),
 	  "CIDRs never banned or blocked (a monitoring host, a trusted office)" },
 };
@@ -574,6 +580,13 @@ static int conf_set(const struct conf_key *k, struct rf_conf *c, const char *dir
 		if (!err)
 			c->ndigest_algs = count;
 		return err;
+	case CT_NEWNET:
+		if (strcmp(v, "alert") != 0 && strcmp(v, "deny") != 0 && strcmp(v, "allow") != 0) {
+			snprintf(why, wl, "'%s' is not alert, deny or allow", v);
+			return EINVAL;
+		}
+		snprintf(field(c, k), k->size, "%s", v);
+		return 0;
 	case CT_LOGLEVEL: {
 		enum log_level lvl;
 		if (!log_level_parse(v, &lvl)) {
@@ -952,6 +965,7 @@ static void format_value(const struct rf_conf *c, const struct conf_key *k,
 	case CT_STRING:
 	case CT_PATH:
 	case CT_LOGLEVEL:
+	case CT_NEWNET:
 		snprintf(out, outlen, "%s", (const char *)cfield(c, k));
 		break;
 	case CT_UINT:

@@ -51,6 +51,7 @@ struct rf_conf {
 	struct acl_cidr lan[CONF_MAX_LAN]; /* extra LAN/VPN ranges */
 	unsigned nlan;
 	char secret_file[CONF_PATH_MAX];
+	char new_network_registration[8]; /* alert, deny or allow (S9) */
 
 	/* [log] */
 	char security_log[CONF_PATH_MAX]; /* empty: none */
@@ -76,6 +77,7 @@ struct rf_conf {
 	unsigned ban_failures, ban_window, ban_time, ban_time_max;
 	unsigned scan_extensions, nat_accounts;
 	unsigned lock_failures, lock_sources, lock_window, lock_time;
+	char scanner_agents[512];           /* extra scanner User-Agent prefixes */
 	struct acl_cidr guard_whitelist[CONF_MAX_LAN];
 	unsigned nguard_whitelist;
 };

@@ -260,3 +260,19 @@ bool acl_is_lan(const struct sockaddr *sa, const struct acl_cidr *extra,
 			return true;
 	return false;
 }
+
+/* One network as a site sees it: the /24 of an IPv4 address, the /64 of an
+ * IPv6 one (a home or office line is given about that much). */
+int acl_network_of(const struct sockaddr *sa, struct acl_cidr *out)
+{
+	uint8_t family, addr[16] = {0};
+
+	if (!source_addr(sa, &family, addr))
+		return EINVAL;
+	memset(out, 0, sizeof(*out));
+	out->family = family;
+	out->prefix = family == AF_INET ? 24 : 64;
+	memcpy(out->addr, addr, family == AF_INET ? 4 : 16);
+	mask_host_bits(out->addr, family == AF_INET ? 4 : 16, out->prefix);
+	return 0;
+}

@@ -42,4 +42,8 @@ bool acl_allows(const struct acl *a, const struct sockaddr *sa);
 bool acl_is_lan(const struct sockaddr *sa, const struct acl_cidr *extra,
 		unsigned nextra);
 
+/* The network `sa` belongs to for "same site" decisions: its IPv4 /24 or
+ * IPv6 /64 (an IPv4-mapped address counts as IPv4). Returns 0 or EINVAL. */
+int acl_network_of(const struct sockaddr *sa, struct acl_cidr *out);
+
 #endif

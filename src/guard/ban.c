@@ -766,6 +766,14 @@ void ban_auth_success(struct ban_engine *b, const struct ban_addr *src, const ch
 	t->naccounts = 0;
 }
 
+void ban_now(struct ban_engine *b, const struct ban_addr *src, enum ban_reason reason,
+	     int64_t now, struct ban_news *news)
+{
+	memset(news, 0, sizeof(*news));
+	if (!ban_source_banned(b, src, now))
+		ban_source(b, src, now, reason, news);
+}
+
 /* ---- healthy addresses ---- */
 
 void ban_mark_healthy(struct ban_engine *b, const struct ban_addr *src, int64_t until)

@@ -115,6 +115,11 @@ void ban_challenged(struct ban_engine *b, const struct ban_addr *src, const char
 void ban_auth_success(struct ban_engine *b, const struct ban_addr *src, const char *ext,
 		      size_t extlen);
 
+/* Ban `src` now for `reason` (a known scanner, a flood ...), with the
+ * usual length and doubling; whitelisted addresses are left alone. */
+void ban_now(struct ban_engine *b, const struct ban_addr *src, enum ban_reason reason,
+	     int64_t now, struct ban_news *news);
+
 /* `src` holds an authenticated registration until `until`: it is an
  * address with healthy phones behind it (see NAT above). */
 void ban_mark_healthy(struct ban_engine *b, const struct ban_addr *src, int64_t until);

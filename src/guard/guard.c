@@ -12,6 +12,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "guard/ban.h"
+#include "guard/scanner.h"
 #include "guard/secevent.h"
 #include "store/store.h"
 
@@ -22,6 +23,7 @@ struct guard {
 	struct store *store;
 	bool enabled;
 	unsigned ban_max_s;
+	char scanner_agents[512];
 	int64_t last_purge;
 	uint64_t dropped;
 };
@@ -61,6 +63,7 @@ int guard_alloc(struct guard **gp, const struct rf_conf *conf, struct store *sto
 	g->store = store;
 	g->enabled = conf->guard;
 	g->ban_max_s = conf->ban_time_max;
+	snprintf(g->scanner_agents, sizeof(g->scanner_agents), "%s", conf->scanner_agents);
 	*gp = g;
 	return 0;
 }
@@ -81,6 +84,7 @@ void guard_configure(struct guard *g, const struct rf_conf *conf)
 	ban_set_config(g->ban, &bc);
 	g->enabled = conf->guard;
 	g->ban_max_s = conf->ban_time_max;
+	snprintf(g->scanner_agents, sizeof(g->scanner_agents), "%s", conf->scanner_agents);
 }
 
 /* ---- the store ---- */
@@ -276,6 +280,43 @@ void guard_success(struct guard *g, const struct sockaddr *src, const char *ext,
 	ban_addr_from_sockaddr(src, &a);
 	ban_auth_success(g->ban, &a, ext, extlen);
 	ban_mark_healthy(g->ban, &a, healthy_until);
+}
+
+bool guard_scanner(struct guard *g, const struct sockaddr *src, const char *proto,
+		   const char *ua, size_t ualen, const char *from, size_t fromlen, int64_t now)
+{
+	const char *tool;
+	struct ban_news n;
+	struct ban_addr a;
+	struct secev e;
+
+	if (!g || !g->enabled)
+		return false;
+	tool = scanner_match(ua, ualen, from, fromlen, g->scanner_agents);
+	if (!tool)
+		return false;
+	ban_addr_from_sockaddr(src, &a);
+	if (ban_whitelisted(g->ban, &a))
+		return false;
+	secev_begin(&e, "scanner_detected");
+	secev_src(&e, src, proto);
+	secev_token(&e, "tool", tool);
+	if (ua)
+		secev_untrusted(&e, "ua", ua, ualen);
+	secev_emit(&e);
+	ban_now(g->ban, &a, BAN_SCAN, now, &n);
+	guard_apply(g, src, proto, &a, "", 0, &n, now);
+	return true;
+}
+
+bool guard_known_peer(const struct guard *g, const struct sockaddr *src, int64_t now)
+{
+	struct ban_addr a;
+
+	if (!g)
+		return false;
+	ban_addr_from_sockaddr(src, &a);
+	return ban_is_healthy(g->ban, &a, now);
 }
 
 /* ---- time passing ---- */

@@ -40,6 +40,15 @@ void guard_challenged(struct guard *g, const struct sockaddr *src, const char *p
 void guard_success(struct guard *g, const struct sockaddr *src, const char *ext,
 		   size_t extlen, int64_t healthy_until);
 
+/* A request whose User-Agent or From marks a known scanner tool
+ * (guard/scanner.h): its source is banned and the request gets silence
+ * (returns true). Values may be NULL when the header is absent. */
+bool guard_scanner(struct guard *g, const struct sockaddr *src, const char *proto,
+		   const char *ua, size_t ualen, const char *from, size_t fromlen, int64_t now);
+/* An address that holds an authenticated registration: the only ones
+ * OPTIONS is answered to (S6). */
+bool guard_known_peer(const struct guard *g, const struct sockaddr *src, int64_t now);
+
 /* Once a second: report bans and locks that ended, tidy the store. */
 void guard_tick(struct guard *g, int64_t now);
 

@@ -1,10 +1,12 @@
 #include "sip/registrar.h"
 
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "guard/acl.h"
 #include "guard/secevent.h"
 #include "sip/location.h"
 #include "sip/reply.h"
@@ -243,6 +245,59 @@ static bool registrar_to_matches(const struct sip_msg *m, const char *ext)
 	return sip_str_eq(u.user, ext);
 }
 
+/* ---- registration from a new network (S9) ---- */
+
+static bool registrar_adds_binding(const struct reg_req *rr)
+{
+	for (size_t i = 0; i < rr->n; i++) {
+		if (rr->c[i].expires > 0)
+			return true;
+	}
+	return false;
+}
+
+/* The network of the first live binding when none is in the source's
+ * network; false when the source's network is already known (or the
+ * extension has no binding to compare with). */
+static bool registrar_network_is_new(const struct reg_req *rr, const struct sip_peer *src,
+				     struct acl_cidr *before)
+{
+	struct acl_cidr here, there;
+
+	if (!rr->aor || !rr->aor->head ||
+	    acl_network_of((const struct sockaddr *)&src->addr, &here) != 0)
+		return false;
+	for (const struct binding *b = rr->aor->head; b; b = b->next) {
+		if (acl_network_of((const struct sockaddr *)&b->peer.addr, &there) == 0 &&
+		    memcmp(&here, &there, sizeof(here)) == 0)
+			return false;
+	}
+	return acl_network_of((const struct sockaddr *)&rr->aor->head->peer.addr, before) == 0;
+}
+
+/* Stolen credentials show up as the same extension registering from
+ * somewhere else. Returns false when the registration must be refused. */
+static bool registrar_network_allowed(struct sip_ctx *ctx, const struct sip_peer *src,
+				      const struct reg_req *rr)
+{
+	const char *policy = ctx->conf->new_network_registration;
+	char prev[INET6_ADDRSTRLEN + 8];
+	struct acl_cidr before;
+	struct secev e;
+
+	if (strcmp(policy, "allow") == 0 || rr->star || !registrar_adds_binding(rr) ||
+	    !registrar_network_is_new(rr, src, &before))
+		return true;
+	acl_cidr_format(&before, prev, sizeof(prev));
+	secev_begin(&e, "register_new_network");
+	secev_src(&e, (const struct sockaddr *)&src->addr, transport_name(src->tp));
+	secev_untrusted(&e, "ext", rr->ext, strlen(rr->ext));
+	secev_token(&e, "previous", prev);
+	secev_token(&e, "action", strcmp(policy, "deny") == 0 ? "denied" : "accepted");
+	secev_emit(&e);
+	return strcmp(policy, "deny") != 0;
+}
+
 void registrar_handle(struct sip_ctx *ctx, const struct sip_msg *m,
 		      const struct sip_peer *src, const struct dir_ext *ext)
 {
@@ -281,6 +336,10 @@ void registrar_handle(struct sip_ctx *ctx, const struct sip_msg *m,
 	}
 	if (!registrar_in_order(ctx, m, &rr)) {
 		registrar_answer(ctx, m, src, 400, "Out of order CSeq");
+		return;
+	}
+	if (!registrar_network_allowed(ctx, src, &rr)) {
+		registrar_answer(ctx, m, src, 403, "Registration from a new network refused");
 		return;
 	}
 	if (rr.star) {

@@ -134,6 +134,19 @@ static void handle_register(struct sip_ctx *ctx, const struct sip_msg *m,
 	registrar_handle(ctx, m, src, ext);
 }
 
+/* OPTIONS is how scanners find a PBX (svmap, nmap): it is answered only
+ * to addresses with registered phones, who use it as a keep-alive (S6).
+ * Everyone else gets silence. */
+static void handle_options(struct sip_ctx *ctx, const struct sip_msg *m,
+			   const struct sip_peer *src)
+{
+	if (!guard_known_peer(ctx->guard, (const struct sockaddr *)&src->addr, ctx->now))
+		return;
+	reply_start(ctx, m, src, 200, NULL);
+	reply_header(ctx, "Allow: REGISTER, INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO");
+	reply_send(ctx, src);
+}
+
 static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 			 const struct sip_peer *src)
 {
@@ -147,6 +160,10 @@ static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 		return;
 	if (m->method == SIP_M_ACK)
 		return; /* no stateless transaction to acknowledge */
+	if (m->method == SIP_M_OPTIONS && !request_in_dialog(m)) {
+		handle_options(ctx, m, src);
+		return;
+	}
 	if (m->method == SIP_M_CANCEL) {
 		/* No INVITE transaction exists that it could cancel, and CANCEL
 		 * cannot be challenged (RFC 3261 22.1). */
@@ -174,10 +191,23 @@ static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 		ctx->tsx_cur = NULL;
 		return;
 	}
-	reply_start(ctx, m, src, m->method == SIP_M_OPTIONS ? 200 : 501, NULL);
+	reply_start(ctx, m, src, 501, NULL);
 	reply_header(ctx, "Allow: REGISTER, INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO");
 	reply_send(ctx, src);
 	ctx->tsx_cur = NULL;
+}
+
+/* Known attack tools get silence and a ban (S6, guard/scanner.h). */
+static bool ingress_is_scanner(struct sip_ctx *ctx, const struct sip_msg *m,
+			       const struct sip_peer *src)
+{
+	const struct sip_hdr *ua = sip_msg_hdr(m, SIP_H_USER_AGENT);
+	const struct sip_hdr *from = sip_msg_hdr(m, SIP_H_FROM);
+
+	return guard_scanner(ctx->guard, (const struct sockaddr *)&src->addr,
+			     transport_name(src->tp), ua ? ua->value.p : NULL,
+			     ua ? ua->value.len : 0, from ? from->value.p : NULL,
+			     from ? from->value.len : 0, ctx->now);
 }
 
 static void server_on_message(void *arg, const char *buf, size_t len,
@@ -210,6 +240,8 @@ static void server_on_message(void *arg, const char *buf, size_t len,
 		reply_parse_error(ctx, &m, src, &perr);
 		return;
 	}
+	if (ingress_is_scanner(ctx, &m, src))
+		return;
 	if (m.method == SIP_M_REGISTER)
 		handle_register(ctx, &m, src);
 	else
@@ -284,6 +316,9 @@ static void server_reload_guard(struct server *s, struct rf_conf *c, const struc
 	c->lock_time = fresh->lock_time;
 	memcpy(c->guard_whitelist, fresh->guard_whitelist, sizeof(c->guard_whitelist));
 	c->nguard_whitelist = fresh->nguard_whitelist;
+	memcpy(c->scanner_agents, fresh->scanner_agents, sizeof(c->scanner_agents));
+	memcpy(c->new_network_registration, fresh->new_network_registration,
+	       sizeof(c->new_network_registration));
 	guard_configure(s->ctx.guard, c);
 }
 

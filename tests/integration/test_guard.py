@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from sipua import UA, Conn, wait_until
+from sipua import UA, Conn, reg_list, wait_until
 
 
 def ua(inst, user, password, src, transport="udp"):
@@ -177,3 +177,80 @@ def test_bad_guard_config_is_refused_with_file_and_line(instance):
     r = instance.cli("check-config", check=False)
     assert r.returncode != 0
     assert re.search(r"ringfence\.conf:\d+: .*ban_failures", r.stderr + r.stdout), r.stderr
+
+
+def options_from(inst, src):
+    """An OPTIONS from src; returns the answer's bytes or None."""
+    from sipua import udp_exchange, new_branch, new_tag, new_call_id
+    msg = (f"OPTIONS sip:127.0.0.1:{inst.port} SIP/2.0\r\n"
+           f"Via: SIP/2.0/UDP {src}:5099;branch={new_branch()};rport\r\n"
+           "Max-Forwards: 70\r\n"
+           f"From: <sip:probe@{src}>;tag={new_tag()}\r\n"
+           f"To: <sip:127.0.0.1:{inst.port}>\r\n"
+           f"Call-ID: {new_call_id()}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n").encode()
+    return udp_exchange(msg, "127.0.0.1", inst.port, src=src, timeout=1.5)
+
+
+def test_known_scanner_agent_gets_silence_and_a_ban(pbx_guarded):
+    inst = pbx_guarded
+    src = "127.0.9.1"
+    scanner = ua(inst, "1001", "x", src)
+    scanner.user_agent = "friendly-scanner"
+    assert scanner.request(timeout=1.5) is None
+    scanner.conn.close()
+    assert wait_until(lambda: events(inst, "scanner_detected", tool="sipvicious"), 3)
+    assert events(inst, "ban_added", addr=src, reason="scan")
+    assert silent(inst, src), "the scanner's next request, renamed, gets silence too"
+    # A product that scanners also imitate is not on the list.
+    phone = ua(inst, "1002", inst.passwords["1002"], "127.0.9.2")
+    phone.user_agent = "Zoiper rv2.10"
+    _, ok = phone.register()
+    assert ok.status == 200, ok
+
+
+def test_configured_scanner_agents_are_dropped_too(instance):
+    instance.set_conf("guard", "scanner_agents", "EvilDialer, WarBot/")
+    instance.start()
+    bot = ua(instance, "1001", "x", "127.0.9.3")
+    bot.user_agent = "warbot/2.1"
+    assert bot.request(timeout=1.5) is None
+    bot.conn.close()
+    assert wait_until(lambda: events(instance, "scanner_detected", tool="configured"), 3)
+
+
+def test_options_is_answered_only_to_addresses_with_phones(pbx_guarded):
+    inst = pbx_guarded
+    assert options_from(inst, "127.0.9.5") is None, "OPTIONS from a stranger must get silence"
+    _, ok = ua(inst, "1001", inst.passwords["1001"], "127.0.9.6").register()
+    assert ok.status == 200
+    answer = options_from(inst, "127.0.9.6")
+    assert answer is not None and answer.startswith(b"SIP/2.0 200"), answer
+    assert b"Server:" not in answer and b"User-Agent:" not in answer
+
+
+def test_registration_from_a_new_network_is_flagged(pbx_guarded):
+    inst = pbx_guarded
+    _, ok = ua(inst, "1001", inst.passwords["1001"], "127.0.10.1").register()
+    assert ok.status == 200
+    # The same network (/24) again: nothing to report.
+    _, ok = ua(inst, "1001", inst.passwords["1001"], "127.0.10.2").register()
+    assert ok.status == 200
+    assert not events(inst, "register_new_network")
+    _, ok = ua(inst, "1001", inst.passwords["1001"], "127.0.11.1").register()
+    assert ok.status == 200, "the default policy alerts but accepts"
+    line = wait_until(lambda: events(inst, "register_new_network", ext='"1001"'), 3)
+    assert line and " previous=127.0.10.0/24 " in line[0] and " action=accepted" in line[0], line
+
+
+def test_registration_from_a_new_network_can_be_denied(instance):
+    instance.set_conf("security", "new_network_registration", "deny")
+    instance.start()
+    _, ok = ua(instance, "1001", instance.passwords["1001"], "127.0.12.1").register()
+    assert ok.status == 200
+    _, refused = ua(instance, "1001", instance.passwords["1001"], "127.0.13.1").register()
+    assert refused.status == 403, refused
+    assert wait_until(lambda: events(instance, "register_new_network", action="denied"), 3)
+    def sources():
+        return [r["source"] for r in reg_list(instance)]
+    assert wait_until(lambda: any(s.startswith("127.0.12.1:") for s in sources()), 3), sources()
+    assert not any(s.startswith("127.0.13.1:") for s in sources()), sources()
