@@ -65,6 +65,14 @@ static bool str_is(struct sip_str s, const char *lit)
 	return sip_str_eq(s, lit);
 }
 
+static bool in_dialog(const struct sip_msg *m)
+{
+	const struct sip_hdr *to = sip_msg_hdr(m, SIP_H_TO);
+	struct sip_nameaddr na;
+
+	return to && sip_nameaddr_parse(to->value, &na) == 0 && na.tag.len > 0;
+}
+
 /* What the daemon answers an unauthenticated source over UDP. */
 static void answer_of(const char *name, const struct file *f, char *parse,
 		      char *answer, size_t sz)
@@ -90,7 +98,10 @@ static void answer_of(const char *name, const struct file *f, char *parse,
 		snprintf(answer, sz, "%d", err.status);
 		return;
 	}
-	if (!msg.is_request || msg.method == SIP_M_ACK || msg.method == SIP_M_CANCEL)
+	/* OPTIONS outside a call is answered only to addresses with
+	 * registered phones (docs/guard.md), never to a stranger. */
+	if (!msg.is_request || msg.method == SIP_M_ACK || msg.method == SIP_M_CANCEL ||
+	    (msg.method == SIP_M_OPTIONS && !in_dialog(&msg)))
 		snprintf(answer, sz, "none");
 	else if (msg.method == SIP_M_REGISTER)
 		snprintf(answer, sz, "401");
