@@ -146,9 +146,58 @@ void digest_ha1_compute(const char *user, const char *realm,
 
 /* ---- HMAC-SHA256 under the install secret ---- */
 
-static bool hmac_parts(const uint8_t secret[DIGEST_SECRET_LEN],
-		       enum mac_purpose purpose, const struct sip_str *parts,
-		       size_t nparts, uint8_t out[32])
+/* A context keyed once per thread. Fetching the digest and keying a fresh
+ * context cost about five times the MAC itself, and every registration
+ * needs six MACs (nonce, its check, two fake HA1s, two To tags). The
+ * secret does not change while the daemon runs; the copy kept here only
+ * tells a different secret (tests, a re-keyed instance) apart. */
+struct hmac_keyed {
+	EVP_MAC_CTX *ctx;
+	uint8_t key[DIGEST_SECRET_LEN];
+	bool keyed;
+};
+
+static pthread_key_t hmac_tls;
+static bool hmac_tls_ok;
+static pthread_once_t hmac_tls_once = PTHREAD_ONCE_INIT;
+
+static void hmac_keyed_free(void *arg)
+{
+	struct hmac_keyed *k = arg;
+
+	EVP_MAC_CTX_free(k->ctx);
+	OPENSSL_clear_free(k, sizeof(*k));
+}
+
+static void hmac_tls_create(void)
+{
+	hmac_tls_ok = pthread_key_create(&hmac_tls, hmac_keyed_free) == 0;
+}
+
+static struct hmac_keyed *hmac_keyed_get(void)
+{
+	struct hmac_keyed *k;
+
+	pthread_once(&md_once, md_fetch_all);
+	pthread_once(&hmac_tls_once, hmac_tls_create);
+	if (!hmac_tls_ok || mac_hmac == NULL)
+		return NULL;
+	k = pthread_getspecific(hmac_tls);
+	if (k != NULL)
+		return k;
+	k = OPENSSL_zalloc(sizeof(*k));
+	if (k == NULL)
+		return NULL;
+	k->ctx = EVP_MAC_CTX_new(mac_hmac);
+	if (k->ctx == NULL || pthread_setspecific(hmac_tls, k) != 0) {
+		hmac_keyed_free(k);
+		return NULL;
+	}
+	return k;
+}
+
+/* The thread's context, ready for a new MAC under secret; NULL on failure. */
+static EVP_MAC_CTX *hmac_start(const uint8_t secret[DIGEST_SECRET_LEN])
 {
 	char digest_name[] = "SHA256";
 	OSSL_PARAM params[] = {
@@ -156,24 +205,60 @@ static bool hmac_parts(const uint8_t secret[DIGEST_SECRET_LEN],
 						 digest_name, 0),
 		OSSL_PARAM_construct_end(),
 	};
-	uint8_t label = (uint8_t)purpose;
-	size_t outlen = 0;
-	EVP_MAC_CTX *ctx = NULL;
-	bool ok;
+	struct hmac_keyed *k = hmac_keyed_get();
 
-	pthread_once(&md_once, md_fetch_all);
-	if (mac_hmac != NULL)
-		ctx = EVP_MAC_CTX_new(mac_hmac);
-	ok = ctx != NULL &&
-	     EVP_MAC_init(ctx, secret, DIGEST_SECRET_LEN, params) == 1 &&
-	     EVP_MAC_update(ctx, &label, 1) == 1;
-	for (size_t i = 0; ok && i < nparts; i++)
-		ok = EVP_MAC_update(ctx, (const uint8_t *)parts[i].p,
-				    parts[i].len) == 1;
-	if (ok)
-		ok = EVP_MAC_final(ctx, out, &outlen, 32) == 1 && outlen == 32;
-	EVP_MAC_CTX_free(ctx);
-	return ok;
+	if (k == NULL)
+		return NULL;
+	/* Same key: a NULL key restarts from the kept inner and outer
+	 * states instead of hashing the key again. */
+	if (k->keyed && CRYPTO_memcmp(k->key, secret, DIGEST_SECRET_LEN) == 0 &&
+	    EVP_MAC_init(k->ctx, NULL, 0, NULL) == 1)
+		return k->ctx;
+	k->keyed = false;
+	if (EVP_MAC_init(k->ctx, secret, DIGEST_SECRET_LEN, params) != 1)
+		return NULL;
+	memcpy(k->key, secret, DIGEST_SECRET_LEN);
+	k->keyed = true;
+	return k->ctx;
+}
+
+static bool hmac_update_parts(EVP_MAC_CTX *ctx, const struct sip_str *parts,
+			      size_t nparts)
+{
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i].len > 0 &&
+		    EVP_MAC_update(ctx, (const uint8_t *)parts[i].p,
+				   parts[i].len) != 1)
+			return false;
+	}
+	return true;
+}
+
+static bool hmac_finish(EVP_MAC_CTX *ctx, uint8_t out[32])
+{
+	size_t outlen = 0;
+
+	return EVP_MAC_final(ctx, out, &outlen, 32) == 1 && outlen == 32;
+}
+
+bool digest_hmac(const uint8_t secret[DIGEST_SECRET_LEN],
+		 const struct sip_str *parts, size_t nparts, uint8_t out[32])
+{
+	EVP_MAC_CTX *ctx = hmac_start(secret);
+
+	return ctx != NULL && hmac_update_parts(ctx, parts, nparts) &&
+	       hmac_finish(ctx, out);
+}
+
+static bool hmac_parts(const uint8_t secret[DIGEST_SECRET_LEN],
+		       enum mac_purpose purpose, const struct sip_str *parts,
+		       size_t nparts, uint8_t out[32])
+{
+	uint8_t label = (uint8_t)purpose;
+	EVP_MAC_CTX *ctx = hmac_start(secret);
+
+	return ctx != NULL && EVP_MAC_update(ctx, &label, 1) == 1 &&
+	       hmac_update_parts(ctx, parts, nparts) && hmac_finish(ctx, out);
 }
 
 void digest_ha1_fake(const uint8_t secret[DIGEST_SECRET_LEN],

@@ -43,6 +43,11 @@ void digest_ha1_compute(const char *user, const char *realm,
 void digest_ha1_fake(const uint8_t secret[DIGEST_SECRET_LEN],
 		     struct sip_str user, struct digest_ha1 *out);
 
+/* HMAC-SHA256 under secret of the concatenated parts, into out. False only
+ * when OpenSSL fails (out is then undefined). */
+bool digest_hmac(const uint8_t secret[DIGEST_SECRET_LEN],
+		 const struct sip_str *parts, size_t nparts, uint8_t out[32]);
+
 /* Write a nonce for `now` and the source address into out (not
  * NUL-terminated, exactly DIGEST_NONCE_LEN bytes). */
 void digest_nonce_make(const uint8_t secret[DIGEST_SECRET_LEN], uint32_t now,

@@ -10,6 +10,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "sip/digest.h"
 
 static struct sip_str S(const char *s)
@@ -489,6 +491,75 @@ static void test_nonce_future(void **state)
 	assert_int_equal(check(n, sizeof(n), T0, SA(a)), DIGEST_NONCE_BAD);
 }
 
+/* ---- The MACs match a one-shot HMAC-SHA256 ---- */
+
+static void hmac_ref(const uint8_t *key, const void *in, size_t len, uint8_t out[32])
+{
+	size_t n = 0;
+
+	assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key,
+				  DIGEST_SECRET_LEN, in, len, out, 32, &n));
+	assert_int_equal(n, 32);
+}
+
+static void hex_of(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+/* The keyed context is reused between MACs and re-keyed when the secret
+ * changes; every result must still be exactly HMAC-SHA256. */
+static void test_hmac_known_answers(void **state)
+{
+	struct sip_str parts[2] = {S("call-id@host"), S("fromtag")};
+	uint8_t got[32], want[32];
+	char want_hex[65];
+	struct digest_ha1 fake;
+
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		const uint8_t *key = round == 1 ? secret_b : secret_a;
+
+		assert_true(digest_hmac(key, parts, 2, got));
+		hmac_ref(key, "call-id@hostfromtag", 19, want);
+		assert_memory_equal(got, want, 32);
+		assert_true(digest_hmac(key, parts, 0, got));
+		hmac_ref(key, "", 0, want);
+		assert_memory_equal(got, want, 32);
+
+		digest_ha1_fake(key, S("Mufasa"), &fake);
+		hmac_ref(key, "MMufasa", 7, want);
+		hex_of(want, DIGEST_MD5_HEX / 2, want_hex);
+		assert_string_equal(fake.md5, want_hex);
+		hmac_ref(key, "SMufasa", 7, want);
+		hex_of(want, DIGEST_SHA256_HEX / 2, want_hex);
+		assert_string_equal(fake.sha256, want_hex);
+	}
+}
+
+static void test_nonce_known_answer(void **state)
+{
+	struct sockaddr_in a = v4("192.0.2.10", 5060);
+	/* label, issue time (big-endian), family 4, the IPv4 address */
+	const uint8_t in[] = {'N', 0x69, 0x26, 0xf2, 0x00, 4, 192, 0, 2, 10};
+	char n[DIGEST_NONCE_LEN + 1] = {0};
+	uint8_t want[32];
+	char want_hex[65];
+
+	(void)state;
+	digest_nonce_make(secret_a, T0, SA(a), n);
+	hmac_ref(secret_a, in, sizeof(in), want);
+	hex_of(want, (DIGEST_NONCE_LEN - 8) / 2, want_hex);
+	assert_memory_equal(n, "6926f200", 8);
+	assert_string_equal(n + 8, want_hex);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -508,6 +579,8 @@ int main(void)
 		cmocka_unit_test(test_nonce_ipv6),
 		cmocka_unit_test(test_nonce_forged),
 		cmocka_unit_test(test_nonce_future),
+		cmocka_unit_test(test_hmac_known_answers),
+		cmocka_unit_test(test_nonce_known_answer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
