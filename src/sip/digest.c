@@ -103,12 +103,14 @@ static bool str_eq(struct sip_str s, const char *lit)
 
 /* ---- Hashing: H(a ":" b ":" ...) written as lower-case hex ---- */
 
+static EVP_MD_CTX *thread_md_ctx(void);
+
 static void hash_parts_hex(enum digest_alg alg, const struct sip_str *parts,
 			   size_t nparts, char *out)
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	EVP_MD_CTX *ctx = thread_md_ctx();
 	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, md_get(alg), NULL) == 1;
 
 	for (size_t i = 0; ok && i < nparts; i++) {
@@ -119,7 +121,6 @@ static void hash_parts_hex(enum digest_alg alg, const struct sip_str *parts,
 	}
 	if (ok)
 		ok = EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
-	EVP_MD_CTX_free(ctx);
 	if (!ok || mdlen * 2 != alg_hex_len(alg)) {
 		/* Only an allocation failure gets here. An empty string
 		 * never equals a well-formed response, so the caller fails
@@ -146,13 +147,15 @@ void digest_ha1_compute(const char *user, const char *realm,
 
 /* ---- HMAC-SHA256 under the install secret ---- */
 
-/* A context keyed once per thread. Fetching the digest and keying a fresh
- * context cost about five times the MAC itself, and every registration
- * needs six MACs (nonce, its check, two fake HA1s, two To tags). The
- * secret does not change while the daemon runs; the copy kept here only
- * tells a different secret (tests, a re-keyed instance) apart. */
+/* Contexts kept per thread. An HMAC context keyed once: fetching the
+ * digest and keying a fresh context cost about five times the MAC itself,
+ * and every registration needs six MACs (nonce, its check, two fake HA1s,
+ * two To tags). The secret does not change while the daemon runs; the copy
+ * kept here only tells a different secret (tests, a re-keyed instance)
+ * apart. And a digest context, reused instead of allocated per hash. */
 struct hmac_keyed {
 	EVP_MAC_CTX *ctx;
+	EVP_MD_CTX *md;
 	uint8_t key[DIGEST_SECRET_LEN];
 	bool keyed;
 };
@@ -166,6 +169,7 @@ static void hmac_keyed_free(void *arg)
 	struct hmac_keyed *k = arg;
 
 	EVP_MAC_CTX_free(k->ctx);
+	EVP_MD_CTX_free(k->md);
 	OPENSSL_clear_free(k, sizeof(*k));
 }
 
@@ -189,11 +193,19 @@ static struct hmac_keyed *hmac_keyed_get(void)
 	if (k == NULL)
 		return NULL;
 	k->ctx = EVP_MAC_CTX_new(mac_hmac);
-	if (k->ctx == NULL || pthread_setspecific(hmac_tls, k) != 0) {
+	k->md = EVP_MD_CTX_new();
+	if (k->ctx == NULL || k->md == NULL || pthread_setspecific(hmac_tls, k) != 0) {
 		hmac_keyed_free(k);
 		return NULL;
 	}
 	return k;
+}
+
+static EVP_MD_CTX *thread_md_ctx(void)
+{
+	struct hmac_keyed *k = hmac_keyed_get();
+
+	return k != NULL ? k->md : NULL;
 }
 
 /* The thread's context, ready for a new MAC under secret; NULL on failure. */
