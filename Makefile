@@ -12,9 +12,10 @@ DEMO       ?= demo
 
 BUILD_DEPS := build-essential cmake pkg-config libevent-dev libssl-dev \
               libsqlite3-dev libinih-dev libpwquality-dev cracklib-runtime \
-              openssl libsrtp2-dev
+              openssl libsrtp2-dev libnftables-dev
 TEST_DEPS  := libcmocka-dev python3 python3-pytest sip-tester baresip \
-              fail2ban clang libclang-rt-14-dev sipvicious iproute2
+              fail2ban clang libclang-rt-14-dev sipvicious iproute2 \
+              nftables
 
 .PHONY: all build deps test-deps run test unit integration fuzz asan bench clean lint
 

@@ -5,6 +5,7 @@
 
 #include "admin/admin.h"
 #include "admin/cmd_ban.h"
+#include "admin/cmd_firewall.h"
 #include "core/limits.h"
 
 #define SRTP_TEXT \
@@ -506,6 +507,42 @@ const struct admin_cmd admin_cmds[] = {
 			"Recorded as event ban_lifted in the security log.\n",
 		.examples = "ringfence ban del 203.0.113.5\n",
 		.handler = cmd_ban_del,
+	},
+	{
+		.name = "firewall print",
+		.access = ADMIN_READ,
+		.needs = NEEDS_CONF,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_END },
+		.summary = "print an nftables ruleset for this host",
+		.synopsis = "firewall print",
+		.description =
+			"Print a complete nftables ruleset for the host, in nft syntax, made\n"
+			"from this instance's configuration: one table (inet ringfence, or\n"
+			"the table of [firewall] nft_set) whose input chain drops\n"
+			"everything except\n"
+			"\n"
+			"    loopback, established and related traffic, ICMPv6 neighbour\n"
+			"    discovery and rate-limited ping;\n"
+			"    SIP on [sip] port over UDP and TCP and TLS on tls_port, as far\n"
+			"    as [sip] transports enables them;\n"
+			"    the RTP relay range [media] rtp_port_min..rtp_port_max (UDP);\n"
+			"    ssh (port 22) from the LAN only: RFC 1918, ULA and [security] lan.\n"
+			"\n"
+			"Before all of these it drops every source in the banned sets, an\n"
+			"IPv4 set (banned) and an IPv6 one (banned6), both with timeouts,\n"
+			"with a counter each. With [firewall] nft_set the daemon mirrors\n"
+			"every ban into them, so the kernel drops a banned source before\n"
+			"Ringfence sees it.\n"
+			"\n"
+			"Loading the ruleset again replaces the rules and keeps the sets\n"
+			"with their elements. Check it first with 'nft -c -f FILE', and keep\n"
+			"a console open when loading it on a remote host: ssh from outside\n"
+			"the LAN is dropped.\n",
+		.examples =
+			"ringfence firewall print > /etc/nftables.d/ringfence.nft\n"
+			"ringfence firewall print | nft -c -f - && ringfence firewall print | nft -f -\n",
+		.handler = cmd_firewall_print,
 	},
 	{
 		.name = "check-config",

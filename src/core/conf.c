@@ -20,6 +20,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "guard/nft.h"
 #include "sip/digest.h"
 
 /* Longest line we accept. inih's own buffer is fixed when the library is
@@ -155,12 +156,16 @@ static const struct conf_key conf_table[] = {
 	  "extra User-Agent prefixes of scanners, comma-separated, dropped and banned like the built-in list" },
 	{ "guard", "whitelist", CT_CIDRS, 0, CONF_MAX_LAN, "", true, false, FIELD(guard_whitelist),
 	  "CIDRs never banned or blocked (a monitoring host, a trusted office)" },
+
+	{ "firewall", "nft_set", CT_STRING, 0, 63, "", false, false, FIELD(nft_set),
+	  "nftables set bans are mirrored into, as 'inet TABLE SET' (IPv6 in SET6); empty is off" },
 };
 
 #define CONF_NKEYS (sizeof(conf_table) / sizeof(conf_table[0]))
 
 static const char *const conf_sections[] = {
 	"general", "sip", "registrar", "security", "log", "store", "media", "calls", "guard",
+	"firewall",
 };
 
 #define CONF_NSECTIONS (sizeof(conf_sections) / sizeof(conf_sections[0]))
@@ -853,6 +858,19 @@ static unsigned max_line(unsigned a, unsigned b)
 	return a > b ? a : b;
 }
 
+/* The nftables set is named in nft's own words, checked here so that a
+ * typo stops the daemon at start rather than every ban failing later. */
+static void conf_check_firewall(struct loader *ld)
+{
+	struct nft_target t;
+	char why[256];
+
+	if (ld->conf.nft_set[0] &&
+	    nft_target_parse(ld->conf.nft_set, &t, why, sizeof(why)) != 0)
+		fail(ld, line_of(ld, "firewall", "nft_set"), "bad value for 'nft_set' in [firewall]: %s",
+		     why);
+}
+
 /* Rules that involve more than one key. Errors point at the later of the
  * lines involved, which is the one most likely just edited. */
 static void conf_cross_check(struct loader *ld)
@@ -897,6 +915,7 @@ static void conf_cross_check(struct loader *ld)
 	if (c->tls_port != 0 && c->tls_port == c->port)
 		fail(ld, max_line(lport, ltls),
 		     "tls_port must differ from port (both %u) in [sip]", c->port);
+	conf_check_firewall(ld);
 }
 
 int conf_load(struct rf_conf *c, const char *path, char *err, size_t errlen)

@@ -80,6 +80,9 @@ struct rf_conf {
 	char scanner_agents[512];           /* extra scanner User-Agent prefixes */
 	struct acl_cidr guard_whitelist[CONF_MAX_LAN];
 	unsigned nguard_whitelist;
+
+	/* [firewall] */
+	char nft_set[64];         /* "inet TABLE SET" bans are mirrored into; empty: off */
 };
 
 /* Fill c with every default (paths relative to dir). */

@@ -12,11 +12,14 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "guard/ban.h"
+#include "guard/nft.h"
+#include "guard/nft_helper.h"
 #include "guard/scanner.h"
 #include "guard/secevent.h"
 #include "store/store.h"
 
 #define GUARD_PURGE_EVERY_S 600 /* old ban rows leave the store this often */
+#define GUARD_NFT_SYNC_WAIT_MS 1000 /* a resync waits this long per message for room */
 
 struct guard {
 	struct ban_engine *ban;
@@ -26,6 +29,9 @@ struct guard {
 	char scanner_agents[512];
 	int64_t last_purge;
 	uint64_t dropped;
+	struct nft_helper *nft;   /* borrowed; NULL: bans stay in this process */
+	bool nft_resync;          /* a message was lost: sync the sets on the next tick */
+	bool nft_gone;            /* the helper has exited: said once */
 };
 
 static void guard_ban_config(const struct rf_conf *c, struct ban_config *bc)
@@ -87,6 +93,85 @@ void guard_configure(struct guard *g, const struct rf_conf *conf)
 	snprintf(g->scanner_agents, sizeof(g->scanner_agents), "%s", conf->scanner_agents);
 }
 
+/* ---- the kernel's sets (guard/nft_helper.h) ---- */
+
+void guard_set_firewall(struct guard *g, struct nft_helper *h)
+{
+	g->nft = h;
+}
+
+/* Hand one command to the helper. A full socket loses it, so the next
+ * tick syncs the whole set; the in-process ban holds meanwhile. */
+static bool guard_nft_send(struct guard *g, const struct nft_cmd *c, int wait_ms)
+{
+	int err;
+
+	if (!g->nft || g->nft_gone)
+		return false;
+	err = nft_helper_send_wait(g->nft, c, wait_ms);
+	if (err == EAGAIN) {
+		if (!g->nft_resync)
+			log_warn("firewall helper is behind; the nftables sets will be synced again");
+		g->nft_resync = true;
+	} else if (err == EPIPE) {
+		g->nft_gone = true;
+		log_error("firewall helper has stopped: bans are no longer mirrored into nftables "
+			  "(restart the daemon)");
+	}
+	return err == 0;
+}
+
+static void guard_nft_add(struct guard *g, const struct ban_addr *a, int64_t until,
+			  int64_t now, int wait_ms)
+{
+	struct nft_cmd c = {.op = NFT_ADD, .addr = *a};
+	int64_t left = until - now;
+
+	if (left <= 0)
+		return;
+	c.timeout = left > NFT_TIMEOUT_MAX ? NFT_TIMEOUT_MAX : (unsigned)left;
+	guard_nft_send(g, &c, wait_ms);
+}
+
+static void guard_nft_del(struct guard *g, const struct ban_addr *a)
+{
+	struct nft_cmd c = {.op = NFT_DEL, .addr = *a};
+
+	guard_nft_send(g, &c, 0);
+}
+
+struct nft_sync {
+	struct guard *g;
+	int64_t now;
+};
+
+static int sync_ban(const struct ban_record *r, void *arg)
+{
+	struct nft_sync *s = arg;
+	struct ban_addr a;
+
+	if (ban_addr_parse(r->addr, &a) == 0 && ban_source_banned(s->g->ban, &a, s->now))
+		guard_nft_add(s->g, &a, r->until, s->now, GUARD_NFT_SYNC_WAIT_MS);
+	return 0;
+}
+
+/* Empty the sets and add every ban in force with what is left of it. The
+ * helper runs what is queued as one transaction, so a quick resync never
+ * leaves the kernel without the bans. */
+static void guard_nft_sync(struct guard *g, int64_t now)
+{
+	struct nft_cmd flush = {.op = NFT_FLUSH};
+	struct nft_sync s = {g, now};
+
+	if (!g->nft || g->nft_gone)
+		return;
+	g->nft_resync = false;
+	if (!guard_nft_send(g, &flush, GUARD_NFT_SYNC_WAIT_MS) || !g->enabled)
+		return;
+	if (store_ban_foreach(g->store, sync_ban, &s) != 0)
+		g->nft_resync = true;
+}
+
 /* ---- the store ---- */
 
 static int load_ban(const struct ban_record *r, void *arg)
@@ -119,6 +204,8 @@ int guard_load(struct guard *g)
 		err = store_lock_foreach(g->store, load_lock, g);
 	if (err)
 		log_warn("cannot read bans and locks (%s)", strerror(err));
+	else
+		guard_nft_sync(g, time(NULL));
 	return err;
 }
 
@@ -196,6 +283,7 @@ static void guard_apply(struct guard *g, const struct sockaddr *src, const char 
 		if (store_ban_put(g->store, &r) != 0)
 			log_warn("cannot store the ban of %s; it holds until a restart", r.addr);
 		event_ban_added(a, n, now);
+		guard_nft_add(g, a, n->ban_until, now, 0);
 	}
 	if (n->pair_blocked)
 		event_pair_blocked(src, proto, ext, extlen, n);
@@ -323,10 +411,12 @@ bool guard_known_peer(const struct guard *g, const struct sockaddr *src, int64_t
 
 static void on_lifted(void *arg, const struct ban_addr *a, enum ban_reason reason)
 {
+	struct guard *g = arg;
 	char addr[64];
 	struct secev e;
 
-	(void)arg;
+	/* The kernel's timeout ended it too; this is for a clock that drifted. */
+	guard_nft_del(g, a);
 	ban_addr_format(a, addr, sizeof(addr));
 	secev_begin(&e, "ban_lifted");
 	secev_token(&e, "addr", addr);
@@ -354,6 +444,8 @@ void guard_tick(struct guard *g, int64_t now)
 	struct ban_sweep_cb cb = {on_lifted, on_unlocked, g};
 
 	ban_sweep(g->ban, now, &cb);
+	if (g->nft_resync)
+		guard_nft_sync(g, now);
 	if (now - g->last_purge >= GUARD_PURGE_EVERY_S) {
 		g->last_purge = now;
 		store_ban_purge(g->store, now - (int64_t)g->ban_max_s);

@@ -15,11 +15,16 @@
 struct rf_conf;
 struct store;
 struct guard;
+struct nft_helper;
 
 int guard_alloc(struct guard **gp, const struct rf_conf *conf, struct store *store);
 void guard_free(struct guard *g);
 /* After a configuration reload. */
 void guard_configure(struct guard *g, const struct rf_conf *conf);
+/* Mirror bans into nftables through the firewall helper (borrowed; it
+ * must outlive the guard). Call before guard_load, which then brings the
+ * kernel's sets in line with the bans in force. */
+void guard_set_firewall(struct guard *g, struct nft_helper *h);
 /* Replace the bans and locks in force with the store's. Returns 0 or an
  * errno value (the current ones are then kept). */
 int guard_load(struct guard *g);

@@ -22,6 +22,8 @@
 #include "core/priv.h"
 #include "core/secret.h"
 #include "guard/guard.h"
+#include "guard/nft.h"
+#include "guard/nft_helper.h"
 #include "guard/secevent.h"
 #include "sip/auth.h"
 #include "sip/call.h"
@@ -51,6 +53,7 @@ struct server {
 	time_t bad_second;
 	struct sip_reply reply;
 	struct store_checkpointer *checkpointer;
+	struct nft_helper *nft;   /* the firewall helper; NULL without [firewall] nft_set */
 };
 
 /* ---- stage 1 and 2: sanity and parse ---- */
@@ -395,8 +398,12 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot load extensions and registrations: %s", strerror(rc));
 		return rc;
 	}
-	if ((rc = guard_alloc(&s->ctx.guard, c, s->ctx.store)) != 0 ||
-	    (rc = guard_load(s->ctx.guard)) != 0) {
+	if ((rc = guard_alloc(&s->ctx.guard, c, s->ctx.store)) != 0) {
+		snprintf(err, errlen, "cannot load bans and locks: %s", strerror(rc));
+		return rc;
+	}
+	guard_set_firewall(s->ctx.guard, s->nft);
+	if ((rc = guard_load(s->ctx.guard)) != 0) {
 		snprintf(err, errlen, "cannot load bans and locks: %s", strerror(rc));
 		return rc;
 	}
@@ -433,6 +440,7 @@ static void server_close(struct server *s)
 	transport_free(s->ctx.tp);
 	location_free(s->ctx.loc);
 	guard_free(s->ctx.guard);
+	nft_helper_stop(s->nft);
 	directory_free(s->ctx.dir);
 	store_checkpointer_stop(s->checkpointer);
 	store_close(s->ctx.store);
@@ -454,11 +462,37 @@ static void server_raise_fd_limit(void)
 	}
 }
 
+/* The firewall helper is forked first, while nothing else is open, so it
+ * holds no socket, file or database of the daemon's; and while we are
+ * still root, so it can keep CAP_NET_ADMIN (guard/nft_helper.h). */
+static int server_start_firewall(struct server *s, char *err, size_t errlen)
+{
+	const struct rf_conf *c = s->ctx.conf;
+	struct nft_target t;
+	char why[256];
+	int rc;
+
+	if (!c->nft_set[0])
+		return 0;
+	if (nft_target_parse(c->nft_set, &t, why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "[firewall] nft_set: %s", why);
+		return EINVAL;
+	}
+	rc = nft_helper_start(&s->nft, &t, c->user, err, errlen);
+	if (!rc)
+		log_info("bans are mirrored into the nftables sets %s %s %s and %s6",
+			 t.family, t.table, t.set, t.set);
+	return rc;
+}
+
 static int server_start(struct server *s, char *err, size_t errlen)
 {
 	struct rf_conf *c = s->ctx.conf;
 	int rc;
 
+	rc = server_start_firewall(s, err, errlen);
+	if (rc)
+		return rc;
 	server_raise_fd_limit();
 	s->ctx.base = event_base_new();
 	if (!s->ctx.base) {

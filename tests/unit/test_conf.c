@@ -547,6 +547,28 @@ static void print_shows_every_key_and_round_trips(void **state)
 	free(again);
 }
 
+static void firewall_nft_set(void **state)
+{
+	struct fx *f = *state;
+
+	load_ok(f, "");
+	assert_string_equal(f->c.nft_set, "");
+	load_ok(f, "[firewall]\nnft_set = inet ringfence banned\n");
+	assert_string_equal(f->c.nft_set, "inet ringfence banned");
+	load_fails(f, "[firewall]\nnft_set = ip ringfence banned\n",
+		   "2: bad value for 'nft_set' in [firewall]: family 'ip' is not supported: "
+		   "use inet, whose one table filters IPv4 and IPv6 alike");
+	load_fails(f, "[firewall]\nnft_set = inet ringfence\n",
+		   "2: bad value for 'nft_set' in [firewall]: the set name is missing: "
+		   "write 'inet TABLE SET'");
+	load_fails(f, "[firewall]\nnft_set = inet ring;fence banned\n",
+		   "2: bad value for 'nft_set' in [firewall]: the table name 'ring;fence' may hold "
+		   "only letters, digits and '_', starting with a letter");
+	load_fails(f, "[firewall]\nnft_set = inet ringfence banned extra\n",
+		   "2: bad value for 'nft_set' in [firewall]: unexpected text after the set name: "
+		   "write 'inet TABLE SET'");
+}
+
 static void every_key_is_documented(void **state)
 {
 	struct fx *f = *state;
@@ -577,7 +599,7 @@ static void every_key_is_documented(void **state)
 		if (!strstr(doc, needle))
 			fail_msg("docs/config.md does not document %s", needle);
 	}
-	assert_int_equal(keys, 44);
+	assert_int_equal(keys, 45);
 	free(out);
 	free(doc);
 }
@@ -688,6 +710,7 @@ int main(void)
 		T(failed_load_changes_nothing),
 		T(cross_field_rules),
 		T(print_shows_every_key_and_round_trips),
+		T(firewall_nft_set),
 		T(every_key_is_documented),
 		T(initial_file_round_trips),
 		T(initial_file_documents_every_key),
