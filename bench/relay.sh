@@ -167,7 +167,8 @@ export RELAY_VAR="$OUT/var" MODES="${MODES:-rtp srtp}"
 if [ -n "${LOADS:-}" ]; then
 	# Equal rates for every relay: each load is measured whatever the one
 	# before it gave, so the pass criteria are opened (as in the harness's
-	# RESULTS.md, run 3). Loss and p99 are still reported per step.
+	# RESULTS.md, run 3). Loss and p99 are still reported per step. A step
+	# where the generator could not send its load still ends the list.
 	export STEPS="$LOADS" REFINE=0 P99_MAX_US=1000000000 LOSS_MAX=100 \
 		GEN_MAX_PCT=101 CPU_SAT_PCT=101
 fi
