@@ -67,17 +67,43 @@ static int helper_drop(const char *user)
 	return 0;
 }
 
-/* The first line of nft's error output, without control characters. */
+/* A caret line under the command nft quotes: not worth a log line. */
+static bool caret_line(const char *p, const char *end)
+{
+	for (; p < end; p++)
+		if (*p != '^' && *p != '~' && *p != ' ')
+			return false;
+	return true;
+}
+
+/* nft's first error ("Error: No such file or directory") and the command
+ * it names, on one line without control characters. */
 static void helper_log_failure(struct nft_ctx *nft, const char *what)
 {
 	const char *e = nft_ctx_get_error_buffer(nft);
 	char shown[HELPER_ERR_SHOWN + 1];
 	size_t n = 0;
+	unsigned lines = 0;
 
-	for (; e && *e && *e != '\n' && n < HELPER_ERR_SHOWN; e++)
-		shown[n++] = (*e < 0x20 || *e == 0x7f) ? ' ' : *e;
+	while (e && *e && n < HELPER_ERR_SHOWN && lines < 2) {
+		const char *nl = strchr(e, '\n');
+		const char *end = nl ? nl : e + strlen(e);
+
+		if (end > e && !caret_line(e, end)) {
+			lines++;
+			if (n && n + 3 < HELPER_ERR_SHOWN) {
+				memcpy(shown + n, " | ", 3);
+				n += 3;
+			}
+			for (const char *p = e; p < end && n < HELPER_ERR_SHOWN; p++)
+				shown[n++] = (*p < 0x20 || *p == 0x7f) ? ' ' : *p;
+		}
+		e = nl ? nl + 1 : end;
+	}
 	shown[n] = '\0';
-	log_warn("firewall helper: nft refused %s: %s", what, n ? shown : "no reason given");
+	log_warn("firewall helper: nft refused %s: %s%s", what, n ? shown : "no reason given",
+		 strstr(shown, "No such file or directory") ?
+		 " (load the ruleset from 'ringfence firewall print' first)" : "");
 }
 
 static bool helper_run(struct nft_ctx *nft, const char *script, const char *what)

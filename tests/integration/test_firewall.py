@@ -265,6 +265,29 @@ def test_cli_bans_and_a_restart_bring_the_sets_in_line(fenced, netns):
     assert set(set_elements(netns)) == {"192.0.2.77"}
 
 
+def test_without_the_sets_the_daemon_says_so_and_still_bans(workdir, netns):
+    inst = Instance(workdir, free_port())
+    try:
+        inst.set_conf("sip", "listen", netns.inside_ip)
+        inst.set_conf("sip", "realm", netns.inside_ip)
+        inst.set_conf("security", "lan", f"{TEST_NET}.0/24")
+        inst.set_conf("firewall", "nft_set", "inet ringfence banned")
+        start_inside(inst, netns)      # no ruleset loaded: nothing filters
+        hint = "load the ruleset from 'ringfence firewall print' first"
+        assert wait_until(lambda: hint in inst.daemon_output(), 5), inst.daemon_output()
+        inst.cli("ban", "add", netns.host_ip, "--for", "1h")
+        assert wait_until(lambda: f"banned {{ {netns.host_ip} }}" in inst.daemon_output(), 5), \
+            inst.daemon_output()
+        probe = ua(inst, netns, "1001", "x")
+        try:
+            assert wait_until(lambda: probe.request(timeout=1.0) is None, 5), \
+                "the ban holds in the daemon without the kernel's sets"
+        finally:
+            probe.conn.close()
+    finally:
+        inst.stop()
+
+
 def proc_status(pid):
     with open(f"/proc/{pid}/status") as f:
         return dict(line.split(":\t", 1) for line in f.read().splitlines() if ":\t" in line)
