@@ -28,7 +28,8 @@ import time
 import pytest
 
 from conftest import ROOT
-from sipua import UA, Conn, reg_list, wait_until
+from sipua import (UA, Conn, Response, new_branch, new_call_id, new_tag, reg_list,
+                   wait_until)
 import sipwire
 
 EXTS = [str(e) for e in range(1001, 1011)]
@@ -235,20 +236,72 @@ def test_renamed_cracker_is_banned_by_its_failures(pbx10):
 
 # ------------------------------------------------------- a renamed scanner
 
-def test_renamed_scanner_is_banned_by_behaviour_and_learns_nothing(pbx10):
-    """A scanner with an innocent User-Agent walks 1000-1100 with REGISTER.
-    Every answer it gets is the same challenge, for 1001-1010 as for the
-    numbers that do not exist, until it is banned as a scanner and gets
-    silence."""
+def probe_request(conn, method, ext, agent, branch):
+    """A request for sip:EXT@127.0.0.1 as a scanner walking the numbering
+    plan sends it: no credentials, its own Call-ID, a plain User-Agent."""
+    return (f"{method} sip:{ext}@127.0.0.1 SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {conn.sent_by()};branch={branch};rport\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: <sip:{ext}@127.0.0.1>;tag={new_tag()}\r\n"
+            f"To: <sip:{ext}@127.0.0.1>\r\n"
+            f"Call-ID: {new_call_id()}\r\n"
+            f"CSeq: 1 {method}\r\n"
+            f"Contact: <sip:{ext}@{conn.sent_by()}>\r\n"
+            f"User-Agent: {agent}\r\n"
+            "Content-Length: 0\r\n\r\n").encode()
+
+
+def probe(conn, method, ext, agent, timeout=2.0):
+    """One probe, retransmitted on timer E; the final answer or None. A
+    failure answer to INVITE is ACKed, as RFC 3261 17.1.1.3 says."""
+    branch = new_branch()
+    data = probe_request(conn, method, ext, agent, branch)
+    deadline = time.monotonic() + timeout
+    next_send = 0.0
+    interval = 0.5
+    while time.monotonic() < deadline:
+        if time.monotonic() >= next_send:
+            conn.send(data)
+            next_send = time.monotonic() + interval
+            interval *= 2
+        raw = conn.recv_raw(max(0.01, min(next_send, deadline) - time.monotonic()))
+        if raw is None:
+            continue
+        r = Response(raw)
+        if branch not in (r.get("via") or "") or r.status < 200:
+            continue
+        if method == "INVITE":
+            ack = (probe_request(conn, "ACK", ext, agent, branch)
+                   .replace(f"To: <sip:{ext}@127.0.0.1>".encode(), f"To: {r.get('to')}".encode()))
+            ack = re.sub(rb"Call-ID: [^\r]+", f"Call-ID: {r.get('call-id')}".encode(), ack)
+            ack = re.sub(rb"From: [^\r]+", f"From: {r.get('from')}".encode(), ack)
+            conn.send(ack)
+        return r
+    return None
+
+
+@pytest.mark.parametrize("method", [
+    "REGISTER",
+    "INVITE",
+    pytest.param("OPTIONS", marks=pytest.mark.xfail(strict=True, reason=(
+        "an OPTIONS walk of sip:1000..1100@ from an address without registered phones and "
+        "with an innocent User-Agent gets silence for every request, but the source is never "
+        "banned: no ban_added is logged and `ban list` does not show it (issue 4 section 3: a "
+        "source that walks a range of extensions is banned whatever its User-Agent says)"))),
+])
+def test_renamed_scanner_is_banned_by_behaviour_and_learns_nothing(pbx10, method):
+    """A scanner with an innocent User-Agent walks 1000-1100. Every answer
+    it gets is the same, for 1001-1010 as for the numbers that do not
+    exist, until it is banned as a scanner and gets silence."""
     inst = pbx10
     src = "127.0.21.1"
+    agent = "Linphone/5.2.0 (belle-sip/5.2.0)"
     conn = Conn("udp", "127.0.0.1", inst.port, src=src)
     answered = {}
     rest = []
     try:
         for ext in range(1000, 1101):
-            u = UA(conn, str(ext), "x", user_agent="Linphone/5.2.0 (belle-sip/5.2.0)")
-            r = u.request(timeout=2.0)
+            r = probe(conn, method, ext, agent)
             if r is None:
                 rest = list(range(ext + 1, 1101))
                 break
@@ -256,18 +309,20 @@ def test_renamed_scanner_is_banned_by_behaviour_and_learns_nothing(pbx10):
         # Silence: the rest of the range is sent at once, and nothing at all
         # comes back within two seconds.
         for ext in rest:
-            conn.send(UA(conn, str(ext), "x", user_agent="Linphone/5.2.0").build())
+            conn.send(probe_request(conn, method, ext, agent, new_branch()))
         late = conn.recv_raw(2.0)
     finally:
         conn.close()
     assert rest, f"the scanner was answered for the whole range ({len(answered)} answers)"
     assert late is None, late
-    assert 0 < len(answered) <= 20, len(answered)
+    assert len(answered) <= 20, len(answered)
+    if method != "OPTIONS":
+        assert answered, "not even the first request was answered"
     shapes = {shape(r) for r in answered.values()}
-    assert len(shapes) == 1, "answers differ:\n" + "\n----\n".join(shapes)
-    assert all(r.status == 401 for r in answered.values())
+    assert len(shapes) <= 1, "answers differ:\n" + "\n----\n".join(shapes)
+    assert all(r.status in (401, 407) for r in answered.values())
     assert wait_until(lambda: events(inst, "ban_added", addr=src, reason="scan"), 5), \
-        inst.security_events()
+        "\n".join(inst.security_events())
     assert not events(inst, "scanner_detected"), "the User-Agent was innocent"
     assert registers(inst, "1003", "127.0.21.2") == 200
 
