@@ -109,6 +109,21 @@ static const char *const migrations[] = {
 	"  failures INTEGER NOT NULL DEFAULT 0 CHECK (failures >= 0),"
 	"  sources  INTEGER NOT NULL DEFAULT 0 CHECK (sources >= 0)"
 	");",
+	/* 4 -> 5: the alert queue (S18). A row lives until every channel in
+	 * `pending` took the alert, so alerts survive a failed mail server
+	 * and a restart. Text lengths are those of store.h. */
+	"CREATE TABLE IF NOT EXISTS alerts ("
+	"  id         INTEGER PRIMARY KEY,"
+	"  kind       TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 23),"
+	"  created    INTEGER NOT NULL CHECK (created >= 0),"
+	"  subject    TEXT NOT NULL CHECK (length(subject) <= 200),"
+	"  text       TEXT NOT NULL CHECK (length(text) <= 2000),"
+	"  pending    INTEGER NOT NULL CHECK (pending BETWEEN 1 AND 3),"
+	"  attempts   INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),"
+	"  next_try   INTEGER NOT NULL,"
+	"  last_error TEXT NOT NULL DEFAULT ''"
+	");"
+	"CREATE INDEX IF NOT EXISTS alerts_next_try ON alerts(next_try, id);",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -302,8 +317,7 @@ static _Thread_local char open_err[256];
 
 int store_open(struct store **sp, const char *path, const char **errp)
 {
-	struct store *s;
-	int err, rc;
+	int err;
 
 	if (errp)
 		*errp = NULL;
@@ -313,6 +327,16 @@ int store_open(struct store **sp, const char *path, const char **errp)
 			*errp = strerror(err);
 		return err;
 	}
+	return store_open_existing(sp, path, errp);
+}
+
+int store_open_existing(struct store **sp, const char *path, const char **errp)
+{
+	struct store *s;
+	int err, rc;
+
+	if (errp)
+		*errp = NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return ENOMEM;

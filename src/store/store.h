@@ -10,6 +10,7 @@
 
 #include "core/limits.h"
 #include "guard/acl.h"
+#include "guard/alert.h"
 #include "sip/digest.h"
 
 struct store;
@@ -18,6 +19,10 @@ struct store;
  * on failure *err (if not NULL) points at a static or sqlite message. */
 int store_open(struct store **sp, const char *path, const char **err);
 void store_close(struct store *s);
+/* A second connection to a database this process has open already: the
+ * file is not created or touched outside SQLite, because closing any
+ * descriptor of the file would drop the first connection's locks. */
+int store_open_existing(struct store **sp, const char *path, const char **err);
 
 /* Changes when any other connection commits (PRAGMA data_version): the
  * daemon polls it to see CLI changes without a restart. */
@@ -167,5 +172,38 @@ int store_lock_del(struct store *s, const char *ext);            /* ENOENT */
 typedef int (*store_lock_cb)(const struct lock_record *r, void *arg);
 /* Every row, expired ones too, ordered by ext. */
 int store_lock_foreach(struct store *s, store_lock_cb cb, void *arg);
+
+/* ---- the alert queue (store/alert.c; the alerter is guard/alert.h) ---- */
+#define ALERT_KIND_MAX 23
+#define ALERT_ERROR_MAX 255
+#define ALERT_QUEUE_MAX 1000 /* rows; the rate limit keeps it far below */
+
+/* One alert waiting for its channels (S18). A row is deleted when every
+ * channel in `pending` took it, so a restart resends what was not sent. */
+struct alert_record {
+	int64_t id;                          /* set by store_alert_add */
+	char kind[ALERT_KIND_MAX + 1];       /* alert_kind_name() */
+	int64_t created;                     /* unix seconds */
+	char subject[ALERT_SUBJECT_MAX + 1]; /* sanitised */
+	char text[ALERT_TEXT_MAX + 1];       /* sanitised */
+	unsigned pending;                    /* ALERT_CH_* bits still to send */
+	unsigned attempts;                   /* failed sends so far */
+	int64_t next_try;                    /* unix seconds */
+	char last_error[ALERT_ERROR_MAX + 1];
+};
+
+/* Insert; sets r->id. ENOSPC when the queue holds ALERT_QUEUE_MAX rows. */
+int store_alert_add(struct store *s, struct alert_record *r);
+/* The row with the earliest next_try (ties: the oldest). ENOENT if none. */
+int store_alert_first(struct store *s, struct alert_record *out);
+/* Write back pending, attempts, next_try and last_error. ENOENT. */
+int store_alert_update(struct store *s, const struct alert_record *r);
+int store_alert_del(struct store *s, int64_t id);               /* ENOENT */
+/* Make every row due at `now` (after a restart). */
+int store_alert_all_due(struct store *s, int64_t now);
+int store_alert_count(struct store *s, unsigned *n);
+typedef int (*store_alert_cb)(const struct alert_record *r, void *arg);
+/* Every row by id; stops on a non-zero cb. */
+int store_alert_foreach(struct store *s, store_alert_cb cb, void *arg);
 
 #endif
