@@ -12,10 +12,10 @@ DEMO       ?= demo
 
 BUILD_DEPS := build-essential cmake pkg-config libevent-dev libssl-dev \
               libsqlite3-dev libinih-dev libpwquality-dev cracklib-runtime \
-              openssl libsrtp2-dev libnftables-dev
+              openssl libsrtp2-dev libnftables-dev libcurl4-openssl-dev
 TEST_DEPS  := libcmocka-dev python3 python3-pytest sip-tester baresip \
               fail2ban clang libclang-rt-14-dev sipvicious iproute2 \
-              nftables
+              nftables python3-aiosmtpd
 
 .PHONY: all build deps test-deps run test unit integration fuzz asan bench clean lint
 

@@ -20,6 +20,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "guard/alert_conf.h"
 #include "guard/nft.h"
 #include "sip/digest.h"
 
@@ -159,6 +160,25 @@ static const struct conf_key conf_table[] = {
 
 	{ "firewall", "nft_set", CT_STRING, 0, 63, "", false, false, FIELD(nft_set),
 	  "nftables set bans are mirrored into, as 'inet TABLE SET' (IPv6 in SET6); empty is off" },
+
+	{ "alerts", "smtp_url", CT_STRING, 0, 255, "", false, false, FIELD(smtp_url),
+	  "mail server for alerts: smtps://host:465, or smtp://host:587 with STARTTLS required; empty sends no email" },
+	{ "alerts", "smtp_user", CT_STRING, 0, 127, "", false, false, FIELD(smtp_user),
+	  "SMTP login name; empty logs in as nobody" },
+	{ "alerts", "smtp_password", CT_STRING, 0, 127, "", false, true, FIELD(smtp_password),
+	  "SMTP password; never printed, keep this file mode 0640" },
+	{ "alerts", "mail_from", CT_STRING, 0, 127, "", false, false, FIELD(mail_from),
+	  "sender address of alert emails" },
+	{ "alerts", "mail_to", CT_STRING, 0, 511, "", false, false, FIELD(mail_to),
+	  "comma-separated recipients of alert emails" },
+	{ "alerts", "webhook_url", CT_STRING, 0, 511, "", false, true, FIELD(webhook_url),
+	  "https:// URL that receives each alert as a JSON POST; empty sends none; never printed" },
+	{ "alerts", "ca_file", CT_PATH, 0, CONF_PATH_MAX - 1, "", false, false, FIELD(alert_ca_file),
+	  "CA certificates (PEM) that the mail server and webhook are verified against; empty means the system's" },
+	{ "alerts", "rate_limit", CT_UINT, 1, 1000, "5", false, false, FIELD(alert_rate_limit),
+	  "alerts of one kind sent per window; further ones are folded into one summary" },
+	{ "alerts", "rate_window", CT_UINT, 10, 86400, "600", false, false, FIELD(alert_rate_window),
+	  "seconds of the rate limit's window; the summary is sent when it ends" },
 };
 
 #define CONF_NKEYS (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -166,6 +186,7 @@ static const struct conf_key conf_table[] = {
 static const char *const conf_sections[] = {
 	"general", "sip", "registrar", "security", "log", "store", "media", "calls", "guard",
 	"firewall",
+	"alerts",
 };
 
 #define CONF_NSECTIONS (sizeof(conf_sections) / sizeof(conf_sections[0]))
@@ -871,6 +892,15 @@ static void conf_check_firewall(struct loader *ld)
 		     why);
 }
 
+static void conf_check_alerts(struct loader *ld)
+{
+	const char *key = NULL;
+	char why[384];
+
+	if (alert_conf_check(&ld->conf, &key, why, sizeof(why)) != 0)
+		fail(ld, line_of(ld, "alerts", key), "%s in [alerts]", why);
+}
+
 /* Rules that involve more than one key. Errors point at the later of the
  * lines involved, which is the one most likely just edited. */
 static void conf_cross_check(struct loader *ld)
@@ -916,6 +946,7 @@ static void conf_cross_check(struct loader *ld)
 		fail(ld, max_line(lport, ltls),
 		     "tls_port must differ from port (both %u) in [sip]", c->port);
 	conf_check_firewall(ld);
+	conf_check_alerts(ld);
 }
 
 int conf_load(struct rf_conf *c, const char *path, char *err, size_t errlen)
@@ -1032,7 +1063,9 @@ void conf_print(const struct rf_conf *c, FILE *out)
 			const struct conf_key *k = &conf_table[i];
 			if (strcmp(k->section, conf_sections[s]))
 				continue;
-			if (k->sensitive) {
+			/* An empty secret is printed as empty, so the output
+			 * still loads back; a set one never is. */
+			if (k->sensitive && *(const char *)cfield(c, k)) {
 				fprintf(out, "%s = <redacted>\n", k->name);
 				continue;
 			}

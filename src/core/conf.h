@@ -83,6 +83,17 @@ struct rf_conf {
 
 	/* [firewall] */
 	char nft_set[64];         /* "inet TABLE SET" bans are mirrored into; empty: off */
+
+	/* [alerts] (guard/alert.h; checked by alert_conf_check) */
+	char smtp_url[256];          /* smtps://host[:port] or smtp://host[:port]; empty: no email */
+	char smtp_user[128];
+	char smtp_password[128];     /* sensitive */
+	char mail_from[128];
+	char mail_to[512];           /* comma-separated addresses */
+	char webhook_url[512];       /* https://...; sensitive: such URLs often hold a token */
+	char alert_ca_file[CONF_PATH_MAX]; /* empty: the system's CAs */
+	unsigned alert_rate_limit;   /* alerts per kind per window */
+	unsigned alert_rate_window;  /* seconds */
 };
 
 /* Fill c with every default (paths relative to dir). */
