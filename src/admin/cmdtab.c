@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "admin/admin.h"
+#include "admin/cmd_alert.h"
 #include "admin/cmd_ban.h"
 #include "admin/cmd_firewall.h"
 #include "core/limits.h"
@@ -543,6 +544,43 @@ const struct admin_cmd admin_cmds[] = {
 			"ringfence firewall print > /etc/nftables.d/ringfence.nft\n"
 			"ringfence firewall print | nft -c -f - && ringfence firewall print | nft -f -\n",
 		.handler = cmd_firewall_print,
+	},
+	{
+		.name = "alert test",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_CONF,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "send a test alert through each configured channel",
+		.synopsis = "alert test [--json]",
+		.description =
+			"Send one test alert, now, through each channel configured in\n"
+			"[alerts]: an email through smtp_url to every address of mail_to,\n"
+			"and a JSON POST to webhook_url. Each channel is tried once and\n"
+			"reported on a line of its own: CHANNEL, TARGET (where it went,\n"
+			"without credentials or the webhook's path) and RESULT, sent or\n"
+			"failed.\n"
+			"\n"
+			"A failure names its cause: connection refused, cannot resolve\n"
+			"the host, timed out, TLS failure (the certificate is not trusted,\n"
+			"the server does not offer STARTTLS, the CA file cannot be read),\n"
+			"authentication failed, or the HTTP status the webhook answered\n"
+			"with. Certificates are always verified, against [alerts] ca_file\n"
+			"when it is set; smtp:// must offer STARTTLS unless the server is\n"
+			"on this machine (a loopback address). A connection gives up after\n"
+			"10 seconds and a send after 30.\n"
+			"\n"
+			"The test does not go through the daemon's queue: it needs no\n"
+			"running daemon and leaves nothing queued. Each result is\n"
+			"recorded as event alert_sent or alert_failed (kind=test) in the\n"
+			"security log; passwords never appear there or in the output.\n"
+			"\n"
+			"Exit status: 0 when every channel took the alert; 1 when any\n"
+			"channel failed, with every failure in the message, or when no\n"
+			"channel is configured; 2 for a usage error.\n",
+		.examples = "ringfence alert test\nringfence alert test --json\n",
+		.handler = cmd_alert_test,
 	},
 	{
 		.name = "check-config",

@@ -25,6 +25,7 @@
 
 struct alerter {
 	pthread_t thread;
+	bool started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	bool stop;                  /* under mu */
@@ -289,13 +290,6 @@ int alerter_alloc(struct alerter **ap, const struct rf_conf *conf, const char *d
 	store_alert_all_due(a->store, (int64_t)time(NULL)); /* resend after a restart */
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
-	if (pthread_create(&a->thread, NULL, worker_main, a) != 0) {
-		err = EAGAIN;
-		pthread_cond_destroy(&a->cv);
-		pthread_mutex_destroy(&a->mu);
-		store_close(a->store);
-		goto fail_curl;
-	}
 	*ap = a;
 	return 0;
 fail_curl:
@@ -304,6 +298,16 @@ fail_wipe:
 	alert_channels_wipe(&a->ch);
 	free(a);
 	return err;
+}
+
+int alerter_start(struct alerter *a)
+{
+	if (a->started)
+		return 0;
+	if (pthread_create(&a->thread, NULL, worker_main, a) != 0)
+		return EAGAIN;
+	a->started = true;
+	return 0;
 }
 
 void alerter_free(struct alerter *a)
@@ -315,7 +319,10 @@ void alerter_free(struct alerter *a)
 	atomic_store(&a->abort, true);
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
-	pthread_join(a->thread, NULL);
+	if (a->started)
+		pthread_join(a->thread, NULL);
+	else
+		worker_main(a); /* writes what was raised, sends nothing */
 	pthread_cond_destroy(&a->cv);
 	pthread_mutex_destroy(&a->mu);
 	store_close(a->store);

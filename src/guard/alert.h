@@ -47,9 +47,14 @@ int alert_kind_parse(const char *name, enum alert_kind *out);
 /* The channels a configuration enables (0 when none). */
 unsigned alert_channels(const struct rf_conf *conf);
 
-/* Start the worker with its own connection to the database at db_path.
- * Alerts queued before (a restart) are due at once. Returns 0 or errno. */
+/* Open the alerter's own connection to the database at db_path, which this
+ * process has open already. Alerts queued before (a restart) are due at
+ * once. Alerts raised before alerter_start() wait for it. Returns 0 or
+ * errno. */
 int alerter_alloc(struct alerter **ap, const struct rf_conf *conf, const char *db_path);
+/* Start the worker thread: the daemon calls it once privileges are
+ * dropped, so nothing is ever sent as root. Returns 0 or errno. */
+int alerter_start(struct alerter *a);
 /* Stop the worker: alerts not yet written are written, a send in progress
  * is abandoned (its row stays queued for the next start). */
 void alerter_free(struct alerter *a);

@@ -11,6 +11,7 @@
 
 #include "core/conf.h"
 #include "core/log.h"
+#include "guard/alert.h"
 #include "guard/ban.h"
 #include "guard/nft.h"
 #include "guard/nft_helper.h"
@@ -24,6 +25,7 @@
 struct guard {
 	struct ban_engine *ban;
 	struct store *store;
+	struct alerter *alerter;
 	bool enabled;
 	unsigned ban_max_s;
 	char scanner_agents[512];
@@ -267,6 +269,52 @@ static void event_account_locked(const struct sockaddr *src, const char *proto,
 	secev_emit(&e);
 }
 
+/* ---- alerts ---- */
+
+static void alert_ban_added(struct guard *g, const struct ban_addr *a, const struct ban_news *n,
+			    int64_t now)
+{
+	char addr[64], until[32], subject[128], text[512];
+
+	if (!g->alerter)
+		return;
+	ban_addr_format(a, addr, sizeof(addr));
+	iso_time(n->ban_until, until, sizeof(until));
+	snprintf(subject, sizeof(subject), "Banned %s (%s)", addr, ban_reason_name(n->ban_reason));
+	snprintf(text, sizeof(text),
+		 "The guard banned the address %s for %lld seconds, until %s.\n"
+		 "Reason: %s. Earlier bans of this address: %u.\n"
+		 "A banned address gets no answer at all. To lift the ban: ringfence ban del %s",
+		 addr, (long long)(n->ban_until - now), until, ban_reason_name(n->ban_reason),
+		 n->ban_level, addr);
+	alert_raise(g->alerter, ALERT_BAN_ADDED, subject, text);
+}
+
+static void alert_account_locked(struct guard *g, const struct sockaddr *src, const char *ext,
+				 size_t extlen, const struct ban_news *n)
+{
+	char addr[64], until[32], subject[160], text[640];
+	struct ban_addr a;
+
+	if (!g->alerter)
+		return;
+	ban_addr_from_sockaddr(src, &a);
+	ban_addr_format(&a, addr, sizeof(addr));
+	iso_time(n->lock_until, until, sizeof(until));
+	/* The extension is what an attacker typed: alert_raise sanitises
+	 * it for every channel. */
+	snprintf(subject, sizeof(subject), "Extension %.*s locked", (int)(extlen > 64 ? 64 : extlen),
+		 ext);
+	snprintf(text, sizeof(text),
+		 "The guard locked extension %.*s until %s after %u failed logins from %u "
+		 "addresses (the last from %s): someone is guessing its password from many "
+		 "places.\nWhile locked it answers like a wrong password, also to its own phones. "
+		 "To unlock it: ringfence ext unlock %.*s",
+		 (int)(extlen > 64 ? 64 : extlen), ext, until, n->lock_failures, n->lock_sources,
+		 addr, (int)(extlen > 64 ? 64 : extlen), ext);
+	alert_raise(g->alerter, ALERT_ACCOUNT_LOCKED, subject, text);
+}
+
 /* Persist and announce what an event led to. */
 static void guard_apply(struct guard *g, const struct sockaddr *src, const char *proto,
 			const struct ban_addr *a, const char *ext, size_t extlen,
@@ -284,6 +332,7 @@ static void guard_apply(struct guard *g, const struct sockaddr *src, const char 
 			log_warn("cannot store the ban of %s; it holds until a restart", r.addr);
 		event_ban_added(a, n, now);
 		guard_nft_add(g, a, n->ban_until, now, 0);
+		alert_ban_added(g, a, n, now);
 	}
 	if (n->pair_blocked)
 		event_pair_blocked(src, proto, ext, extlen, n);
@@ -298,6 +347,7 @@ static void guard_apply(struct guard *g, const struct sockaddr *src, const char 
 		if (store_lock_put(g->store, &r) != 0)
 			log_warn("cannot store the lock of an extension; it holds until a restart");
 		event_account_locked(src, proto, ext, extlen, n);
+		alert_account_locked(g, src, ext, extlen, n);
 	}
 }
 
@@ -450,6 +500,12 @@ void guard_tick(struct guard *g, int64_t now)
 		g->last_purge = now;
 		store_ban_purge(g->store, now - (int64_t)g->ban_max_s);
 	}
+}
+
+void guard_set_alerter(struct guard *g, struct alerter *a)
+{
+	if (g)
+		g->alerter = a;
 }
 
 uint64_t guard_dropped(const struct guard *g)

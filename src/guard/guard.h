@@ -57,6 +57,11 @@ bool guard_known_peer(const struct guard *g, const struct sockaddr *src, int64_t
 /* Once a second: report bans and locks that ended, tidy the store. */
 void guard_tick(struct guard *g, int64_t now);
 
+/* Alerts (guard/alert.h) for bans and account locks; NULL for none. The
+ * alerter is the caller's and must outlive its use here. */
+struct alerter;
+void guard_set_alerter(struct guard *g, struct alerter *a);
+
 /* Packets dropped because their source was banned. */
 uint64_t guard_dropped(const struct guard *g);
 

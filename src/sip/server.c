@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/priv.h"
 #include "core/secret.h"
+#include "guard/alert.h"
 #include "guard/guard.h"
 #include "guard/nft.h"
 #include "guard/nft_helper.h"
@@ -54,6 +55,7 @@ struct server {
 	struct sip_reply reply;
 	struct store_checkpointer *checkpointer;
 	struct nft_helper *nft;   /* the firewall helper; NULL without [firewall] nft_set */
+	struct alerter *alerter;
 };
 
 /* ---- stage 1 and 2: sanity and parse ---- */
@@ -325,6 +327,16 @@ static void server_reload_guard(struct server *s, struct rf_conf *c, const struc
 	guard_configure(s->ctx.guard, c);
 }
 
+static void server_alert_reload(struct server *s)
+{
+	char text[CONF_PATH_MAX + 200];
+
+	snprintf(text, sizeof(text),
+		 "The daemon reloaded its configuration from %s after SIGHUP.\n"
+		 "[alerts] settings take effect at the next restart.", s->ctx.conf->path);
+	alert_raise(s->alerter, ALERT_CONFIG_CHANGED, "Configuration reloaded", text);
+}
+
 static void server_reload_config(struct server *s)
 {
 	struct rf_conf *fresh = malloc(sizeof(*fresh));
@@ -358,6 +370,7 @@ static void server_reload_config(struct server *s)
 	free(fresh);
 	secevent_simple("config_changed", "file", c->path);
 	log_info("configuration reloaded from %s", c->path);
+	server_alert_reload(s);
 }
 
 static void server_on_signal(evutil_socket_t sig, short what, void *arg)
@@ -441,6 +454,7 @@ static void server_close(struct server *s)
 	location_free(s->ctx.loc);
 	guard_free(s->ctx.guard);
 	nft_helper_stop(s->nft);
+	alerter_free(s->alerter); /* after the guard, which raises alerts */
 	directory_free(s->ctx.dir);
 	store_checkpointer_stop(s->checkpointer);
 	store_close(s->ctx.store);
@@ -514,6 +528,14 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	rc = server_open_state(s, err, errlen);
 	if (rc)
 		return rc;
+	/* The alerter's database connection is a file too; its thread starts
+	 * once privileges are dropped. */
+	rc = alerter_alloc(&s->alerter, c, c->database);
+	if (rc) {
+		snprintf(err, errlen, "cannot open the alert queue: %s", strerror(rc));
+		return rc;
+	}
+	guard_set_alerter(s->ctx.guard, s->alerter);
 	/* Every file is open now, so the instance may even sit below a
 	 * directory the service user cannot enter. No packet has been read
 	 * yet: all network input is handled without privileges. */
@@ -524,6 +546,12 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	rc = calls_alloc(&s->ctx.calls, &s->ctx);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the media relay: %s", strerror(rc));
+		return rc;
+	}
+	/* Alerts are sent by a thread of their own, unprivileged too. */
+	rc = alerter_start(s->alerter);
+	if (rc) {
+		snprintf(err, errlen, "cannot start the alert sender: %s", strerror(rc));
 		return rc;
 	}
 	rc = server_events(s);
