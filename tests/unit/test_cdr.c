@@ -11,44 +11,14 @@
 
 #include <cmocka.h>
 
+#include "store_fixture.h"
+
 #include "admin/cmd_cdr.h"
 #include "store/store.h"
 
 /* 2026-11-26T15:04:05Z */
 #define T0 INT64_C(1795705445000)
 #define DAY_MS INT64_C(86400000)
-
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct store *s;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	const char *err = NULL;
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/rf-cdr-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/ringfence.db", f->dir);
-	assert_int_equal(store_open(&f->s, f->path, &err), 0);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[160];
-
-	store_close(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
 
 static void make_cdr(struct cdr_record *r, const char *caller, const char *callee,
 		     int64_t start_ms)

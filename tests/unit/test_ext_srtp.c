@@ -13,49 +13,11 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+
+#include "store_fixture.h"
 #include <sqlite3.h>
 
 #include "store/store.h"
-
-struct fixture {
-	char dir[64];
-	char path[128];
-	struct store *s;
-};
-
-static int setup_dir(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/rf-extsrtp-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/ringfence.db", f->dir);
-	*state = f;
-	return 0;
-}
-
-static int setup(void **state)
-{
-	struct fixture *f;
-
-	setup_dir(state);
-	f = *state;
-	assert_int_equal(store_open(&f->s, f->path, NULL), 0);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[160];
-
-	store_close(f->s);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
 
 static void make_ext(struct ext_record *r, const char *ext)
 {
@@ -63,19 +25,6 @@ static void make_ext(struct ext_record *r, const char *ext)
 	snprintf(r->ext, sizeof(r->ext), "%s", ext);
 	memset(r->ha1.md5, 'a', DIGEST_MD5_HEX);
 	memset(r->ha1.sha256, 'a', DIGEST_SHA256_HEX);
-}
-
-/* Run SQL on the file through a connection of our own, as an older
- * version of the program or an administrator with sqlite3 would. */
-static int raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	int rc;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc;
 }
 
 static int first_int(void *arg, int n, char **vals, char **names)
