@@ -78,6 +78,10 @@ struct rf_conf {
 	unsigned scan_extensions, nat_accounts;
 	unsigned lock_failures, lock_sources, lock_window, lock_time;
 	char scanner_agents[512];           /* extra scanner User-Agent prefixes */
+	/* [guard] flood protection (guard/flood.h) */
+	unsigned flood_rate, flood_burst, flood_rate_registered, flood_burst_registered;
+	unsigned flood_time, glitch_max, glitch_window;
+	unsigned connections_per_source;
 	struct acl_cidr guard_whitelist[CONF_MAX_LAN];
 	unsigned nguard_whitelist;
 

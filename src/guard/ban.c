@@ -541,6 +541,13 @@ static void ban_source(struct ban_engine *b, const struct ban_addr *src, int64_t
 	news->ban_reason = reason;
 }
 
+void ban_offence(struct ban_engine *b, const struct ban_addr *src, enum ban_reason reason,
+		 int64_t now, struct ban_news *news)
+{
+	memset(news, 0, sizeof(*news));
+	ban_source(b, src, now, reason, news);
+}
+
 int ban_del(struct ban_engine *b, const struct ban_addr *src)
 {
 	struct ban_entry *e = ban_find(b, src);

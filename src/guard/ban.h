@@ -129,6 +129,11 @@ bool ban_is_healthy(const struct ban_engine *b, const struct ban_addr *src, int6
  * the address). Returns 0, or ENOSPC when max_bans addresses are held. */
 int ban_put(struct ban_engine *b, const struct ban_addr *src, int64_t until, unsigned level,
 	    enum ban_reason reason);
+/* Ban `src` for a rule kept outside this engine (a flood, malformed
+ * messages), with the same doubling on repeat; a whitelisted source is
+ * never banned (news->banned stays false). */
+void ban_offence(struct ban_engine *b, const struct ban_addr *src, enum ban_reason reason,
+		 int64_t now, struct ban_news *news);
 /* Lift a ban and forget its repeat level. Returns 0 or ENOENT. */
 int ban_del(struct ban_engine *b, const struct ban_addr *src);
 /* Set / lift an extension lock. */

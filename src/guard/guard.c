@@ -16,14 +16,21 @@
 #include "guard/nft.h"
 #include "guard/nft_helper.h"
 #include "guard/scanner.h"
+#include "guard/flood.h"
 #include "guard/secevent.h"
 #include "store/store.h"
 
 #define GUARD_PURGE_EVERY_S 600 /* old ban rows leave the store this often */
 #define GUARD_NFT_SYNC_WAIT_MS 1000 /* a resync waits this long per message for room */
+#define FLOOD_EVENTS_PER_SEC 10  /* a spray of flooders must not flood the log */
 
 struct guard {
 	struct ban_engine *ban;
+	struct flood *flood;
+	int64_t flood_event_second;
+	unsigned flood_events;
+	unsigned long flood_events_suppressed;
+	uint64_t shed_seen; /* flood_shed() at the last guard_note_load() */
 	struct store *store;
 	struct alerter *alerter;
 	bool enabled;
@@ -54,16 +61,32 @@ static void guard_ban_config(const struct rf_conf *c, struct ban_config *bc)
 	memcpy(bc->whitelist, c->guard_whitelist, bc->nwhitelist * sizeof(bc->whitelist[0]));
 }
 
+static void guard_flood_config(const struct rf_conf *c, struct flood_config *fc)
+{
+	flood_config_defaults(fc);
+	fc->rate = c->flood_rate;
+	fc->burst = c->flood_burst;
+	fc->rate_registered = c->flood_rate_registered;
+	fc->burst_registered = c->flood_burst_registered;
+	fc->sustain_ms = c->flood_time * 1000u;
+	fc->glitches = c->glitch_max;
+	fc->glitch_window_ms = c->glitch_window * 1000u;
+}
+
 int guard_alloc(struct guard **gp, const struct rf_conf *conf, struct store *store)
 {
 	struct guard *g = calloc(1, sizeof(*g));
 	struct ban_config bc;
+	struct flood_config fc;
 	int err;
 
 	if (!g)
 		return ENOMEM;
 	guard_ban_config(conf, &bc);
+	guard_flood_config(conf, &fc);
 	err = ban_alloc(&g->ban, &bc);
+	if (!err && (err = flood_alloc(&g->flood, &fc)) != 0)
+		ban_free(g->ban);
 	if (err) {
 		free(g);
 		return err;
@@ -81,15 +104,19 @@ void guard_free(struct guard *g)
 	if (!g)
 		return;
 	ban_free(g->ban);
+	flood_free(g->flood);
 	free(g);
 }
 
 void guard_configure(struct guard *g, const struct rf_conf *conf)
 {
 	struct ban_config bc;
+	struct flood_config fc;
 
 	guard_ban_config(conf, &bc);
 	ban_set_config(g->ban, &bc);
+	guard_flood_config(conf, &fc);
+	flood_set_config(g->flood, &fc);
 	g->enabled = conf->guard;
 	g->ban_max_s = conf->ban_time_max;
 	snprintf(g->scanner_agents, sizeof(g->scanner_agents), "%s", conf->scanner_agents);
@@ -418,6 +445,7 @@ void guard_success(struct guard *g, const struct sockaddr *src, const char *ext,
 	ban_addr_from_sockaddr(src, &a);
 	ban_auth_success(g->ban, &a, ext, extlen);
 	ban_mark_healthy(g->ban, &a, healthy_until);
+	flood_mark_registered(g->flood, &a);
 }
 
 bool guard_scanner(struct guard *g, const struct sockaddr *src, const char *proto,
@@ -511,4 +539,148 @@ void guard_set_alerter(struct guard *g, struct alerter *a)
 uint64_t guard_dropped(const struct guard *g)
 {
 	return g->dropped;
+}
+
+/* ---- flood protection ---- */
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	/* The coarse clock costs no system call; its few milliseconds of
+	 * resolution are plenty for buckets refilled per second. */
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool flood_event_allowed(struct guard *g, int64_t now)
+{
+	if (g->flood_event_second != now) {
+		g->flood_event_second = now;
+		g->flood_events = 0;
+	}
+	if (g->flood_events >= FLOOD_EVENTS_PER_SEC) {
+		g->flood_events_suppressed++;
+		return false;
+	}
+	g->flood_events++;
+	return true;
+}
+
+static void event_flood_detected(struct guard *g, const struct sockaddr *src, const char *proto,
+				 bool registered, bool banned, int64_t now)
+{
+	struct secev e;
+
+	if (!flood_event_allowed(g, now))
+		return;
+	secev_begin(&e, "flood_detected");
+	secev_src(&e, src, proto);
+	secev_token(&e, "budget", registered ? "registered" : "unknown");
+	secev_token(&e, "action", banned ? "banned" : "whitelisted");
+	if (g->flood_events_suppressed) {
+		secev_uint(&e, "suppressed", g->flood_events_suppressed);
+		g->flood_events_suppressed = 0;
+	}
+	secev_emit(&e);
+}
+
+/* Ban a source for a rule of flood.h and announce it. */
+static void guard_offence(struct guard *g, const struct sockaddr *src, const char *proto,
+			  const struct ban_addr *a, enum ban_reason reason, int64_t now)
+{
+	struct ban_news n;
+
+	ban_offence(g->ban, a, reason, now, &n);
+	if (reason == BAN_FLOOD)
+		event_flood_detected(g, src, proto, ban_is_healthy(g->ban, a, now), n.banned, now);
+	if (!n.banned)
+		return; /* whitelisted: its packets are still held to its budget */
+	flood_forget(g->flood, a);
+	guard_apply(g, src, proto, a, NULL, 0, &n, now);
+}
+
+static bool registered_source(void *arg, const struct ban_addr *a)
+{
+	struct guard *g = arg;
+
+	return ban_is_healthy(g->ban, a, (int64_t)time(NULL));
+}
+
+bool guard_flood(struct guard *g, const struct sockaddr *src, const char *proto, int64_t now)
+{
+	struct ban_addr a;
+
+	if (!g || !g->enabled)
+		return false;
+	ban_addr_from_sockaddr(src, &a);
+	switch (flood_packet(g->flood, &a, monotonic_ms(), registered_source, g)) {
+	case FLOOD_PASS:
+		return false;
+	case FLOOD_BAN:
+		guard_offence(g, src, proto, &a, BAN_FLOOD, now);
+		return true;
+	case FLOOD_DROP:
+	case FLOOD_SHED:
+		break;
+	}
+	return true;
+}
+
+void guard_glitch(struct guard *g, const struct sockaddr *src, const char *proto, int64_t now)
+{
+	struct ban_addr a;
+
+	if (!g || !g->enabled)
+		return;
+	ban_addr_from_sockaddr(src, &a);
+	if (flood_glitch(g->flood, &a, monotonic_ms()))
+		guard_offence(g, src, proto, &a, BAN_GLITCHES, now);
+}
+
+static void event_overload(struct guard *g, bool on)
+{
+	struct secev e;
+
+	secev_begin(&e, "overload");
+	secev_token(&e, "state", on ? "on" : "off");
+	secev_uint(&e, "dropped", (unsigned long long)flood_dropped(g->flood));
+	secev_uint(&e, "shed", (unsigned long long)flood_shed(g->flood));
+	secev_emit(&e);
+}
+
+void guard_note_load(struct guard *g, unsigned streak, unsigned messages, unsigned work)
+{
+	uint64_t shed;
+	int change;
+
+	if (!g)
+		return;
+	/* Packets shed in overload would be work without it: counting them
+	 * keeps the state from ending just because shedding works. */
+	shed = flood_shed(g->flood);
+	work += (unsigned)(shed - g->shed_seen);
+	g->shed_seen = shed;
+	change = flood_load(g->flood, streak, messages, work, monotonic_ms());
+	if (change > 0)
+		log_warn("overload: the signalling thread is behind; shedding unauthenticated work");
+	else if (change < 0)
+		log_info("overload over");
+	if (change)
+		event_overload(g, change > 0);
+}
+
+bool guard_overloaded(const struct guard *g)
+{
+	return g && g->enabled && flood_overloaded(g->flood);
+}
+
+uint64_t guard_flood_dropped(const struct guard *g)
+{
+	return flood_dropped(g->flood);
+}
+
+uint64_t guard_flood_shed(const struct guard *g)
+{
+	return flood_shed(g->flood);
 }

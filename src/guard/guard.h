@@ -65,4 +65,26 @@ void guard_set_alerter(struct guard *g, struct alerter *a);
 /* Packets dropped because their source was banned. */
 uint64_t guard_dropped(const struct guard *g);
 
+/* ---- Flood protection (guard/flood.h, S5) ---- */
+
+/* Asked for every packet right after guard_silence(), before parsing:
+ * true means drop it without a word. A source over its budget for
+ * [guard] flood_time is banned (reason flood, event flood_detected); in
+ * overload, sources without a registration are shed. `proto` is the
+ * transport's name. */
+bool guard_flood(struct guard *g, const struct sockaddr *src, const char *proto, int64_t now);
+/* A message from `src` that could not be parsed: enough of them within
+ * [guard] glitch_window ban it (reason glitches). */
+void guard_glitch(struct guard *g, const struct sockaddr *src, const char *proto, int64_t now);
+/* From the tick: the longest streak of full receive passes since the
+ * last call (transport_rx_backlog()), the messages received in that time
+ * and how many of them got past the bans and buckets. Decides the
+ * overload state and logs its `overload` events. */
+void guard_note_load(struct guard *g, unsigned streak, unsigned messages, unsigned work);
+/* In overload: new calls get 503 and strangers get nothing. */
+bool guard_overloaded(const struct guard *g);
+/* Packets dropped over budget, and shed in overload. */
+uint64_t guard_flood_dropped(const struct guard *g);
+uint64_t guard_flood_shed(const struct guard *g);
+
 #endif

@@ -42,6 +42,7 @@
 #define SERVER_DIR_POLL_TICKS 2   /* directory changes visible within 200 ms */
 #define SERVER_SWEEP_TICKS 10     /* expired contacts go within a second */
 #define BAD_MESSAGE_LOG_PER_SEC 20 /* garbage floods must not flood the log */
+#define OVERLOAD_RETRY_AFTER_S 5   /* about how long an overload lasts at least */
 
 struct server {
 	struct sip_ctx ctx;
@@ -56,6 +57,8 @@ struct server {
 	struct store_checkpointer *checkpointer;
 	struct nft_helper *nft;   /* the firewall helper; NULL without [firewall] nft_set */
 	struct alerter *alerter;
+	/* Load since the last tick, for the overload guard. */
+	unsigned rx_streak_max, rx_messages, rx_work;
 };
 
 /* ---- stage 1 and 2: sanity and parse ---- */
@@ -175,6 +178,14 @@ static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 		reply_simple(ctx, m, src, 481, NULL);
 		return;
 	}
+	/* Behind on input: established calls go on, new ones wait. Before
+	 * authentication, since checking a digest is work too. */
+	if (m->method == SIP_M_INVITE && !request_in_dialog(m) && guard_overloaded(ctx->guard)) {
+		reply_start(ctx, m, src, 503, NULL);
+		reply_header(ctx, "Retry-After: %u", OVERLOAD_RETRY_AFTER_S);
+		reply_send(ctx, src);
+		return;
+	}
 	/* Even a request for a dialog is challenged first: whether a dialog
 	 * exists is nobody's business before authentication. */
 	switch (auth_request(ctx, m, src, AUTH_PROXY, &ext, &stale)) {
@@ -224,13 +235,23 @@ static void server_on_message(void *arg, const char *buf, size_t len,
 	struct sip_msg m;
 
 	ctx->now = time(NULL);
-	/* A banned source gets silence, before any work is spent on it. */
+	/* A banned source gets silence, before any work is spent on it; so
+	 * does a source over its packet budget, or a stranger in overload. */
+	if (transport_rx_backlog(ctx->tp) > s->rx_streak_max)
+		s->rx_streak_max = transport_rx_backlog(ctx->tp);
+	s->rx_messages++;
 	if (guard_silence(ctx->guard, (const struct sockaddr *)&src->addr, ctx->now))
 		return;
+	if (guard_flood(ctx->guard, (const struct sockaddr *)&src->addr, transport_name(src->tp),
+			ctx->now))
+		return;
+	s->rx_work++;
 	if (len > SIP_MAX_MSG_SIZE || ingress_is_keepalive(buf, len))
 		return;
 	if (sip_msg_parse(&m, buf, len, src->tp, &perr) != 0) {
 		ingress_log_bad(s, src, perr.reason ? perr.reason : "malformed");
+		guard_glitch(ctx->guard, (const struct sockaddr *)&src->addr,
+			     transport_name(src->tp), ctx->now);
 		if (sip_msg_salvage(&m, buf, len))
 			reply_parse_error(ctx, &m, src, &perr);
 		return;
@@ -297,6 +318,9 @@ static void server_tick(evutil_socket_t fd, short what, void *arg)
 	s->ticks++;
 	if (s->ticks % SERVER_DIR_POLL_TICKS == 0)
 		server_poll_directory(s);
+	guard_note_load(s->ctx.guard, s->rx_streak_max, s->rx_messages, s->rx_work);
+	s->rx_streak_max = transport_rx_backlog(s->ctx.tp);
+	s->rx_messages = s->rx_work = 0;
 	if (s->ticks % SERVER_SWEEP_TICKS == 0) {
 		location_sweep(s->ctx.loc, s->ctx.now, registrar_log_removed, NULL);
 		guard_tick(s->ctx.guard, s->ctx.now);
@@ -324,7 +348,16 @@ static void server_reload_guard(struct server *s, struct rf_conf *c, const struc
 	memcpy(c->scanner_agents, fresh->scanner_agents, sizeof(c->scanner_agents));
 	memcpy(c->new_network_registration, fresh->new_network_registration,
 	       sizeof(c->new_network_registration));
+	c->flood_rate = fresh->flood_rate;
+	c->flood_burst = fresh->flood_burst;
+	c->flood_rate_registered = fresh->flood_rate_registered;
+	c->flood_burst_registered = fresh->flood_burst_registered;
+	c->flood_time = fresh->flood_time;
+	c->glitch_max = fresh->glitch_max;
+	c->glitch_window = fresh->glitch_window;
+	c->connections_per_source = fresh->connections_per_source;
 	guard_configure(s->ctx.guard, c);
+	transport_set_conn_limit(s->ctx.tp, c->connections_per_source);
 }
 
 static void server_alert_reload(struct server *s)
@@ -421,6 +454,14 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 		return rc;
 	}
 	return 0;
+}
+
+/* A connection from a banned source is closed at accept. */
+static bool server_accept_ok(void *arg, const struct sockaddr *src)
+{
+	struct server *s = arg;
+
+	return !guard_silence(s->ctx.guard, src, time(NULL));
 }
 
 static int server_events(struct server *s)
@@ -536,6 +577,8 @@ static int server_start(struct server *s, char *err, size_t errlen)
 		return rc;
 	}
 	guard_set_alerter(s->ctx.guard, s->alerter);
+	transport_set_accept_filter(s->ctx.tp, server_accept_ok, s);
+	transport_set_conn_limit(s->ctx.tp, c->connections_per_source);
 	/* Every file is open now, so the instance may even sit below a
 	 * directory the service user cannot enter. No packet has been read
 	 * yet: all network input is handled without privileges. */
@@ -587,6 +630,11 @@ int server_run(struct rf_conf *c)
 	log_info("ringfence listening on port %u (tls %u), realm %s, %zu extensions, %zu registrations",
 		 c->port, c->tls_port, c->realm, s->ctx.dir->n, location_count(s->ctx.loc));
 	event_base_dispatch(s->ctx.base);
+	log_info("guard: %llu packets from banned sources, %llu over budget and %llu shed in overload dropped; %llu connections refused",
+		 (unsigned long long)guard_dropped(s->ctx.guard),
+		 (unsigned long long)guard_flood_dropped(s->ctx.guard),
+		 (unsigned long long)guard_flood_shed(s->ctx.guard),
+		 (unsigned long long)transport_conns_refused(s->ctx.tp));
 	secevent_simple("daemon_stopped", "realm", c->realm);
 	server_close(s);
 	secevent_close();

@@ -258,6 +258,11 @@ unsigned transport_conn_count(const struct transport *t)
 	return t ? t->nconns : 0;
 }
 
+unsigned transport_rx_backlog(const struct transport *t)
+{
+	return t ? t->rx_full_streak : 0;
+}
+
 static int local_addr_of(int fd, struct sockaddr_storage *ss, socklen_t *len)
 {
 	*len = sizeof(*ss);

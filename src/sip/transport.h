@@ -78,6 +78,27 @@ int transport_conn_set_idle(struct transport *t, uint64_t conn_id,
 /* Open TCP/TLS connections. */
 unsigned transport_conn_count(const struct transport *t);
 
+/* ---- Additions: flood protection (guard/flood.h). ---- */
+
+/* Asked for every accepted TCP/TLS connection before anything is
+ * allocated for it: false closes it at once (a banned source). */
+typedef bool (*transport_accept_cb)(void *arg, const struct sockaddr *src);
+void transport_set_accept_filter(struct transport *t, transport_accept_cb cb,
+				 void *arg);
+
+/* TCP/TLS connections one source address may hold; a further one is
+ * closed at once, before a buffer or TLS state exists for it. 0 (the
+ * default) leaves only the global SIP_MAX_CONNECTIONS. */
+void transport_set_conn_limit(struct transport *t, unsigned per_source);
+
+/* Connections refused by the filter or the per-source limit. */
+uint64_t transport_conns_refused(const struct transport *t);
+
+/* Consecutive UDP receive passes that read a full batch every round and
+ * still left datagrams queued; 0 after a pass that drained its socket. A
+ * growing streak means the signalling thread is behind its input. */
+unsigned transport_rx_backlog(const struct transport *t);
+
 /* The bound address of the first listener of that transport and address
  * family (AF_INET or AF_INET6): how a caller that configured port 0 learns
  * the port. Returns 0 or ENOENT. */

@@ -15,11 +15,15 @@ struct evconnlistener;
 struct mmsghdr;
 struct iovec;
 struct conn;
+struct conn_src;
 typedef struct ssl_ctx_st SSL_CTX;
 
 /* Buckets of the connection map; a power of two. Connection ids are
  * sequential, so the low bits spread them evenly. */
 #define TRANSPORT_CONN_BUCKETS 4096u
+
+/* Buckets of the per-source connection counts; a power of two. */
+#define TRANSPORT_SRC_BUCKETS 1024u
 
 /* Listen addresses times the wildcard pair used when none is configured. */
 #define TRANSPORT_MAX_SOCKS (CONF_MAX_LISTEN + 2u)
@@ -54,6 +58,7 @@ struct transport {
 	struct iovec *rx_iov;
 	struct sockaddr_storage *rx_addrs;
 	char *rx_buf;
+	unsigned rx_full_streak; /* see transport_rx_backlog() */
 
 	struct stream_listener lst[2u * TRANSPORT_MAX_SOCKS];
 	unsigned nlst;
@@ -62,6 +67,14 @@ struct transport {
 	struct conn *conns[TRANSPORT_CONN_BUCKETS];
 	unsigned nconns;
 	uint64_t next_conn_id; /* ids are never reused */
+	/* Open connections per source address, for the per-source limit. */
+	struct conn_src *srcs[TRANSPORT_SRC_BUCKETS];
+	uint64_t src_seed;
+	unsigned max_conns_per_src; /* 0: no per-source limit */
+	transport_accept_cb accept_cb;
+	void *accept_arg;          /* borrowed */
+	uint64_t conns_refused;
+	int64_t refused_logged_s;  /* one log line per second at most */
 	bool freeing;          /* transport_free running: no close callbacks */
 };
 

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -50,9 +52,103 @@ struct conn {
 	enum sip_transport tp;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	struct conn_src *src;     /* its source's count; NULL when not counted */
 	bool in_rx;   /* inside the rx callback: freeing is deferred */
 	bool dead;    /* closed; unlinked, waiting to be freed */
 };
+
+/* Open connections from one source address (IPv4-mapped IPv6 counted as
+ * IPv4). Entries exist only while a source has a connection, so the table
+ * is bounded by SIP_MAX_CONNECTIONS. */
+struct conn_src {
+	struct conn_src *next;
+	uint8_t key[17]; /* family byte + address */
+	uint8_t keylen;
+	unsigned n;
+};
+
+static size_t src_key(const struct sockaddr *sa, uint8_t key[17])
+{
+	static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (sa->sa_family == AF_INET) {
+		key[0] = AF_INET;
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 5;
+	}
+	const uint8_t *a6 = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+	if (memcmp(a6, v4mapped, 12) == 0) {
+		key[0] = AF_INET;
+		memcpy(key + 1, a6 + 12, 4);
+		return 5;
+	}
+	key[0] = AF_INET6;
+	memcpy(key + 1, a6, 16);
+	return 17;
+}
+
+/* FNV-1a over a per-process seed: connecting from chosen addresses cannot
+ * be made to pile into one chain. */
+static unsigned src_bucket(const struct transport *t, const uint8_t *key, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ t->src_seed;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= key[i];
+		h *= 0x100000001b3ull;
+	}
+	return (unsigned)((h ^ (h >> 29)) & (TRANSPORT_SRC_BUCKETS - 1u));
+}
+
+/* Count one more connection from sa. NULL when the source already holds
+ * its limit (or memory is short): the caller closes the connection. */
+static struct conn_src *src_acquire(struct transport *t, const struct sockaddr *sa)
+{
+	uint8_t key[17];
+	size_t len;
+	unsigned b;
+	struct conn_src *s;
+
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
+		return NULL;
+	if (t->src_seed == 0 &&
+	    getrandom(&t->src_seed, sizeof(t->src_seed), 0) != sizeof(t->src_seed))
+		t->src_seed = (uint64_t)(uintptr_t)t;
+	len = src_key(sa, key);
+	b = src_bucket(t, key, len);
+	for (s = t->srcs[b]; s; s = s->next) {
+		if (s->keylen == len && memcmp(s->key, key, len) == 0) {
+			if (t->max_conns_per_src && s->n >= t->max_conns_per_src)
+				return NULL;
+			s->n++;
+			return s;
+		}
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	memcpy(s->key, key, len);
+	s->keylen = (uint8_t)len;
+	s->n = 1;
+	s->next = t->srcs[b];
+	t->srcs[b] = s;
+	return s;
+}
+
+static void src_release(struct transport *t, struct conn_src *s)
+{
+	struct conn_src **pp;
+
+	if (!s || --s->n > 0)
+		return;
+	for (pp = &t->srcs[src_bucket(t, s->key, s->keylen)]; *pp; pp = &(*pp)->next) {
+		if (*pp == s) {
+			*pp = s->next;
+			free(s);
+			return;
+		}
+	}
+}
 
 static unsigned bucket_of(uint64_t id)
 {
@@ -78,6 +174,8 @@ static void conn_unlink(struct conn *c)
 			*pp = c->next;
 			c->next = NULL;
 			c->t->nconns--;
+			src_release(c->t, c->src);
+			c->src = NULL;
 			return;
 		}
 	}
@@ -260,7 +358,8 @@ static struct bufferevent *bev_for(struct transport *t, enum sip_transport tp,
 }
 
 static int conn_alloc(struct conn **cp, struct stream_listener *l,
-		      evutil_socket_t fd, const struct sockaddr *sa, int salen)
+		      evutil_socket_t fd, const struct sockaddr *sa, int salen,
+		      struct conn_src *src)
 {
 	struct transport *t = l->t;
 	const struct timeval idle = { SIP_STREAM_IDLE_TIMEOUT_S, 0 };
@@ -303,14 +402,37 @@ static int conn_alloc(struct conn **cp, struct stream_listener *l,
 	c->next = t->conns[bucket_of(c->id)];
 	t->conns[bucket_of(c->id)] = c;
 	t->nconns++;
+	c->src = src; /* released when the connection is unlinked */
 	*cp = c;
 	return 0;
+}
+
+/* Close an accepted socket at once. SO_LINGER 0 makes it a reset, so no
+ * TIME_WAIT state is left behind for a source that keeps trying. */
+static void refuse(struct stream_listener *l, evutil_socket_t fd, const struct sockaddr *sa,
+		   const char *why)
+{
+	struct transport *t = l->t;
+	const struct linger rst = { 1, 0 };
+	time_t now = time(NULL);
+	char where[80];
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+	close(fd);
+	t->conns_refused++;
+	if ((int64_t)now == t->refused_logged_s)
+		return; /* a source that keeps trying gets one line a second */
+	t->refused_logged_s = (int64_t)now;
+	sockaddr_format(sa, where, sizeof(where));
+	log_info("%s: connection from %s refused: %s (%llu refused so far)",
+		 transport_name(l->tp), where, why, (unsigned long long)t->conns_refused);
 }
 
 static void on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
 	struct stream_listener *l = arg;
+	struct conn_src *src;
 	struct conn *c;
 
 	(void)lev;
@@ -320,11 +442,24 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	/* A banned source, or one that holds its share of connections, is
+	 * cut before a buffer or TLS state exists for it. */
+	if (l->t->accept_cb && !l->t->accept_cb(l->t->accept_arg, sa)) {
+		refuse(l, fd, sa, "source banned");
+		return;
+	}
+	src = src_acquire(l->t, sa);
+	if (!src) {
+		refuse(l, fd, sa, "per-source connection limit");
+		return;
+	}
 	/* On failure conn_alloc() has closed the socket: the peer sees a
 	 * reset and may retry. */
-	if (conn_alloc(&c, l, fd, sa, salen))
+	if (conn_alloc(&c, l, fd, sa, salen, src)) {
+		src_release(l->t, src);
 		log_warn("%s: out of memory accepting a connection",
 			 transport_name(l->tp));
+	}
 }
 
 static void accept_retry(evutil_socket_t fd, short what, void *arg)
@@ -507,6 +642,14 @@ void stream_close_all(struct transport *t)
 		}
 	}
 	t->nconns = 0;
+	for (unsigned b = 0; b < TRANSPORT_SRC_BUCKETS; b++) {
+		while (t->srcs[b]) {
+			struct conn_src *s = t->srcs[b];
+
+			t->srcs[b] = s->next;
+			free(s);
+		}
+	}
 	for (unsigned i = 0; i < t->nlst; i++) {
 		evconnlistener_free(t->lst[i].lev);
 		event_free(t->lst[i].retry);
@@ -555,4 +698,21 @@ int stream_conn_set_idle(struct transport *t, uint64_t conn_id,
 		return ENOTCONN;
 	bufferevent_set_timeouts(c->bev, seconds ? &tv : NULL, NULL);
 	return 0;
+}
+
+void transport_set_accept_filter(struct transport *t, transport_accept_cb cb,
+				 void *arg)
+{
+	t->accept_cb = cb;
+	t->accept_arg = arg;
+}
+
+void transport_set_conn_limit(struct transport *t, unsigned per_source)
+{
+	t->max_conns_per_src = per_source;
+}
+
+uint64_t transport_conns_refused(const struct transport *t)
+{
+	return t ? t->conns_refused : 0;
 }

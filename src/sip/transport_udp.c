@@ -82,13 +82,18 @@ static void udp_readable(evutil_socket_t fd, short what, void *arg)
 		rx_batch_reset(us->t);
 		n = recvmmsg(fd, us->t->rx_msgs, SIP_UDP_RECV_BATCH,
 			     MSG_DONTWAIT, NULL);
-		if (n <= 0)
+		if (n <= 0) {
+			us->t->rx_full_streak = 0;
 			return; /* EAGAIN, or an ICMP error queued on the socket */
+		}
 		for (int i = 0; i < n; i++)
 			deliver(us, (unsigned)i);
-		if ((unsigned)n < SIP_UDP_RECV_BATCH)
+		if ((unsigned)n < SIP_UDP_RECV_BATCH) {
+			us->t->rx_full_streak = 0;
 			return;
+		}
 	}
+	us->t->rx_full_streak++; /* the overload guard reads it */
 	/* Still more queued: the persistent event fires again on the next
 	 * loop pass, after the other sockets and timers had their turn. */
 }
