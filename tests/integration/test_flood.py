@@ -80,10 +80,26 @@ def silent_udp(inst, src, user="1001"):
 
 
 def start_flooders(inst, seconds=FLOOD_SECONDS):
+    # An attacker's CPU is not ours: the flooders run at a lower priority,
+    # so on a small shared machine they do not starve the daemon and the
+    # phones of the very CPU the daemon is being measured against.
     return [subprocess.Popen([sys.executable, "-c", FLOOD_SCRIPT, src, str(inst.port),
                               str(seconds), str(FLOOD_MAX_PACKETS)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: os.nice(10))
             for src in FLOODERS]
+
+
+def register_patiently(phone, timeout=10.0):
+    """A phone's REGISTER and its answer to the challenge, retransmitted
+    on timer E for up to `timeout` each (a phone gives up after 32 s)."""
+    ua = UA(phone.conn, phone.ext, phone.password, user_agent=phone.user_agent,
+            contact=f"<sip:{phone.ext}@{phone.ip}:{phone.port}>")
+    first = ua.request(timeout=timeout)
+    if first is None or first.status != 401:
+        return f"no challenge: {first}"
+    final = ua.request(timeout=timeout, auth=ua.auth_for(first, "SHA-256"))
+    return None if final is not None and final.status == 200 else f"final: {final}"
 
 
 def one_call(caller, callee):
@@ -132,18 +148,18 @@ def test_udp_flood_from_four_addresses_is_banned_while_a_phone_registers_and_cal
             while time.monotonic() < deadline and attempts < 200:
                 attempts += 2
                 t0 = time.monotonic()
-                try:
-                    caller.register()
+                why = register_patiently(caller)
+                if why is None:
                     ok += 1
-                except AssertionError as e:
-                    failures.append(("register", time.monotonic() - t0, str(e)[:300]))
+                else:
+                    failures.append(("register", time.monotonic() - t0, why))
                 t0 = time.monotonic()
                 try:
                     if one_call(caller, callee):
                         ok += 1
                     else:
                         failures.append(("call", time.monotonic() - t0, "no 200"))
-                except AssertionError as e:
+                except (AssertionError, AttributeError) as e:
                     failures.append(("call", time.monotonic() - t0, str(e)[:300]))
         finally:
             sent = []
