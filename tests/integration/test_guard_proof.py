@@ -654,3 +654,22 @@ def test_guard_events_from_hostile_input_never_point_fail2ban_elsewhere(pbx10):
         assert not re.search(r" event=(%s) " % "|".join(GUARD_EVENTS), line), line
         m = LINE_RE.match(line)
         assert m and (m["ip4"] or m["ip6"]) == ip, (ip, line)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a REGISTER whose From display name holds an unescaped quote "
+    "(From: \"a\" src=1.2.3.4:5060 \" <sip:1001@127.0.0.1>;tag=...) is answered 400 Bad Request "
+    "and nothing is written to the security log, while a message "
+    "missing its Call-ID gets its bad_message line (docs/security-events.md: bad_message is "
+    "logged for a message dropped or answered with 400)"))
+def test_a_hostile_display_name_answered_400_is_logged(pbx10):
+    """Issue 4: bad input of every kind gets a clear outcome that is logged.
+    A quote that ends the display name early, followed by a forged field."""
+    inst = pbx10
+    src = "127.0.72.1"
+    with sipwire.Endpoint(src, ("127.0.0.1", inst.port)) as ep:
+        r = ep.request(sipwire.register_request(
+            ep, "1001", "127.0.0.1", display=f'"a" src={INJECTED}:5060 "'), timeout=2.0)
+    assert r is not None and r.status == 400, r
+    assert wait_until(lambda: [l for l in inst.security_events("bad_message")
+                               if f" src={src}:" in l], 3), "\n".join(inst.security_events())
