@@ -536,6 +536,28 @@ void guard_set_alerter(struct guard *g, struct alerter *a)
 		g->alerter = a;
 }
 
+void guard_new_network(struct guard *g, const struct sockaddr *src, const char *ext,
+		       const char *previous, bool refused)
+{
+	char addr[64], subject[128], text[640];
+	struct ban_addr a;
+
+	if (!g || !g->alerter)
+		return;
+	ban_addr_from_sockaddr(src, &a);
+	ban_addr_format(&a, addr, sizeof(addr));
+	snprintf(subject, sizeof(subject), "Extension %.64s registered from a new network", ext);
+	snprintf(text, sizeof(text),
+		 "Extension %.64s registered from %s, while its registrations were in %s.\n"
+		 "%s\nIf this was not a phone of yours, its password is known to someone "
+		 "else: change it with ringfence ext passwd %.64s",
+		 ext, addr, previous,
+		 refused ? "The registration was refused ([security] new_network_registration = deny)."
+			 : "The registration was accepted ([security] new_network_registration = alert).",
+		 ext);
+	alert_raise(g->alerter, ALERT_NEW_NETWORK, subject, text);
+}
+
 uint64_t guard_dropped(const struct guard *g)
 {
 	return g->dropped;

@@ -61,6 +61,12 @@ void guard_tick(struct guard *g, int64_t now);
  * alerter is the caller's and must outlive its use here. */
 struct alerter;
 void guard_set_alerter(struct guard *g, struct alerter *a);
+/* An extension registered from a network none of its bindings is in (S9):
+ * alert the administrator. `previous` is that earlier network as a CIDR;
+ * `refused` when [security] new_network_registration = deny turned it
+ * away. */
+void guard_new_network(struct guard *g, const struct sockaddr *src, const char *ext,
+		       const char *previous, bool refused);
 
 /* Packets dropped because their source was banned. */
 uint64_t guard_dropped(const struct guard *g);

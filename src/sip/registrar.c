@@ -7,6 +7,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "guard/acl.h"
+#include "guard/guard.h"
 #include "guard/secevent.h"
 #include "sip/location.h"
 #include "sip/reply.h"
@@ -295,6 +296,8 @@ static bool registrar_network_allowed(struct sip_ctx *ctx, const struct sip_peer
 	secev_token(&e, "previous", prev);
 	secev_token(&e, "action", strcmp(policy, "deny") == 0 ? "denied" : "accepted");
 	secev_emit(&e);
+	guard_new_network(ctx->guard, (const struct sockaddr *)&src->addr, rr->ext, prev,
+			  strcmp(policy, "deny") == 0);
 	return strcmp(policy, "deny") != 0;
 }
 

@@ -371,3 +371,24 @@ def test_a_storm_of_bans_is_folded_into_a_summary(instance, smtp):
     assert wait_until(lambda: folded() == 97, 60), [m[2]["Subject"] for m in smtp.mails]
     assert len(smtp.of_kind("ban_added")) == 3
     assert len(smtp.mails) <= 3 + 1 + 120 // 10
+
+
+def test_registration_from_a_new_network_raises_an_alert(instance, hook, certs):
+    configure(instance, hook=hook, ca=certs[0])
+    instance.start()
+
+    def register(src):
+        u = UA(Conn("udp", "127.0.0.1", instance.port, src=src), "1001", instance.passwords["1001"])
+        try:
+            return u.register()[1].status
+        finally:
+            u.conn.close()
+    assert register("127.0.14.1") == 200
+    assert register("127.0.14.2") == 200  # the same /24: no alert
+    assert register("127.0.15.1") == 200  # the default policy alerts and accepts
+    assert wait_until(lambda: hook.of_kind("new_network"), 30), instance.security_events()
+    docs = hook.of_kind("new_network")
+    assert len(docs) == 1, docs
+    assert docs[0]["subject"] == "Extension 1001 registered from a new network"
+    assert "from 127.0.15.1, while its registrations were in 127.0.14.0/24" in docs[0]["text"]
+    assert "accepted" in docs[0]["text"]
