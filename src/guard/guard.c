@@ -302,19 +302,26 @@ static void alert_ban_added(struct guard *g, const struct ban_addr *a, const str
 			    int64_t now)
 {
 	char addr[64], until[32], subject[128], text[512];
+	/* A flood ban is the flood's alert: its own kind and rate limit, so
+	 * a flood from many addresses does not use up the bans' limit. */
+	bool flood = n->ban_reason == BAN_FLOOD;
 
 	if (!g->alerter)
 		return;
 	ban_addr_format(a, addr, sizeof(addr));
 	iso_time(n->ban_until, until, sizeof(until));
-	snprintf(subject, sizeof(subject), "Banned %s (%s)", addr, ban_reason_name(n->ban_reason));
+	if (flood)
+		snprintf(subject, sizeof(subject), "Flood from %s: banned", addr);
+	else
+		snprintf(subject, sizeof(subject), "Banned %s (%s)", addr,
+			 ban_reason_name(n->ban_reason));
 	snprintf(text, sizeof(text),
 		 "The guard banned the address %s for %lld seconds, until %s.\n"
 		 "Reason: %s. Earlier bans of this address: %u.\n"
 		 "A banned address gets no answer at all. To lift the ban: ringfence ban del %s",
 		 addr, (long long)(n->ban_until - now), until, ban_reason_name(n->ban_reason),
 		 n->ban_level, addr);
-	alert_raise(g->alerter, ALERT_BAN_ADDED, subject, text);
+	alert_raise(g->alerter, flood ? ALERT_FLOOD : ALERT_BAN_ADDED, subject, text);
 }
 
 static void alert_account_locked(struct guard *g, const struct sockaddr *src, const char *ext,
@@ -690,6 +697,12 @@ void guard_note_load(struct guard *g, unsigned streak, unsigned messages, unsign
 		log_info("overload over");
 	if (change)
 		event_overload(g, change > 0);
+	if (change > 0)
+		alert_raise(g->alerter, ALERT_FLOOD, "Overload: shedding unauthenticated work",
+			    "The signalling thread fell behind, so new unauthenticated requests get "
+			    "no answer and new calls get 503 until it catches up; registered phones "
+			    "and calls in progress go on.\nThe security log has the flood_detected "
+			    "and overload events.");
 }
 
 bool guard_overloaded(const struct guard *g)

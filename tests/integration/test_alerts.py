@@ -392,3 +392,26 @@ def test_registration_from_a_new_network_raises_an_alert(instance, hook, certs):
     assert docs[0]["subject"] == "Extension 1001 registered from a new network"
     assert "from 127.0.15.1, while its registrations were in 127.0.14.0/24" in docs[0]["text"]
     assert "accepted" in docs[0]["text"]
+
+
+def test_a_flood_ban_raises_a_flood_alert(instance, smtp):
+    configure(instance, smtp.port)
+    instance.set_conf("guard", "flood_rate", "1")
+    instance.set_conf("guard", "flood_burst", "5")
+    instance.set_conf("guard", "flood_time", "2")
+    instance.start()
+    src = "127.0.16.1"
+    conn = Conn("udp", "127.0.0.1", instance.port, src=src)
+    try:
+        u = UA(conn, "1001", "x")
+        end = time.monotonic() + 15
+        while time.monotonic() < end and not events(instance, "ban_added", addr=src):
+            conn.send(u.build())
+            time.sleep(0.05)
+    finally:
+        conn.close()
+    assert events(instance, "ban_added", addr=src, reason="flood"), instance.security_events()
+    assert wait_until(lambda: smtp.of_kind("flood"), 30), instance.security_events()
+    assert smtp.of_kind("flood")[0][2]["Subject"] == "[Ringfence 127.0.0.1] Flood from 127.0.16.1: banned"
+    # A flood ban is the flood's alert, not a second one of kind ban_added.
+    assert not smtp.of_kind("ban_added")
