@@ -21,7 +21,6 @@
 #include "store/store.h"
 
 #define GUARD_PURGE_EVERY_S 600 /* old ban rows leave the store this often */
-#define GUARD_NFT_SYNC_WAIT_MS 1000 /* a resync waits this long per message for room */
 #define FLOOD_EVENTS_PER_SEC 10  /* a spray of flooders must not flood the log */
 
 struct guard {
@@ -39,7 +38,7 @@ struct guard {
 	int64_t last_purge;
 	uint64_t dropped;
 	struct nft_helper *nft;   /* borrowed; NULL: bans stay in this process */
-	bool nft_resync;          /* a message was lost: sync the sets on the next tick */
+	bool nft_resync;          /* commands were lost: sync the sets on the next tick */
 	bool nft_gone;            /* the helper has exited: said once */
 };
 
@@ -129,29 +128,33 @@ void guard_set_firewall(struct guard *g, struct nft_helper *h)
 	g->nft = h;
 }
 
-/* Hand one command to the helper. A full socket loses it, so the next
- * tick syncs the whole set; the in-process ban holds meanwhile. */
-static bool guard_nft_send(struct guard *g, const struct nft_cmd *c, int wait_ms)
+static void guard_nft_gone(struct guard *g)
+{
+	g->nft_gone = true;
+	log_error("firewall helper has stopped: bans are no longer mirrored into nftables "
+		  "(restart the daemon)");
+}
+
+/* Hand one command to the helper's queue. When even the queue is full,
+ * everything in it is dropped for a resync on the next tick; the
+ * in-process ban holds meanwhile. */
+static void guard_nft_send(struct guard *g, const struct nft_cmd *c)
 {
 	int err;
 
-	if (!g->nft || g->nft_gone)
-		return false;
-	err = nft_helper_send_wait(g->nft, c, wait_ms);
-	if (err == EAGAIN) {
-		if (!g->nft_resync)
-			log_warn("firewall helper is behind; the nftables sets will be synced again");
+	if (!g->nft || g->nft_gone || g->nft_resync)
+		return;
+	err = nft_helper_queue(g->nft, c);
+	if (err == ENOSPC) {
+		log_warn("firewall helper is behind; the nftables sets will be synced again");
+		nft_helper_discard(g->nft);
 		g->nft_resync = true;
 	} else if (err == EPIPE) {
-		g->nft_gone = true;
-		log_error("firewall helper has stopped: bans are no longer mirrored into nftables "
-			  "(restart the daemon)");
+		guard_nft_gone(g);
 	}
-	return err == 0;
 }
 
-static void guard_nft_add(struct guard *g, const struct ban_addr *a, int64_t until,
-			  int64_t now, int wait_ms)
+static void guard_nft_add(struct guard *g, const struct ban_addr *a, int64_t until, int64_t now)
 {
 	struct nft_cmd c = {.op = NFT_ADD, .addr = *a};
 	int64_t left = until - now;
@@ -159,14 +162,14 @@ static void guard_nft_add(struct guard *g, const struct ban_addr *a, int64_t unt
 	if (left <= 0)
 		return;
 	c.timeout = left > NFT_TIMEOUT_MAX ? NFT_TIMEOUT_MAX : (unsigned)left;
-	guard_nft_send(g, &c, wait_ms);
+	guard_nft_send(g, &c);
 }
 
 static void guard_nft_del(struct guard *g, const struct ban_addr *a)
 {
 	struct nft_cmd c = {.op = NFT_DEL, .addr = *a};
 
-	guard_nft_send(g, &c, 0);
+	guard_nft_send(g, &c);
 }
 
 struct nft_sync {
@@ -180,13 +183,14 @@ static int sync_ban(const struct ban_record *r, void *arg)
 	struct ban_addr a;
 
 	if (ban_addr_parse(r->addr, &a) == 0 && ban_source_banned(s->g->ban, &a, s->now))
-		guard_nft_add(s->g, &a, r->until, s->now, GUARD_NFT_SYNC_WAIT_MS);
+		guard_nft_add(s->g, &a, r->until, s->now);
 	return 0;
 }
 
-/* Empty the sets and add every ban in force with what is left of it. The
- * helper runs what is queued as one transaction, so a quick resync never
- * leaves the kernel without the bans. */
+/* Empty the sets and add every ban in force with what is left of it.
+ * Whatever was still queued is superseded by the flush. The helper runs
+ * what arrives together as one transaction, so a resync normally swaps
+ * the sets' contents in one step. */
 static void guard_nft_sync(struct guard *g, int64_t now)
 {
 	struct nft_cmd flush = {.op = NFT_FLUSH};
@@ -194,11 +198,18 @@ static void guard_nft_sync(struct guard *g, int64_t now)
 
 	if (!g->nft || g->nft_gone)
 		return;
+	nft_helper_discard(g->nft);
 	g->nft_resync = false;
-	if (!guard_nft_send(g, &flush, GUARD_NFT_SYNC_WAIT_MS) || !g->enabled)
-		return;
-	if (store_ban_foreach(g->store, sync_ban, &s) != 0)
+	guard_nft_send(g, &flush);
+	if (g->enabled && store_ban_foreach(g->store, sync_ban, &s) != 0)
 		g->nft_resync = true;
+}
+
+void guard_firewall_pump(struct guard *g)
+{
+	if (g && g->nft && !g->nft_gone && nft_helper_pending(g->nft) > 0 &&
+	    nft_helper_pump(g->nft) == EPIPE)
+		guard_nft_gone(g);
 }
 
 /* ---- the store ---- */
@@ -365,7 +376,7 @@ static void guard_apply(struct guard *g, const struct sockaddr *src, const char 
 		if (store_ban_put(g->store, &r) != 0)
 			log_warn("cannot store the ban of %s; it holds until a restart", r.addr);
 		event_ban_added(a, n, now);
-		guard_nft_add(g, a, n->ban_until, now, 0);
+		guard_nft_add(g, a, n->ban_until, now);
 		alert_ban_added(g, a, n, now);
 	}
 	if (n->pair_blocked)

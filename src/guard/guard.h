@@ -25,6 +25,8 @@ void guard_configure(struct guard *g, const struct rf_conf *conf);
  * must outlive the guard). Call before guard_load, which then brings the
  * kernel's sets in line with the bans in force. */
 void guard_set_firewall(struct guard *g, struct nft_helper *h);
+/* Send the helper what waits for it; on every tick of the loop. */
+void guard_firewall_pump(struct guard *g);
 /* Replace the bans and locks in force with the store's. Returns 0 or an
  * errno value (the current ones are then kept). */
 int guard_load(struct guard *g);

@@ -6,7 +6,6 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <nftables/libnftables.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -24,13 +23,17 @@
 
 #define HELPER_FD 3                   /* the helper's one descriptor besides stdio */
 #define HELPER_SNDBUF (4 << 20)       /* room for a resync of thousands of bans */
-#define HELPER_BATCH_MAX 256          /* messages run as one nft transaction */
+#define HELPER_BATCH_MAX 1024         /* messages run as one nft transaction */
 #define HELPER_STOP_WAIT_MS 2000      /* then the helper is killed */
 #define HELPER_ERR_SHOWN 300          /* characters of an nft error in the log */
 
 struct nft_helper {
 	int fd;                        /* the daemon's end, non-blocking */
 	pid_t pid;
+	/* Commands not yet taken by the socket, oldest at `head`; bounded by
+	 * NFT_QUEUE_MAX. */
+	struct nft_cmd *queue;
+	size_t head, len, cap;
 };
 
 /* ---- the helper process ---- */
@@ -108,10 +111,14 @@ static void helper_log_failure(struct nft_ctx *nft, const char *what)
 
 static bool helper_run(struct nft_ctx *nft, const char *script, const char *what)
 {
-	if (nft_run_cmd_from_buffer(nft, script) == 0)
-		return true;
-	helper_log_failure(nft, what);
-	return false;
+	bool ok = nft_run_cmd_from_buffer(nft, script) == 0;
+
+	if (!ok)
+		helper_log_failure(nft, what);
+	/* Reading a buffer empties it: neither may grow over a long life. */
+	nft_ctx_get_output_buffer(nft);
+	nft_ctx_get_error_buffer(nft);
+	return ok;
 }
 
 /* One message into `out` (appended at *used); false when it was refused. */
@@ -283,13 +290,18 @@ void nft_helper_stop(struct nft_helper *h)
 	kill(h->pid, SIGKILL);
 	waitpid(h->pid, NULL, 0);
 out:
+	free(h->queue);
 	free(h);
 }
 
-static int helper_send_once(struct nft_helper *h, const char *msg, size_t n)
+static int helper_send_once(struct nft_helper *h, const struct nft_cmd *c)
 {
+	char msg[NFT_CMD_MAX + 1];
+	size_t n = nft_cmd_format(c, msg, sizeof(msg));
 	ssize_t r;
 
+	if (n == 0)
+		return 0; /* cannot happen: nft_helper_queue checked it */
 	do
 		r = send(h->fd, msg, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
@@ -300,24 +312,59 @@ static int helper_send_once(struct nft_helper *h, const char *msg, size_t n)
 	return EPIPE;
 }
 
-int nft_helper_send(struct nft_helper *h, const struct nft_cmd *c)
+int nft_helper_pump(struct nft_helper *h)
 {
-	return nft_helper_send_wait(h, c, 0);
+	int rc = 0;
+
+	while (h->head < h->len && (rc = helper_send_once(h, &h->queue[h->head])) == 0)
+		h->head++;
+	if (h->head == h->len)
+		h->head = h->len = 0;
+	return rc == EPIPE ? EPIPE : 0;
 }
 
-int nft_helper_send_wait(struct nft_helper *h, const struct nft_cmd *c, int wait_ms)
+static int helper_grow(struct nft_helper *h)
+{
+	size_t cap = h->cap ? h->cap * 2 : 1024;
+	struct nft_cmd *q;
+
+	if (h->head > 0) { /* room at the front first */
+		memmove(h->queue, h->queue + h->head, (h->len - h->head) * sizeof(*q));
+		h->len -= h->head;
+		h->head = 0;
+		if (h->len < h->cap)
+			return 0;
+	}
+	if (cap > NFT_QUEUE_MAX)
+		cap = NFT_QUEUE_MAX;
+	if (cap <= h->cap)
+		return ENOSPC;
+	q = realloc(h->queue, cap * sizeof(*q));
+	if (!q)
+		return ENOSPC;
+	h->queue = q;
+	h->cap = cap;
+	return 0;
+}
+
+int nft_helper_queue(struct nft_helper *h, const struct nft_cmd *c)
 {
 	char msg[NFT_CMD_MAX + 1];
-	size_t n = nft_cmd_format(c, msg, sizeof(msg));
-	struct pollfd p = {h->fd, POLLOUT, 0};
-	int rc;
 
-	if (n == 0)
+	if (nft_cmd_format(c, msg, sizeof(msg)) == 0)
 		return EINVAL;
-	while ((rc = helper_send_once(h, msg, n)) == EAGAIN && wait_ms > 0) {
-		if (poll(&p, 1, wait_ms) <= 0)
-			return EAGAIN;
-		wait_ms = 0; /* one wait per message: a stuck helper costs a bounded time */
-	}
-	return rc;
+	if (h->len == h->cap && helper_grow(h) != 0)
+		return ENOSPC;
+	h->queue[h->len++] = *c;
+	return nft_helper_pump(h);
+}
+
+void nft_helper_discard(struct nft_helper *h)
+{
+	h->head = h->len = 0;
+}
+
+size_t nft_helper_pending(const struct nft_helper *h)
+{
+	return h->len - h->head;
 }

@@ -9,8 +9,9 @@
  * no nft binary), so a daemon taken over by an attacker can at worst ban
  * or unban addresses, never run another nft command.
  *
- * The daemon's side never blocks on the helper for a single ban: when the
- * socket is full the message is dropped and a full resync is asked for. */
+ * The daemon's side never blocks on the helper: commands wait in a bounded
+ * queue until the socket takes them, and the daemon pumps the queue on
+ * its timer. */
 #ifndef RF_GUARD_NFT_HELPER_H
 #define RF_GUARD_NFT_HELPER_H
 
@@ -31,12 +32,20 @@ int nft_helper_start(struct nft_helper **hp, const struct nft_target *t, const c
 /* Close the socket (the helper exits on end of file) and reap it. */
 void nft_helper_stop(struct nft_helper *h);
 
-/* Queue one command without blocking. Returns 0, EAGAIN when the socket
- * is full (the command is lost: resync), EPIPE when the helper is gone,
- * or EINVAL for a command that does not format. */
-int nft_helper_send(struct nft_helper *h, const struct nft_cmd *c);
-/* Queue one command of a resync, waiting up to `wait_ms` for room. */
-int nft_helper_send_wait(struct nft_helper *h, const struct nft_cmd *c, int wait_ms);
+/* Commands that may wait for the helper: two for each of the 65,536 bans
+ * the guard holds at most (a resync, then as many changes), and some. */
+#define NFT_QUEUE_MAX (2u * 65536 + 4096)
+
+/* Queue one command and send what the socket takes, without blocking.
+ * Returns 0, ENOSPC when NFT_QUEUE_MAX commands wait already (the command
+ * is not queued), EPIPE when the helper is gone, or EINVAL for a command
+ * that does not format. */
+int nft_helper_queue(struct nft_helper *h, const struct nft_cmd *c);
+/* Send what the socket takes of the queue. Returns 0 or EPIPE. */
+int nft_helper_pump(struct nft_helper *h);
+/* Forget every queued command (a resync's flush supersedes them). */
+void nft_helper_discard(struct nft_helper *h);
+size_t nft_helper_pending(const struct nft_helper *h);
 
 /* The helper's loop over `fd` (exposed for tests): read messages, run
  * each valid one against `t` with libnftables, log refusals and nft's

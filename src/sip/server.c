@@ -325,6 +325,7 @@ static void server_tick(evutil_socket_t fd, short what, void *arg)
 		location_sweep(s->ctx.loc, s->ctx.now, registrar_log_removed, NULL);
 		guard_tick(s->ctx.guard, s->ctx.now);
 	}
+	guard_firewall_pump(s->ctx.guard);
 	calls_flush(s->ctx.calls);
 	if (location_dirty(s->ctx.loc) && (err = location_flush(s->ctx.loc)) != 0)
 		log_warn("writing registrations failed (%s); will retry", strerror(err));

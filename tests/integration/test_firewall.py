@@ -18,6 +18,7 @@ import re
 import secrets
 import shutil
 import socket
+import sqlite3
 import subprocess
 import time
 
@@ -284,6 +285,35 @@ def test_without_the_sets_the_daemon_says_so_and_still_bans(workdir, netns):
                 "the ban holds in the daemon without the kernel's sets"
         finally:
             probe.conn.close()
+    finally:
+        inst.stop()
+
+
+def test_thousands_of_stored_bans_reach_the_kernel_at_start(workdir, netns):
+    """The queue and the helper's batches: a resync of 5,000 bans neither
+    blocks the daemon nor loses one."""
+    inst = Instance(workdir, free_port())
+    try:
+        inst.set_conf("sip", "listen", netns.inside_ip)
+        inst.set_conf("sip", "realm", netns.inside_ip)
+        inst.set_conf("firewall", "nft_set", "inet ringfence banned")
+        now = int(time.time())
+        rows = [(f"10.9.{i // 256}.{i % 256}", now, now + 7200, 0, "manual")
+                for i in range(1, 5001)]
+        with sqlite3.connect(os.path.join(inst.dir, "ringfence.db")) as db:
+            db.executemany("INSERT INTO bans(addr, created, until, level, reason) "
+                           "VALUES (?, ?, ?, ?, ?)", rows)
+        netns.nft("-f", "-", input=inst.cli("firewall", "print").stdout)
+        started = time.monotonic()
+        start_inside(inst, netns)
+        assert time.monotonic() - started < START_SECS
+        assert wait_until(lambda: len(set_elements(netns)) == 5000, 30), len(set_elements(netns))
+        elems = set_elements(netns)
+        assert all(7000 <= seconds(t) <= 7200 for t in elems.values())
+        # One more from the CLI: the whole set is synced again, nothing lost.
+        inst.cli("ban", "add", "10.9.200.1", "--for", "1h")
+        assert wait_until(lambda: "10.9.200.1" in set_elements(netns), 30)
+        assert len(set_elements(netns)) == 5001
     finally:
         inst.stop()
 
