@@ -116,6 +116,9 @@ void guard_configure(struct guard *g, const struct rf_conf *conf)
 	ban_set_config(g->ban, &bc);
 	guard_flood_config(conf, &fc);
 	flood_set_config(g->flood, &fc);
+	/* Turning the guard off or on empties or refills the kernel's sets. */
+	if (g->enabled != conf->guard)
+		g->nft_resync = true;
 	g->enabled = conf->guard;
 	g->ban_max_s = conf->ban_time_max;
 	snprintf(g->scanner_agents, sizeof(g->scanner_agents), "%s", conf->scanner_agents);

@@ -17,6 +17,7 @@ import random
 import re
 import secrets
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -264,6 +265,15 @@ def test_cli_bans_and_a_restart_bring_the_sets_in_line(fenced, netns):
     inst.cli("ban", "del", "2001:db8::5")
     assert wait_until(lambda: set_elements(netns, "banned6") == {}, 5)
     assert set(set_elements(netns)) == {"192.0.2.77"}
+
+    # The guard turned off by a reload bans nothing, in the kernel either;
+    # turned on again, its bans are back.
+    inst.set_conf("guard", "enabled", "false")
+    inst.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: set_elements(netns) == {}, 5), set_elements(netns)
+    inst.set_conf("guard", "enabled", "true")
+    inst.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: set(set_elements(netns)) == {"192.0.2.77"}, 5)
 
 
 def test_without_the_sets_the_daemon_says_so_and_still_bans(workdir, netns):
