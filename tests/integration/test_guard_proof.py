@@ -252,7 +252,7 @@ def probe_request(conn, method, ext, agent, branch):
             "Content-Length: 0\r\n\r\n").encode()
 
 
-def probe(conn, method, ext, agent, timeout=2.0):
+def probe(conn, method, ext, agent, timeout=3.0):
     """One probe, retransmitted on timer E; the final answer or None. A
     failure answer to INVITE is ACKed, as RFC 3261 17.1.1.3 says."""
     branch = new_branch()
@@ -364,11 +364,11 @@ def wrong_guess(inst, ext, src, times):
     out = []
     try:
         for i in range(times):
-            first = u.request(timeout=2.0)
+            first = u.request(timeout=3.0)
             if first is None:
                 out.append(None)
                 continue
-            final = u.request(timeout=2.0, auth=u.auth_for(first, password=f"Wrong-{src}-{i}"))
+            final = u.request(timeout=3.0, auth=u.auth_for(first, password=f"Wrong-{src}-{i}"))
             out.append(final)
     finally:
         u.conn.close()
