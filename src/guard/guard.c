@@ -491,6 +491,10 @@ bool guard_scanner(struct guard *g, const struct sockaddr *src, const char *prot
 	if (ua)
 		secev_untrusted(&e, "ua", ua, ualen);
 	secev_emit(&e);
+	/* Behind an address with registered phones (an office's NAT) only
+	 * the tool's requests are dropped: banning would cut off the office. */
+	if (ban_is_healthy(g->ban, &a, now))
+		return true;
 	ban_now(g->ban, &a, BAN_SCAN, now, &n);
 	guard_apply(g, src, proto, &a, "", 0, &n, now);
 	return true;

@@ -148,8 +148,15 @@ static void handle_register(struct sip_ctx *ctx, const struct sip_msg *m,
 static void handle_options(struct sip_ctx *ctx, const struct sip_msg *m,
 			   const struct sip_peer *src)
 {
-	if (!guard_known_peer(ctx->guard, (const struct sockaddr *)&src->addr, ctx->now))
+	struct sip_uri u;
+
+	if (!guard_known_peer(ctx->guard, (const struct sockaddr *)&src->addr, ctx->now)) {
+		/* A walk of OPTIONS over the numbering plan is a scan too. */
+		if (sip_uri_parse(m->ruri, &u) == 0 && u.user.len > 0)
+			guard_challenged(ctx->guard, (const struct sockaddr *)&src->addr,
+					 transport_name(src->tp), u.user.p, u.user.len, ctx->now);
 		return;
+	}
 	reply_start(ctx, m, src, 200, NULL);
 	reply_header(ctx, "Allow: REGISTER, INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO");
 	reply_send(ctx, src);
@@ -263,6 +270,13 @@ static void server_on_message(void *arg, const char *buf, size_t len,
 	if (tsx_server_absorb(ctx->tsx, &m, src))
 		return;
 	if (sip_request_check(&m, &perr) != 0) {
+		/* 400 is a broken message (416, 420, 505 ... are honest requests
+		 * for something we do not do): log it and count it as a glitch. */
+		if (perr.status == 400) {
+			ingress_log_bad(s, src, perr.reason ? perr.reason : "malformed");
+			guard_glitch(ctx->guard, (const struct sockaddr *)&src->addr,
+				     transport_name(src->tp), ctx->now);
+		}
 		reply_parse_error(ctx, &m, src, &perr);
 		return;
 	}
