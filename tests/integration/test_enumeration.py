@@ -108,3 +108,88 @@ def test_unknown_user_challenge_matches_known_user_without_credentials(pbx, mkua
     assert a.status == b.status == 401
     assert shape(a) == shape(b), f"{a.raw!r}\n{b.raw!r}"
     assert len(a.raw) == len(b.raw)
+
+
+def method_request(method, user, src, port, auth=None):
+    """One out-of-dialog request for `user`, echoed values of fixed length."""
+    from sipua import new_branch, new_tag
+    import secrets
+    ruri = f"sip:{user}@127.0.0.1:{port}"
+    lines = [f"{method} {ruri} SIP/2.0",
+             f"Via: SIP/2.0/UDP {src}:45678;branch={new_branch()};rport",
+             "Max-Forwards: 70",
+             f"From: <sip:{user}@127.0.0.1>;tag={new_tag()}",
+             f"To: <sip:{user}@127.0.0.1>",
+             f"Call-ID: {secrets.token_hex(12)}@ringfence.test",
+             f"CSeq: 1 {method}",
+             f"Contact: <sip:{user}@{src}:45678>"]
+    if method in ("SUBSCRIBE", "PUBLISH", "NOTIFY"):
+        lines.append("Event: presence")
+    if method == "REFER":
+        lines.append(f"Refer-To: <sip:1002@127.0.0.1:{port}>")
+    if auth:
+        lines.append(f"Proxy-Authorization: {auth}")
+    lines.append("Content-Length: 0")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode(), ruri
+
+
+def exchange_from(src, data, port):
+    import socket
+    from sipua import Response
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((src, 45678))
+        s.settimeout(2.0)
+        s.sendto(data, ("127.0.0.1", port))
+        try:
+            return Response(s.recvfrom(70000)[0])
+        except socket.timeout:
+            return None
+
+
+def proxy_shape(resp):
+    """As shape(), for a 407 with Proxy-Authenticate."""
+    fixed = [(n, masked_challenge(v) if n.lower() == "proxy-authenticate" else v)
+             for n, v in resp.headers if n.lower() not in ECHOED]
+    return (resp.raw.split(b"\r\n", 1)[0], [n for n, _ in resp.headers], fixed, resp.body)
+
+
+@pytest.mark.parametrize("method", ["INVITE", "MESSAGE", "SUBSCRIBE", "REFER", "INFO",
+                                    "UPDATE", "BYE", "PUBLISH", "NOTIFY"])
+def test_every_method_answers_unknown_wrong_and_denied_alike(instance, method):
+    from sipua import authorization, parse_challenge
+    pw5 = instance.add_ext("1005", "--permit", "127.0.0.5/32")
+    pbx = instance.start()
+    # One address per case and method, so no guard threshold is reached.
+    n = ["INVITE", "MESSAGE", "SUBSCRIBE", "REFER", "INFO", "UPDATE", "BYE", "PUBLISH",
+         "NOTIFY"].index(method) + 1
+    cases = {"unknown_user": ("1009", f"127.0.{n}.7", "Guess-Passw0rd!x"),
+             "wrong_password": ("1001", f"127.0.{n}.8", "Wrong-Passw0rd!x"),
+             "acl_denied": ("1005", f"127.0.{n}.6", pw5)}
+    answers = {}
+    for name, (user, src, password) in cases.items():
+        data, ruri = method_request(method, user, src, pbx.port)
+        first = exchange_from(src, data, pbx.port)
+        assert first is not None and first.status == 407, (name, first and first.raw)
+        # The first challenge offered (SHA-256 unless configured otherwise).
+        _, ch = parse_challenge(first.get("proxy-authenticate"))
+        auth = authorization(ch.get("algorithm", "MD5"), user, ch["realm"], password, method,
+                             ruri, ch["nonce"], cnonce="0a4f113b")
+        data, _ = method_request(method, user, src, pbx.port, auth=auth)
+        second = exchange_from(src, data, pbx.port)
+        assert second is not None and second.status == 407, (name, second and second.raw)
+        answers[name] = (first, second)
+    for phase in (0, 1):
+        ref = answers["wrong_password"][phase]
+        for name, pair in answers.items():
+            r = pair[phase]
+            ctx = f"{method} phase {phase}: {name}\n{r.raw.decode()}\n---\n{ref.raw.decode()}"
+            assert proxy_shape(r) == proxy_shape(ref), ctx
+            assert echoed_lengths(r) == echoed_lengths(ref), ctx
+            assert len(r.raw) == len(ref.raw), ctx
+    # The digests were checked, and the log tells the three apart.
+    log = pbx.security_events()
+    for reason, src in (("unknown_user", f"127.0.{n}.7"), ("wrong_password", f"127.0.{n}.8")):
+        assert any(f"src={src}:" in l and f"method={method}" in l and f"reason={reason}" in l
+                   for l in log), (reason, log)
+    assert any(f"src=127.0.{n}.6:" in l and "event=acl_denied" in l and "credentials=valid" in l
+               for l in log), log
