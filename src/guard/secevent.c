@@ -54,6 +54,24 @@ int secevent_open(const char *path, bool use_syslog)
 	return 0;
 }
 
+int secevent_reopen(const char *path)
+{
+	int fd, err = 0;
+
+	if (secev_fd < 0 || !path || !*path)
+		return 0;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		return errno;
+	/* dup3 swaps the file under the same descriptor in one step, so a
+	 * line written by another thread meanwhile lands in one file or the
+	 * other, never on a closed descriptor. */
+	if (dup3(fd, secev_fd, O_CLOEXEC) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
 void secevent_close(void)
 {
 	if (secev_fd >= 0)

@@ -19,6 +19,10 @@
 /* Open the log file (append, mode 0640) and optionally syslog (LOG_AUTH).
  * path may be NULL for syslog only. Returns 0 or errno. */
 int secevent_open(const char *path, bool use_syslog);
+/* Open `path` again (after logrotate moved it away) under the same
+ * descriptor. The old file stays in use when that fails. Returns 0 or an
+ * errno value; does nothing when no file was open. */
+int secevent_reopen(const char *path);
 void secevent_close(void);
 
 /* Builder on the caller's stack; no allocation. */

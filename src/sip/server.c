@@ -421,12 +421,24 @@ static void server_reload_config(struct server *s)
 	server_alert_reload(s);
 }
 
+static void server_reopen_logs(struct server *s)
+{
+	const char *path = s->ctx.conf->security_log;
+	int err;
+
+	if (path[0] && (err = secevent_reopen(path)) != 0)
+		log_warn("cannot reopen the security log %s: %s", path, strerror(err));
+}
+
 static void server_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *s = arg;
 
 	(void)what;
 	if (sig == SIGHUP) {
+		/* SIGHUP is also logrotate's signal: start a new security log
+		 * first, even when the new configuration turns out to be bad. */
+		server_reopen_logs(s);
 		server_reload_config(s);
 		return;
 	}

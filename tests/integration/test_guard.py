@@ -254,3 +254,17 @@ def test_registration_from_a_new_network_can_be_denied(instance):
         return [r["source"] for r in reg_list(instance)]
     assert wait_until(lambda: any(s.startswith("127.0.12.1:") for s in sources()), 3), sources()
     assert not any(s.startswith("127.0.13.1:") for s in sources()), sources()
+
+
+def test_sighup_starts_a_new_security_log_after_rotation(pbx_guarded):
+    import os
+    import signal
+    inst = pbx_guarded
+    rotated = inst.seclog + ".1"
+    os.rename(inst.seclog, rotated)
+    inst.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: os.path.exists(inst.seclog), 5), "no new security log"
+    wrong_password(inst, "1001", "127.0.14.1", 1)
+    assert wait_until(lambda: events(inst, "auth_failed", reason="wrong_password"), 3)
+    with open(rotated) as f:
+        assert "reason=wrong_password" not in f.read()
