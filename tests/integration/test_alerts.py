@@ -102,7 +102,7 @@ def make_cert(d):
 class WebhookSink:
     """HTTPS on a loopback port; records each POST, answers `status`."""
 
-    def __init__(self, cert, key):
+    def __init__(self, cert, key, port=0):
         self.posts = []
         self.status = 200
         sink = self
@@ -119,7 +119,8 @@ class WebhookSink:
             def log_message(self, *args):
                 pass
 
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)
         self.srv.socket = ctx.wrap_socket(self.srv.socket, server_side=True)
@@ -464,3 +465,37 @@ def test_smtps_with_a_login(instance, certs):
         assert len(sink.of_kind("test")) == 1
     finally:
         sink.stop()
+
+
+def test_a_stop_in_the_middle_of_a_send_loses_nothing(instance, certs):
+    # A receiver that takes the connection and never answers: the worker
+    # is inside a send when the daemon is told to stop.
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(8)
+    port = mute.getsockname()[1]
+    instance.set_conf("alerts", "webhook_url", f"https://127.0.0.1:{port}/hook")
+    instance.set_conf("alerts", "ca_file", certs[0])
+    instance.set_conf("guard", "ban_failures", "1")
+    hook = None
+    try:
+        instance.start()
+        ban_from(instance, "127.0.17.1")
+        assert wait_until(lambda: events(instance, "alert_raised", kind="ban_added"), 10)
+        time.sleep(1.5)  # the TLS handshake is under way and stalls
+        t0 = time.monotonic()
+        assert instance.stop() == 0
+        assert time.monotonic() - t0 < 8, "the stop waited for the stalled send"
+        assert not events(instance, "alert_sent")
+        rows = queued(instance)
+        assert len(rows) == 1 and rows[0][0] == "ban_added", rows
+        mute.close()
+        hook = WebhookSink(*certs, port=port)
+        instance.start()
+        assert wait_until(lambda: hook.of_kind("ban_added"), 30), instance.security_events()
+        assert "127.0.17.1" in hook.of_kind("ban_added")[0]["subject"]
+        assert wait_until(lambda: queued(instance) == [], 10)
+    finally:
+        mute.close()
+        if hook:
+            hook.stop()
