@@ -388,6 +388,14 @@ run_ringfence() {
 	chmod 600 "$BENCH_VAR/ringfence-init.txt"   # it holds the demo extensions' passwords
 	# realm = the domain the harness dials (sip:USER@IP), as for Kamailio.
 	conf_set sip realm "$RF_IP"
+	# The load generator is one address sending thousands of requests a
+	# second: a flood by the guard's default budgets ([guard] flood_*). Raised
+	# so the server is measured, not its limiter (bench/flood.sh measures
+	# the guard's own cost).
+	conf_set guard flood_rate 1000000
+	conf_set guard flood_burst 1000000
+	conf_set guard flood_rate_registered 1000000
+	conf_set guard flood_burst_registered 1000000
 	# Relay ports for every concurrent call (four per call), and call
 	# limits above the test load: this measures calls, not the limiter.
 	conf_set media rtp_port_min "$RTP_PORT_MIN"

@@ -275,6 +275,14 @@ run_ringfence() {
 	# The harness sends sip:USER@IP and SIPp answers with realm = the
 	# challenge's realm; the digest realm must be the domain it uses.
 	conf_set sip realm "$RF_IP"
+	# The load generator is one address sending thousands of requests a
+	# second: a flood by the guard's default budgets ([guard] flood_*). Raised
+	# so the server is measured, not its limiter (bench/flood.sh measures
+	# the guard's own cost).
+	conf_set guard flood_rate 1000000
+	conf_set guard flood_burst 1000000
+	conf_set guard flood_rate_registered 1000000
+	conf_set guard flood_burst_registered 1000000
 	rf check-config >"$BENCH_VAR/ringfence-config.txt" 2>&1 ||
 		{ cat "$BENCH_VAR/ringfence-config.txt" >&2; fatal "ringfence check-config refused the benchmark configuration"; }
 	provision_ringfence || fatal "ringfence provisioning failed"
