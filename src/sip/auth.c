@@ -6,6 +6,7 @@
 #include "guard/access.h"
 #include "guard/guard.h"
 #include "guard/secevent.h"
+#include "sip/nonce_use.h"
 #include "sip/reply.h"
 
 static void auth_log_event(const struct sip_msg *m, const struct sip_peer *src,
@@ -135,6 +136,23 @@ static const char *auth_check_form(struct sip_ctx *ctx, const struct sip_msg *m,
 	return NULL;
 }
 
+/* Credentials that were right once but are used again: someone sends a
+ * captured request's Authorization with a message of their own. */
+static bool auth_replayed(struct sip_ctx *ctx, const struct sip_msg *m,
+			  const struct sip_digest_cred *c, const struct dir_ext *e)
+{
+	const struct sip_hdr *h = sip_msg_hdr(m, SIP_H_VIA);
+	struct sip_str branch = SIP_STR_NULL, rest;
+	struct sip_via via;
+
+	if (!ctx->nonces)
+		return false;
+	if (h && sip_via_parse(h->value, &via, &rest) == 0)
+		branch = via.branch;
+	return nonce_use(ctx->nonces, e->rec.ext, strlen(e->rec.ext), c->nonce, c->nc, branch) ==
+	       NONCE_USE_REPLAYED;
+}
+
 enum auth_verdict auth_request(struct sip_ctx *ctx, const struct sip_msg *m,
 			       const struct sip_peer *src, enum auth_kind kind,
 			       const struct dir_ext **ext, bool *stale)
@@ -186,6 +204,11 @@ enum auth_verdict auth_request(struct sip_ctx *ctx, const struct sip_msg *m,
 	}
 	if (!ok) {
 		auth_log_failure(m, src, c.username, "auth_failed", "wrong_password");
+		auth_guard_failure(ctx, src, c.username, true);
+		return AUTH_CHALLENGE;
+	}
+	if (auth_replayed(ctx, m, &c, e)) {
+		auth_log_failure(m, src, c.username, "auth_failed", "replayed");
 		auth_guard_failure(ctx, src, c.username, true);
 		return AUTH_CHALLENGE;
 	}

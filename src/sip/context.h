@@ -20,6 +20,7 @@ struct location;
 struct calls;
 struct sip_reply;
 struct guard;
+struct nonce_uses;
 
 struct sip_ctx {
 	struct rf_conf *conf;        /* borrowed from main */
@@ -32,6 +33,7 @@ struct sip_ctx {
 	struct location *loc;
 	struct calls *calls;         /* the B2BUA */
 	struct guard *guard;         /* bans and locks (guard/guard.h) */
+	struct nonce_uses *nonces;   /* digest replay protection (sip/nonce_use.h) */
 	struct sip_reply *reply;     /* scratch buffer for one response */
 	uint8_t secret[DIGEST_SECRET_LEN];
 	time_t now;                  /* wall clock, refreshed per message */

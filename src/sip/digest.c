@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -22,7 +23,9 @@
 #define NONCE_FUTURE_SKEW 5u
 
 #define NONCE_TIME_HEX 8
-#define NONCE_MAC_BYTES ((DIGEST_NONCE_LEN - NONCE_TIME_HEX) / 2)
+#define NONCE_SALT_HEX 8 /* sequence number: no two challenges share a nonce */
+#define NONCE_HEAD_HEX (NONCE_TIME_HEX + NONCE_SALT_HEX)
+#define NONCE_MAC_BYTES ((DIGEST_NONCE_LEN - NONCE_HEAD_HEX) / 2)
 
 enum mac_purpose {
 	MAC_NONCE = 'N',
@@ -325,16 +328,14 @@ static size_t nonce_addr_bytes(const struct sockaddr *src, uint8_t out[17])
 	return 1;
 }
 
-static bool nonce_mac_hex(const uint8_t secret[DIGEST_SECRET_LEN],
-			  uint32_t t, const struct sockaddr *src,
-			  char out[NONCE_MAC_BYTES * 2 + 1])
+/* The MAC over the nonce's head (time and salt, as the hex it is sent in)
+ * and the source address. */
+static bool nonce_mac_hex(const uint8_t secret[DIGEST_SECRET_LEN], const char head[NONCE_HEAD_HEX],
+			  const struct sockaddr *src, char out[NONCE_MAC_BYTES * 2 + 1])
 {
-	uint8_t tbytes[4] = {(uint8_t)(t >> 24), (uint8_t)(t >> 16),
-			     (uint8_t)(t >> 8), (uint8_t)t};
 	uint8_t addr[17];
 	size_t alen = nonce_addr_bytes(src, addr);
-	struct sip_str parts[2] = {{(const char *)tbytes, 4},
-				   {(const char *)addr, alen}};
+	struct sip_str parts[2] = {{head, NONCE_HEAD_HEX}, {(const char *)addr, alen}};
 	uint8_t mac[32];
 
 	if (!hmac_parts(secret, MAC_NONCE, parts, 2, mac))
@@ -346,14 +347,19 @@ static bool nonce_mac_hex(const uint8_t secret[DIGEST_SECRET_LEN],
 void digest_nonce_make(const uint8_t secret[DIGEST_SECRET_LEN], uint32_t now,
 		       const struct sockaddr *src, char out[DIGEST_NONCE_LEN])
 {
+	static atomic_uint_fast32_t issued;
 	char buf[DIGEST_NONCE_LEN + 1];
+	uint32_t seq = (uint32_t)atomic_fetch_add(&issued, 1);
 
-	snprintf(buf, NONCE_TIME_HEX + 1, "%08x", (unsigned)now);
-	if (!nonce_mac_hex(secret, now, src, buf + NONCE_TIME_HEX)) {
+	/* A sequence number makes every challenge's nonce its own and orders
+	 * nonces of the same second, so a nonce and its nc identify one use
+	 * and an old unused nonce can be told from a new one
+	 * (sip/nonce_use.h). It hides nothing: the MAC is what protects. */
+	snprintf(buf, NONCE_HEAD_HEX + 1, "%08x%08x", (unsigned)now, (unsigned)seq);
+	if (!nonce_mac_hex(secret, buf, src, buf + NONCE_HEAD_HEX)) {
 		/* Keep the length fixed; a MAC of all 'x' never verifies
 		 * because it is not hex. */
-		memset(buf + NONCE_TIME_HEX, 'x',
-		       DIGEST_NONCE_LEN - NONCE_TIME_HEX);
+		memset(buf + NONCE_HEAD_HEX, 'x', DIGEST_NONCE_LEN - NONCE_HEAD_HEX);
 	}
 	memcpy(out, buf, DIGEST_NONCE_LEN);
 }
@@ -387,10 +393,9 @@ enum digest_nonce_state digest_nonce_check(const uint8_t secret[DIGEST_SECRET_LE
 
 	if (!nonce_well_formed(nonce, &issued))
 		return DIGEST_NONCE_BAD;
-	if (!nonce_mac_hex(secret, issued, src, expect))
+	if (!nonce_mac_hex(secret, nonce.p, src, expect))
 		return DIGEST_NONCE_BAD;
-	if (CRYPTO_memcmp(expect, nonce.p + NONCE_TIME_HEX,
-			  NONCE_MAC_BYTES * 2) != 0)
+	if (CRYPTO_memcmp(expect, nonce.p + NONCE_HEAD_HEX, NONCE_MAC_BYTES * 2) != 0)
 		return DIGEST_NONCE_BAD;
 	/* Genuine from here on: only its age matters. */
 	if (issued > now && issued - now > NONCE_FUTURE_SKEW)

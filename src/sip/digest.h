@@ -1,10 +1,13 @@
 /* HTTP digest authentication for SIP (RFC 3261 22, RFC 7616, RFC 8760) and
  * stateless nonces.
  *
- * A nonce is  <8 hex: issue time, seconds> <32 hex: truncated
- * HMAC-SHA256(secret, time || source address)>, always 40 characters, so
- * every challenge has the same length whoever asks. The registrar keeps no
- * state per challenge: it re-computes the MAC when the answer arrives. */
+ * A nonce is  <8 hex: issue time, seconds> <8 hex: sequence number> <24 hex:
+ * truncated HMAC-SHA256(secret, time and sequence || source address)>, always
+ * 40 characters, so every challenge has the same length whoever asks. The
+ * registrar keeps no state per challenge: it re-computes the MAC when the
+ * answer arrives. The sequence number makes each challenge's nonce unique
+ * and ordered, so that sip/nonce_use.h can refuse a nonce and nc seen
+ * before (replay). */
 #ifndef RF_SIP_DIGEST_H
 #define RF_SIP_DIGEST_H
 

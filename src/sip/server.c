@@ -32,6 +32,7 @@
 #include "sip/directory.h"
 #include "sip/location.h"
 #include "sip/msg_salvage.h"
+#include "sip/nonce_use.h"
 #include "sip/registrar.h"
 #include "sip/transaction.h"
 #include "sip/reply.h"
@@ -471,6 +472,10 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot load extensions and registrations: %s", strerror(rc));
 		return rc;
 	}
+	if ((rc = nonce_uses_alloc(&s->ctx.nonces)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return rc;
+	}
 	if ((rc = guard_alloc(&s->ctx.guard, c, s->ctx.store)) != 0) {
 		snprintf(err, errlen, "cannot load bans and locks: %s", strerror(rc));
 		return rc;
@@ -521,6 +526,7 @@ static void server_close(struct server *s)
 	transport_free(s->ctx.tp);
 	location_free(s->ctx.loc);
 	guard_free(s->ctx.guard);
+	nonce_uses_free(s->ctx.nonces);
 	nft_helper_stop(s->nft);
 	alerter_free(s->alerter); /* after the guard, which raises alerts */
 	directory_free(s->ctx.dir);

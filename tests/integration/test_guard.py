@@ -268,3 +268,26 @@ def test_sighup_starts_a_new_security_log_after_rotation(pbx_guarded):
     assert wait_until(lambda: events(inst, "auth_failed", reason="wrong_password"), 3)
     with open(rotated) as f:
         assert "reason=wrong_password" not in f.read()
+
+
+def test_a_captured_authorization_cannot_be_replayed(pbx_guarded):
+    """qop=auth signs the method and URI, not the Contact: without replay
+    protection, whoever sniffed one REGISTER could send its Authorization
+    with a Contact of their own while the nonce lives."""
+    inst = pbx_guarded
+    phone = ua(inst, "1001", inst.passwords["1001"], "127.0.15.1")
+    first = phone.request(timeout=2.0)
+    assert first.status == 401
+    auth = phone.auth_for(first)
+    ok = phone.request(timeout=2.0, auth=auth)
+    assert ok.status == 200, ok
+    # The attacker, on the same LAN address, with a new Call-ID and Contact.
+    thief = ua(inst, "1001", "unknown", "127.0.15.1")
+    thief.contact = "<sip:1001@127.0.15.1:6666>"
+    again = thief.request(timeout=2.0, auth=auth)
+    assert again is not None and again.status == 401, again
+    assert wait_until(lambda: events(inst, "auth_failed", ext='"1001"', reason="replayed"), 3)
+    assert not any(r["contact"].endswith(":6666") for r in reg_list(inst))
+    # The phone itself goes on: a fresh challenge, a fresh nonce.
+    _, fin = phone.register()
+    assert fin.status == 200, fin

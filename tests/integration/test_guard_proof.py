@@ -284,11 +284,7 @@ def probe(conn, method, ext, agent, timeout=3.0):
 @pytest.mark.parametrize("method", [
     "REGISTER",
     "INVITE",
-    pytest.param("OPTIONS", marks=pytest.mark.xfail(strict=True, reason=(
-        "an OPTIONS walk of sip:1000..1100@ from an address without registered phones and "
-        "with an innocent User-Agent gets silence for every request, but the source is never "
-        "banned: no ban_added is logged and `ban list` does not show it (issue 4 section 3: a "
-        "source that walks a range of extensions is banned whatever its User-Agent says)"))),
+    "OPTIONS",
 ])
 def test_renamed_scanner_is_banned_by_behaviour_and_learns_nothing(pbx10, method):
     """A scanner with an innocent User-Agent walks 1000-1100. Every answer
@@ -520,11 +516,6 @@ def test_nat_office_keeps_working_while_one_device_fails(instance):
 
 
 @need_sipvicious
-@pytest.mark.xfail(strict=True, reason=(
-    "svmap run from an address with registered phones (friendly-scanner OPTIONS) logs "
-    "scanner_detected and ban_added addr=<that address> reason=scan, and the registered "
-    "phones there then get silence: one device behind a NAT bans the whole office (issue 4 "
-    "section 1: the whole address is banned only when it floods or fails for many accounts)"))
 def test_scanner_inside_a_nat_office_does_not_cut_off_its_phones(pbx10, workdir):
     """An infected PC behind the office NAT runs svmap. It learns nothing,
     and the office's phones keep their service."""
@@ -656,12 +647,6 @@ def test_guard_events_from_hostile_input_never_point_fail2ban_elsewhere(pbx10):
         assert m and (m["ip4"] or m["ip6"]) == ip, (ip, line)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a REGISTER whose From display name holds an unescaped quote "
-    "(From: \"a\" src=1.2.3.4:5060 \" <sip:1001@127.0.0.1>;tag=...) is answered 400 Bad Request "
-    "and nothing is written to the security log, while a message "
-    "missing its Call-ID gets its bad_message line (docs/security-events.md: bad_message is "
-    "logged for a message dropped or answered with 400)"))
 def test_a_hostile_display_name_answered_400_is_logged(pbx10):
     """Issue 4: bad input of every kind gets a clear outcome that is logged.
     A quote that ends the display name early, followed by a forged field."""

@@ -383,6 +383,11 @@ static void test_nonce_shape(void **state)
 	assert_string_not_equal(n1, n2);
 	digest_nonce_make(secret_a, T0 + 1, SA(a), n2);
 	assert_memory_not_equal(n1 + 8, n2 + 8, DIGEST_NONCE_LEN - 8);
+	/* Two challenges in the same second still get nonces of their own,
+	 * in order. */
+	digest_nonce_make(secret_a, T0, SA(a), n2);
+	assert_memory_equal(n1, n2, 8);
+	assert_memory_not_equal(n1 + 8, n2 + 8, DIGEST_NONCE_LEN - 8);
 }
 
 static void test_nonce_fresh_and_stale(void **state)
@@ -546,18 +551,26 @@ static void test_hmac_known_answers(void **state)
 static void test_nonce_known_answer(void **state)
 {
 	struct sockaddr_in a = v4("192.0.2.10", 5060);
-	/* label, issue time (big-endian), family 4, the IPv4 address */
-	const uint8_t in[] = {'N', 0x69, 0x26, 0xf2, 0x00, 4, 192, 0, 2, 10};
+	/* label, the nonce's head as sent (time and salt in hex), family 4,
+	 * the IPv4 address */
+	uint8_t in[1 + 16 + 5] = {'N'};
 	char n[DIGEST_NONCE_LEN + 1] = {0};
 	uint8_t want[32];
 	char want_hex[65];
+	const uint8_t addr[5] = {4, 192, 0, 2, 10};
 
 	(void)state;
 	digest_nonce_make(secret_a, T0, SA(a), n);
+	memcpy(in + 1, n, 16);
+	memcpy(in + 17, addr, sizeof(addr));
 	hmac_ref(secret_a, in, sizeof(in), want);
-	hex_of(want, (DIGEST_NONCE_LEN - 8) / 2, want_hex);
+	hex_of(want, (DIGEST_NONCE_LEN - 16) / 2, want_hex);
 	assert_memory_equal(n, "6926f200", 8);
-	assert_string_equal(n + 8, want_hex);
+	char salt[9] = {0};
+
+	memcpy(salt, n + 8, 8);
+	assert_true(lower_hex(salt, 8));
+	assert_string_equal(n + 16, want_hex);
 }
 
 int main(void)
