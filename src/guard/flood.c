@@ -21,7 +21,8 @@ struct source {
 	struct strmap_node node;
 	struct source *prev, *next; /* head: most recently seen */
 	char key[FLOOD_KEY_MAX];
-	bool registered;
+	bool registered;            /* the larger budget */
+	bool trusted;               /* no budget at all */
 	bool over;                  /* inside an over-budget episode */
 	int64_t tokens;             /* milli-packets */
 	int64_t refilled_ms, checked_ms;
@@ -121,8 +122,14 @@ static int64_t bucket_size(const struct flood *f, bool registered)
 	return (int64_t)(registered ? f->cfg.burst_registered : f->cfg.burst) * MILLI;
 }
 
+static void set_class(struct source *s, enum flood_class c)
+{
+	s->registered = c != FLOOD_UNKNOWN;
+	s->trusted = c == FLOOD_TRUSTED;
+}
+
 static struct source *source_get(struct flood *f, const struct ban_addr *src, int64_t now_ms,
-				 flood_registered_fn registered, void *arg)
+				 flood_class_fn classify, void *arg)
 {
 	char key[FLOOD_KEY_MAX];
 	size_t len = addr_key(src, key);
@@ -139,7 +146,7 @@ static struct source *source_get(struct flood *f, const struct ban_addr *src, in
 	if (!s)
 		return NULL;
 	memcpy(s->key, key, len);
-	s->registered = registered && registered(arg, src);
+	set_class(s, classify ? classify(arg, src) : FLOOD_UNKNOWN);
 	s->checked_ms = now_ms;
 	s->refilled_ms = now_ms;
 	s->tokens = bucket_size(f, s->registered);
@@ -213,13 +220,13 @@ void flood_set_config(struct flood *f, const struct flood_config *cfg)
 
 /* ---- packets ---- */
 
-static void recheck_registered(struct flood *f, struct source *s, const struct ban_addr *src,
-			       int64_t now_ms, flood_registered_fn registered, void *arg)
+static void recheck_class(struct flood *f, struct source *s, const struct ban_addr *src,
+			  int64_t now_ms, flood_class_fn classify, void *arg)
 {
-	if (!registered || now_ms - s->checked_ms < FLOOD_RECHECK_MS)
+	if (!classify || now_ms - s->checked_ms < FLOOD_RECHECK_MS)
 		return;
 	s->checked_ms = now_ms;
-	s->registered = registered(arg, src);
+	set_class(s, classify(arg, src));
 	if (s->tokens > bucket_size(f, s->registered))
 		s->tokens = bucket_size(f, s->registered);
 }
@@ -255,13 +262,15 @@ static enum flood_verdict over_budget(struct flood *f, struct source *s, int64_t
 }
 
 enum flood_verdict flood_packet(struct flood *f, const struct ban_addr *src, int64_t now_ms,
-				flood_registered_fn registered, void *arg)
+				flood_class_fn classify, void *arg)
 {
-	struct source *s = source_get(f, src, now_ms, registered, arg);
+	struct source *s = source_get(f, src, now_ms, classify, arg);
 
 	if (!s)
 		return FLOOD_PASS; /* out of memory: fail open, the ban engine still works */
-	recheck_registered(f, s, src, now_ms, registered, arg);
+	recheck_class(f, s, src, now_ms, classify, arg);
+	if (s->trusted)
+		return FLOOD_PASS;
 	refill(f, s, now_ms);
 	if (s->tokens < MILLI)
 		return over_budget(f, s, now_ms);

@@ -65,9 +65,11 @@ enum flood_verdict {
 	FLOOD_SHED,  /* within budget, but overloaded and not registered: drop */
 };
 
-/* Whether a source holds an authenticated registration; asked at most
- * once per FLOOD_RECHECK_MS per source. */
-typedef bool (*flood_registered_fn)(void *arg, const struct ban_addr *src);
+/* What a source is, asked at most once per FLOOD_RECHECK_MS per source:
+ * a stranger, an address holding an authenticated registration, or a
+ * trusted one ([guard] whitelist) that is never held back. */
+enum flood_class { FLOOD_UNKNOWN, FLOOD_REGISTERED, FLOOD_TRUSTED };
+typedef enum flood_class (*flood_class_fn)(void *arg, const struct ban_addr *src);
 
 struct flood;
 
@@ -79,7 +81,7 @@ void flood_set_config(struct flood *f, const struct flood_config *cfg);
 /* One packet from `src` at `now_ms`. FLOOD_BAN is returned once per
  * episode: the source's counters start over. */
 enum flood_verdict flood_packet(struct flood *f, const struct ban_addr *src, int64_t now_ms,
-				flood_registered_fn registered, void *arg);
+				flood_class_fn classify, void *arg);
 /* `src` just authenticated: it gets the registered budget at once. */
 void flood_mark_registered(struct flood *f, const struct ban_addr *src);
 /* A malformed message from `src`: true when it has reached `glitches`

@@ -647,11 +647,13 @@ static void guard_offence(struct guard *g, const struct sockaddr *src, const cha
 	guard_apply(g, src, proto, a, NULL, 0, &n, now);
 }
 
-static bool registered_source(void *arg, const struct ban_addr *a)
+static enum flood_class classify_source(void *arg, const struct ban_addr *a)
 {
 	struct guard *g = arg;
 
-	return ban_is_healthy(g->ban, a, (int64_t)time(NULL));
+	if (ban_whitelisted(g->ban, a))
+		return FLOOD_TRUSTED;
+	return ban_is_healthy(g->ban, a, (int64_t)time(NULL)) ? FLOOD_REGISTERED : FLOOD_UNKNOWN;
 }
 
 bool guard_flood(struct guard *g, const struct sockaddr *src, const char *proto, int64_t now)
@@ -661,7 +663,7 @@ bool guard_flood(struct guard *g, const struct sockaddr *src, const char *proto,
 	if (!g || !g->enabled)
 		return false;
 	ban_addr_from_sockaddr(src, &a);
-	switch (flood_packet(g->flood, &a, monotonic_ms(), registered_source, g)) {
+	switch (flood_packet(g->flood, &a, monotonic_ms(), classify_source, g)) {
 	case FLOOD_PASS:
 		return false;
 	case FLOOD_BAN:

@@ -267,6 +267,25 @@ def test_a_stranger_over_budget_is_dropped_before_parsing_then_banned(instance):
     assert ok.status == 200
 
 
+def test_a_whitelisted_address_has_no_budget(instance):
+    instance.set_conf("guard", "flood_rate", "1")
+    instance.set_conf("guard", "flood_burst", "5")
+    instance.set_conf("guard", "whitelist", "127.0.8.80/32")
+    inst = instance.start()
+    for src, expected in (("127.0.8.80", 12), ("127.0.8.81", 5)):
+        conn = Conn("udp", "127.0.0.1", inst.port, src=src)
+        try:
+            u = UA(conn, "1001", "x")
+            for _ in range(12):
+                conn.send(u.build())
+            answers = 0
+            while conn.recv(timeout=1.0) is not None:
+                answers += 1
+            assert answers == expected, (src, answers)
+        finally:
+            conn.close()
+
+
 def test_a_registered_address_gets_the_larger_budget(instance):
     instance.set_conf("guard", "flood_rate", "1")
     instance.set_conf("guard", "flood_burst", "5")

@@ -35,20 +35,27 @@ static struct flood *flood_with(unsigned rate, unsigned burst)
 	return f;
 }
 
-static bool always(void *arg, const struct ban_addr *src)
+static enum flood_class always(void *arg, const struct ban_addr *src)
 {
 	(void)src;
 	if (arg)
 		(*(unsigned *)arg)++;
-	return true;
+	return FLOOD_REGISTERED;
 }
 
-static bool never(void *arg, const struct ban_addr *src)
+static enum flood_class never(void *arg, const struct ban_addr *src)
 {
 	(void)src;
 	if (arg)
 		(*(unsigned *)arg)++;
-	return false;
+	return FLOOD_UNKNOWN;
+}
+
+static enum flood_class trusted(void *arg, const struct ban_addr *src)
+{
+	(void)arg;
+	(void)src;
+	return FLOOD_TRUSTED;
 }
 
 /* Packets from src at `now` until the first one that does not pass. */
@@ -365,6 +372,28 @@ static void a_flooder_is_still_caught_while_shed(void **state)
 	flood_free(f);
 }
 
+static void a_trusted_source_is_never_held_back(void **state)
+{
+	struct flood *f = flood_with(1, 1);
+	struct ban_addr a = addr("192.0.2.99");
+
+	(void)state;
+	assert_int_equal(flood_load(f, FLOOD_BEHIND_STREAK, 1000, 1000, T0), 0);
+	for (unsigned i = 1; i < FLOOD_BEHIND_REPORTS; i++)
+		flood_load(f, FLOOD_BEHIND_STREAK, 1000, 1000, T0);
+	assert_true(flood_overloaded(f));
+	for (int64_t t = T0; t < T0 + 10000; t++)
+		assert_int_equal(flood_packet(f, &a, t, trusted, NULL), FLOOD_PASS);
+	assert_int_equal(flood_dropped(f), 0);
+	assert_int_equal(flood_shed(f), 0);
+	/* No longer trusted (a reload changed the whitelist): held back again
+	 * from the next look-up on. */
+	assert_int_equal(flood_load(f, 0, 0, 0, T0 + 20000), -1);
+	assert_int_equal(flood_packet(f, &a, T0 + 20000, never, NULL), FLOOD_PASS);
+	assert_int_equal(flood_packet(f, &a, T0 + 20000, never, NULL), FLOOD_DROP);
+	flood_free(f);
+}
+
 static void zero_settings_are_raised_to_one(void **state)
 {
 	struct flood_config c;
@@ -399,6 +428,7 @@ int main(void)
 		cmocka_unit_test(ipv4_mapped_ipv6_shares_the_ipv4_bucket),
 		cmocka_unit_test(overload_begins_holds_and_ends),
 		cmocka_unit_test(a_flooder_is_still_caught_while_shed),
+		cmocka_unit_test(a_trusted_source_is_never_held_back),
 		cmocka_unit_test(zero_settings_are_raised_to_one),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
