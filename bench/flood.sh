@@ -24,7 +24,10 @@
 #                  datagrams the way the daemon does (recvmmsg, 32 per call,
 #                  8 calls per wake-up) and throws them away: what one core
 #                  can read at all. The gap between 1/2 and 3 is our work.
-#   4. registrations REG_N authenticated registrations (REGISTER -> 401 ->
+#   4. the anchor  the same flood against Kamailio 5.6 with pike and a ban
+#                  table (the shared harness's --mode secure), when
+#                  kamailio is installed (KAMAILIO=0 skips it).
+#   5. registrations REG_N authenticated registrations (REGISTER -> 401 ->
 #                  REGISTER with digest -> 200, SIPp, MD5) at REG_RATE/s,
 #                  three passes with the guard on and three with [guard]
 #                  enabled = false, alternating, each on a fresh daemon over
@@ -46,6 +49,8 @@
 #   RF_SHARED_BENCH the shared harness, for gen-users.sh and SIPp scenarios
 #                   (REPO/../shared/bench)
 #   BENCH_VAR       output folder (a new mktemp folder, printed)
+#   KAM_IP          the anchor's address (127.0.4.8)
+#   KAMAILIO        0: skip the anchor
 #   PERF            1: profile the signalling thread during each flood (perf)
 #   NO_LOCK         1: do not take /tmp/rf-bench.lock (already held)
 set -uo pipefail
@@ -277,12 +282,52 @@ reg_run() {
 	}' | tee "$BENCH_VAR/$name.txt"
 }
 
+# ---------- the anchor: Kamailio 5.6 with pike and its ban table ----------
+# The shared harness's Kamailio in --mode secure: pike trips on a source
+# sending more than ~20 requests per 2 s and puts it into the ipban
+# htable, which request_route checks first, after the message is parsed.
+# Its workers are pinned to CPU 0 like Ringfence; "per core" is the
+# packets its workers read (sent minus the kernel's receive-buffer drops,
+# /proc/net/snmp, machine-wide) per CPU second of the whole process tree.
+KAM_IP="${KAM_IP:-127.0.4.8}"
+kamailio_run() {
+	local kpid t0 t1 e0 e1 out sent
+	. "$HARNESS/lib/common.sh"
+	"$HARNESS/gen-users.sh" 100 "$BENCH_VAR/kam-users.csv" >/dev/null 2>&1 || { say "kamailio: gen-users.sh failed"; return 1; }
+	kpid=$("$HARNESS/kamailio/run-kamailio.sh" start "$KAM_IP" "$PORT" --mode secure \
+		--users-file "$BENCH_VAR/kam-users.csv" 2>"$BENCH_VAR/kamailio-start.log") ||
+		{ say "kamailio did not start (see $BENCH_VAR/kamailio-start.log)"; return 1; }
+	for p in $(tree_pids "$kpid"); do taskset -a -p -c 0 "$p" >/dev/null 2>&1; done
+	sleep 1
+	t0=$(tree_ticks "$kpid")
+	e0=$(awk '/^Udp:/ { if (++n == 2) print $6 }' /proc/net/snmp)
+	out=$(taskset -c 1 "$BENCH_VAR/udp-flood" "$BANNED_IP" "$KAM_IP" "$PORT" "$FLOOD_SECS")
+	sleep 0.5
+	t1=$(tree_ticks "$kpid")
+	e1=$(awk '/^Udp:/ { if (++n == 2) print $6 }' /proc/net/snmp)
+	"$HARNESS/kamailio/run-kamailio.sh" rpc "$KAM_IP" "$PORT" htable.dump ipban >"$BENCH_VAR/kamailio-ipban.txt" 2>&1
+	"$HARNESS/kamailio/run-kamailio.sh" stop "$KAM_IP" "$PORT" >/dev/null 2>&1
+	sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$out")
+	awk -v s="$sent" -v d="$((e1 - e0))" -v c="$(((t1 - t0)))" -v hz="$(getconf CLK_TCK)" -v t="$FLOOD_SECS" \
+		-v banned="$(grep -c "$BANNED_IP" "$BENCH_VAR/kamailio-ipban.txt")" 'BEGIN {
+		r = s - d; cs = c / hz
+		printf "kamailio (pike + ipban): sent %d in %d s (%.0f/s); its workers read %d (%.0f/s), the kernel dropped %d, using %.2f CPU s -> %.0f packets/s per core; source in ipban: %s\n",
+			s, t, s / t, r, r / t, d, cs, (cs > 0 ? r / cs : 0), (banned > 0 ? "yes" : "no")
+	}' | tee "$BENCH_VAR/kamailio.txt"
+}
+
 say "flood from a banned address ($BANNED_IP), $FLOOD_SECS s"
 drop_run banned "$BANNED_IP"
 say "flood from an address over its budget ($OVER_IP), $FLOOD_SECS s"
 drop_run over_budget "$OVER_IP"
 say "the read floor: udp-sink"
 sink_run
+if [ "${KAMAILIO:-1}" = 1 ] && command -v kamailio >/dev/null && [ -x "$HARNESS/kamailio/run-kamailio.sh" ]; then
+	say "the anchor: a flood from one address against Kamailio with pike ($KAM_IP)"
+	kamailio_run || say "kamailio: not measured"
+else
+	say "no kamailio or no shared harness: the anchor is not measured"
+fi
 if command -v sipp >/dev/null && [ -x "$HARNESS/gen-users.sh" ] && [ -r "$HARNESS/sipp/register-auth.xml" ]; then
 	say "registrations: provisioning $REG_N accounts"
 	provision
@@ -304,5 +349,5 @@ else
 	say "no sipp or no shared harness at $HARNESS: registration figures skipped"
 fi
 echo "--- summary ($BENCH_VAR) ---"
-cat "$BENCH_VAR"/banned.txt "$BENCH_VAR"/over_budget.txt "$BENCH_VAR"/sink.txt \
+cat "$BENCH_VAR"/banned.txt "$BENCH_VAR"/over_budget.txt "$BENCH_VAR"/sink.txt "$BENCH_VAR"/kamailio.txt \
 	"$BENCH_VAR"/guard_o*_?.txt "$BENCH_VAR"/ratio.txt 2>/dev/null
