@@ -703,8 +703,8 @@ void guard_note_load(struct guard *g, unsigned streak, unsigned messages, unsign
 	uint64_t shed;
 	int change;
 
-	if (!g)
-		return;
+	if (!g || !g->enabled)
+		return; /* nothing is shed, so nothing is announced */
 	/* Packets shed in overload would be work without it: counting them
 	 * keeps the state from ending just because shedding works. */
 	shed = flood_shed(g->flood);
