@@ -6,6 +6,7 @@
 #include "guard/access.h"
 #include "guard/guard.h"
 #include "guard/secevent.h"
+#include "sip/location.h"
 #include "sip/nonce_use.h"
 #include "sip/reply.h"
 
@@ -149,6 +150,13 @@ static bool auth_replayed(struct sip_ctx *ctx, const struct sip_msg *m,
 		return false;
 	if (h && sip_via_parse(h->value, &via, &rest) == 0)
 		branch = via.branch;
+	/* A REGISTER the registrar already answered, sent again because the
+	 * answer was lost or late: its record answers it, whatever the age of
+	 * its nonce. */
+	if (m->method == SIP_M_REGISTER && ctx->loc &&
+	    location_request_order(ctx->loc, e->rec.ext, m->call_id, m->cseq, branch) ==
+		    LOCATION_RETRANSMISSION)
+		return false;
 	return nonce_use(ctx->nonces, e->rec.ext, strlen(e->rec.ext), c->nonce, c->nc, branch) ==
 	       NONCE_USE_REPLAYED;
 }
@@ -207,9 +215,11 @@ enum auth_verdict auth_request(struct sip_ctx *ctx, const struct sip_msg *m,
 		auth_guard_failure(ctx, src, c.username, true);
 		return AUTH_CHALLENGE;
 	}
+	/* Not counted by the guard: the sender may be the phone itself,
+	 * answering very late; a fresh challenge costs it one round trip and
+	 * gives a replayer nothing. */
 	if (auth_replayed(ctx, m, &c, e)) {
 		auth_log_failure(m, src, c.username, "auth_failed", "replayed");
-		auth_guard_failure(ctx, src, c.username, true);
 		return AUTH_CHALLENGE;
 	}
 	/* Locked: even the right password gets the wrong-password answer, so

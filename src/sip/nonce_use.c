@@ -12,12 +12,15 @@
 
 #define NONCE_USE_SLOTS 8 /* nonces remembered per extension */
 
+/* A nonce is known by its issue time and sequence number, which no other
+ * nonce of this process shares, plus a piece of its MAC for nonces of an
+ * earlier run of the daemon. 24 bytes, not the nonce's 40: the table costs
+ * memory for every registered extension. */
 struct slot {
-	char nonce[DIGEST_NONCE_LEN];
-	uint64_t issued; /* the nonce's issue time and sequence number: its order */
+	uint64_t issued;  /* time and sequence number: the nonce's order; 0 = free */
+	uint64_t branch;  /* hash of the Via branch that last used this nc */
+	uint32_t mac;     /* the first 8 hex digits of the nonce's MAC */
 	uint32_t nc;
-	uint64_t branch; /* hash of the Via branch that last used this nc */
-	bool used;
 };
 
 struct ext_uses {
@@ -113,7 +116,7 @@ static struct slot *slot_for_new(struct ext_uses *e)
 	struct slot *oldest = &e->slot[0];
 
 	for (unsigned i = 0; i < NONCE_USE_SLOTS; i++) {
-		if (!e->slot[i].used)
+		if (!e->slot[i].issued)
 			return &e->slot[i];
 		if (e->slot[i].issued < oldest->issued)
 			oldest = &e->slot[i];
@@ -126,7 +129,7 @@ static struct slot *slot_for_new(struct ext_uses *e)
 enum nonce_use_verdict nonce_use(struct nonce_uses *u, const char *ext, size_t extlen,
 				 struct sip_str nonce, struct sip_str nc, struct sip_str branch)
 {
-	uint32_t t, seq, count = 0;
+	uint32_t t, seq, mac, count = 0;
 	uint64_t bh = hash_branch(branch), issued;
 	struct ext_uses *e;
 	struct slot *s;
@@ -134,15 +137,18 @@ enum nonce_use_verdict nonce_use(struct nonce_uses *u, const char *ext, size_t e
 	if (extlen == 0 || extlen > RF_MAX_EXT_LEN || nonce.len != DIGEST_NONCE_LEN ||
 	    !parse_hex32((struct sip_str){nonce.p, 8}, 8, &t) ||
 	    !parse_hex32((struct sip_str){nonce.p + 8, 8}, 8, &seq) ||
+	    !parse_hex32((struct sip_str){nonce.p + 16, 8}, 8, &mac) ||
 	    (nc.len && !parse_hex32(nc, 8, &count)))
 		return NONCE_USE_REPLAYED;
 	issued = (uint64_t)t << 32 | seq;
+	if (issued == 0)
+		return NONCE_USE_REPLAYED; /* never issued: 0 marks a free slot */
 	e = entry_for(u, ext, extlen);
 	if (!e)
 		return NONCE_USE_REPLAYED; /* out of memory: refuse rather than trust */
 	for (unsigned i = 0; i < NONCE_USE_SLOTS; i++) {
 		s = &e->slot[i];
-		if (!s->used || memcmp(s->nonce, nonce.p, DIGEST_NONCE_LEN) != 0)
+		if (!s->issued || s->issued != issued || s->mac != mac)
 			continue;
 		if (count == s->nc && bh == s->branch)
 			return NONCE_USE_RETRANSMISSION;
@@ -155,10 +161,9 @@ enum nonce_use_verdict nonce_use(struct nonce_uses *u, const char *ext, size_t e
 	if (issued <= e->floor)
 		return NONCE_USE_REPLAYED;
 	s = slot_for_new(e);
-	memcpy(s->nonce, nonce.p, DIGEST_NONCE_LEN);
 	s->issued = issued;
+	s->mac = mac;
 	s->nc = count;
 	s->branch = bh;
-	s->used = true;
 	return NONCE_USE_FRESH;
 }

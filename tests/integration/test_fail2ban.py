@@ -31,7 +31,7 @@ LINE_RE = re.compile(
 def counted(m):
     """What the filter is documented to count."""
     if m["event"] == "auth_failed":
-        return not re.search(r" reason=stale_nonce(?: |$)", m["rest"])
+        return not re.search(r" reason=(?:stale_nonce|replayed)(?: |$)", m["rest"])
     return m["event"] in ("acl_denied", "bad_message")
 
 
@@ -114,6 +114,21 @@ def test_filter_on_sample_log():
         "203.0.113.7", "203.0.113.8"]
     # stale_nonce, register_ok and ext_added are not failures.
     assert fail2ban_summary(SAMPLE) == (9, 0, 6, 3)
+
+
+def test_filter_skips_replayed_credentials(tmp_path):
+    """A slow phone can answer with a nonce the daemon no longer trusts:
+    like the guard, the filter does not count it."""
+    log = tmp_path / "security.log"
+    log.write_text(
+        '2026-11-26T15:04:05.123Z ringfence[812]: SECURITY event=auth_failed '
+        'src=203.0.113.5:5060 proto=udp ext="1001" method=REGISTER reason=replayed\n'
+        '2026-11-26T15:04:06.123Z ringfence[812]: SECURITY event=auth_failed '
+        'src=203.0.113.6:5060 proto=udp ext="1001" method=REGISTER reason=wrong_password\n')
+    p = subprocess.run(["fail2ban-regex", "--raw", "--out", "row", str(log), FILTER],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "203.0.113.6" in p.stdout and "203.0.113.5" not in p.stdout, p.stdout
 
 
 def test_filter_reads_timestamps_as_utc(tmp_path):
