@@ -294,7 +294,7 @@ kamailio_run() {
 	local kpid t0 t1 e0 e1 out sent
 	. "$HARNESS/lib/common.sh"
 	"$HARNESS/gen-users.sh" 100 "$BENCH_VAR/kam-users.csv" >/dev/null 2>&1 || { say "kamailio: gen-users.sh failed"; return 1; }
-	kpid=$("$HARNESS/kamailio/run-kamailio.sh" start "$KAM_IP" "$PORT" --mode secure \
+	kpid=$(BENCH_VAR="$BENCH_VAR" "$HARNESS/kamailio/run-kamailio.sh" start "$KAM_IP" "$PORT" --mode secure \
 		--users-file "$BENCH_VAR/kam-users.csv" 2>"$BENCH_VAR/kamailio-start.log") ||
 		{ say "kamailio did not start (see $BENCH_VAR/kamailio-start.log)"; return 1; }
 	for p in $(tree_pids "$kpid"); do taskset -a -p -c 0 "$p" >/dev/null 2>&1; done
@@ -305,8 +305,8 @@ kamailio_run() {
 	sleep 0.5
 	t1=$(tree_ticks "$kpid")
 	e1=$(awk '/^Udp:/ { if (++n == 2) print $6 }' /proc/net/snmp)
-	"$HARNESS/kamailio/run-kamailio.sh" rpc "$KAM_IP" "$PORT" htable.dump ipban >"$BENCH_VAR/kamailio-ipban.txt" 2>&1
-	"$HARNESS/kamailio/run-kamailio.sh" stop "$KAM_IP" "$PORT" >/dev/null 2>&1
+	BENCH_VAR="$BENCH_VAR" "$HARNESS/kamailio/run-kamailio.sh" rpc "$KAM_IP" "$PORT" htable.dump ipban >"$BENCH_VAR/kamailio-ipban.txt" 2>&1
+	BENCH_VAR="$BENCH_VAR" "$HARNESS/kamailio/run-kamailio.sh" stop "$KAM_IP" "$PORT" >/dev/null 2>&1
 	sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$out")
 	awk -v s="$sent" -v d="$((e1 - e0))" -v c="$(((t1 - t0)))" -v hz="$(getconf CLK_TCK)" -v t="$FLOOD_SECS" \
 		-v banned="$(grep -c "$BANNED_IP" "$BENCH_VAR/kamailio-ipban.txt")" 'BEGIN {
@@ -322,7 +322,7 @@ say "flood from an address over its budget ($OVER_IP), $FLOOD_SECS s"
 drop_run over_budget "$OVER_IP"
 say "the read floor: udp-sink"
 sink_run
-if [ "${KAMAILIO:-1}" = 1 ] && command -v kamailio >/dev/null && [ -x "$HARNESS/kamailio/run-kamailio.sh" ]; then
+if [ "${KAMAILIO:-1}" = 1 ] && command -v kamailio >/dev/null && [ -x BENCH_VAR="$BENCH_VAR" "$HARNESS/kamailio/run-kamailio.sh" ]; then
 	say "the anchor: a flood from one address against Kamailio with pike ($KAM_IP)"
 	kamailio_run || say "kamailio: not measured"
 else
