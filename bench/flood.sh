@@ -322,7 +322,7 @@ say "flood from an address over its budget ($OVER_IP), $FLOOD_SECS s"
 drop_run over_budget "$OVER_IP"
 say "the read floor: udp-sink"
 sink_run
-if [ "${KAMAILIO:-1}" = 1 ] && command -v kamailio >/dev/null && [ -x BENCH_VAR="$BENCH_VAR" "$HARNESS/kamailio/run-kamailio.sh" ]; then
+if [ "${KAMAILIO:-1}" = 1 ] && command -v kamailio >/dev/null && [ -x "$HARNESS/kamailio/run-kamailio.sh" ]; then
 	say "the anchor: a flood from one address against Kamailio with pike ($KAM_IP)"
 	kamailio_run || say "kamailio: not measured"
 else
