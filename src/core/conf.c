@@ -1019,6 +1019,24 @@ out:
 	return ret;
 }
 
+/* ---- reload ---- */
+
+void conf_apply_reloadable(struct rf_conf *dst, const struct rf_conf *src)
+{
+	for (size_t i = 0; i < CONF_NKEYS; i++) {
+		const struct conf_key *k = &conf_table[i];
+
+		if (!k->reloadable)
+			continue;
+		memcpy(field(dst, k), cfield(src, k), k->size);
+		/* Lists carry their length in a field of its own. */
+		if (k->type == CT_CIDRS)
+			*cidr_count(dst, k) = *cidr_count((struct rf_conf *)src, k);
+		else if (k->type == CT_DIGEST_ALGS)
+			dst->ndigest_algs = src->ndigest_algs;
+	}
+}
+
 /* ---- printing ---- */
 
 static void format_value(const struct rf_conf *c, const struct conf_key *k,

@@ -108,6 +108,10 @@ void conf_defaults(struct rf_conf *c, const char *dir);
 int conf_load(struct rf_conf *c, const char *path, char *err, size_t errlen);
 
 /* Print the effective configuration as INI, secrets redacted. */
+/* Copy every key the table marks reloadable from src into dst (a SIGHUP
+ * reload); the others keep dst's values until a restart. */
+void conf_apply_reloadable(struct rf_conf *dst, const struct rf_conf *src);
+
 void conf_print(const struct rf_conf *c, FILE *out);
 
 /* Write a new config file for `ringfence init` (mode 0640, O_EXCL).

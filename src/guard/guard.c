@@ -35,6 +35,8 @@ struct guard {
 	bool enabled;
 	unsigned ban_max_s;
 	char scanner_agents[512];
+	int64_t scanner_log_second;  /* scanner lines from healthy addresses ... */
+	unsigned scanner_logged;     /* ... are limited per second */
 	int64_t last_purge;
 	uint64_t dropped;
 	struct nft_helper *nft;   /* borrowed; NULL: bans stay in this process */
@@ -469,13 +471,36 @@ void guard_success(struct guard *g, const struct sockaddr *src, const char *ext,
 	flood_mark_registered(g->flood, &a);
 }
 
+#define GUARD_SCANNER_LOG_PER_SEC 10
+
+static void scanner_event(const struct sockaddr *src, const char *proto, const char *tool,
+			  const char *ua, size_t ualen)
+{
+	struct secev e;
+
+	secev_begin(&e, "scanner_detected");
+	secev_src(&e, src, proto);
+	secev_token(&e, "tool", tool);
+	if (ua)
+		secev_untrusted(&e, "ua", ua, ualen);
+	secev_emit(&e);
+}
+
+static bool guard_scanner_log_allowed(struct guard *g, int64_t now)
+{
+	if (g->scanner_log_second != now) {
+		g->scanner_log_second = now;
+		g->scanner_logged = 0;
+	}
+	return g->scanner_logged++ < GUARD_SCANNER_LOG_PER_SEC;
+}
+
 bool guard_scanner(struct guard *g, const struct sockaddr *src, const char *proto,
 		   const char *ua, size_t ualen, const char *from, size_t fromlen, int64_t now)
 {
 	const char *tool;
 	struct ban_news n;
 	struct ban_addr a;
-	struct secev e;
 
 	if (!g || !g->enabled)
 		return false;
@@ -485,16 +510,15 @@ bool guard_scanner(struct guard *g, const struct sockaddr *src, const char *prot
 	ban_addr_from_sockaddr(src, &a);
 	if (ban_whitelisted(g->ban, &a))
 		return false;
-	secev_begin(&e, "scanner_detected");
-	secev_src(&e, src, proto);
-	secev_token(&e, "tool", tool);
-	if (ua)
-		secev_untrusted(&e, "ua", ua, ualen);
-	secev_emit(&e);
 	/* Behind an address with registered phones (an office's NAT) only
-	 * the tool's requests are dropped: banning would cut off the office. */
-	if (ban_is_healthy(g->ban, &a, now))
+	 * the tool's requests are dropped: banning would cut off the office.
+	 * The tool keeps sending, so its lines are limited. */
+	if (ban_is_healthy(g->ban, &a, now)) {
+		if (guard_scanner_log_allowed(g, now))
+			scanner_event(src, proto, tool, ua, ualen);
 		return true;
+	}
+	scanner_event(src, proto, tool, ua, ualen);
 	ban_now(g->ban, &a, BAN_SCAN, now, &n);
 	guard_apply(g, src, proto, &a, "", 0, &n, now);
 	return true;

@@ -346,36 +346,6 @@ static void server_tick(evutil_socket_t fd, short what, void *arg)
 		log_warn("writing registrations failed (%s); will retry", strerror(err));
 }
 
-static void server_reload_guard(struct server *s, struct rf_conf *c, const struct rf_conf *fresh)
-{
-	c->guard = fresh->guard;
-	c->ban_failures = fresh->ban_failures;
-	c->ban_window = fresh->ban_window;
-	c->ban_time = fresh->ban_time;
-	c->ban_time_max = fresh->ban_time_max;
-	c->scan_extensions = fresh->scan_extensions;
-	c->nat_accounts = fresh->nat_accounts;
-	c->lock_failures = fresh->lock_failures;
-	c->lock_sources = fresh->lock_sources;
-	c->lock_window = fresh->lock_window;
-	c->lock_time = fresh->lock_time;
-	memcpy(c->guard_whitelist, fresh->guard_whitelist, sizeof(c->guard_whitelist));
-	c->nguard_whitelist = fresh->nguard_whitelist;
-	memcpy(c->scanner_agents, fresh->scanner_agents, sizeof(c->scanner_agents));
-	memcpy(c->new_network_registration, fresh->new_network_registration,
-	       sizeof(c->new_network_registration));
-	c->flood_rate = fresh->flood_rate;
-	c->flood_burst = fresh->flood_burst;
-	c->flood_rate_registered = fresh->flood_rate_registered;
-	c->flood_burst_registered = fresh->flood_burst_registered;
-	c->flood_time = fresh->flood_time;
-	c->glitch_max = fresh->glitch_max;
-	c->glitch_window = fresh->glitch_window;
-	c->connections_per_source = fresh->connections_per_source;
-	guard_configure(s->ctx.guard, c);
-	transport_set_conn_limit(s->ctx.tp, c->connections_per_source);
-}
-
 static void server_alert_reload(struct server *s)
 {
 	char text[CONF_PATH_MAX + 200];
@@ -399,21 +369,15 @@ static void server_reload_config(struct server *s)
 		free(fresh);
 		return;
 	}
-	/* Only settings that need no re-binding take effect on reload. */
-	c->min_expires = fresh->min_expires;
-	c->max_expires = fresh->max_expires;
-	c->default_expires = fresh->default_expires;
-	c->max_contacts = fresh->max_contacts;
-	c->nonce_lifetime = fresh->nonce_lifetime;
-	memcpy(c->digest_algs, fresh->digest_algs, sizeof(c->digest_algs));
-	c->ndigest_algs = fresh->ndigest_algs;
-	memcpy(c->lan, fresh->lan, sizeof(c->lan));
-	c->nlan = fresh->nlan;
-	server_reload_guard(s, c, fresh);
+	/* Only settings that need no re-binding take effect on reload: the
+	 * table in conf.c says which. */
+	conf_apply_reloadable(c, fresh);
+	guard_configure(s->ctx.guard, c);
+	transport_set_conn_limit(s->ctx.tp, c->connections_per_source);
 	{
 		enum log_level lvl;
 
-		if (log_level_parse(fresh->log_level, &lvl))
+		if (log_level_parse(c->log_level, &lvl))
 			log_set_level(lvl);
 	}
 	free(fresh);

@@ -569,6 +569,25 @@ static void firewall_nft_set(void **state)
 		   "write 'inet TABLE SET'");
 }
 
+static void reload_copies_only_reloadable_keys(void **state)
+{
+	struct fx *f = *state;
+	struct rf_conf running;
+
+	load_ok(f, "");
+	running = f->c;
+	load_ok(f, "[sip]\nport = 5070\n[calls]\nmax_calls = 5\n"
+		   "[security]\nlan = 10.8.0.0/24, 10.9.0.0/24\n"
+		   "[registrar]\ndigest_algorithms = md5\n[guard]\nban_failures = 7\n");
+	conf_apply_reloadable(&running, &f->c);
+	assert_int_equal(running.max_calls, 5);
+	assert_int_equal(running.ban_failures, 7);
+	assert_int_equal(running.nlan, 2);
+	assert_int_equal(running.ndigest_algs, 1);
+	/* Binding a new port needs a restart. */
+	assert_int_equal(running.port, 5060);
+}
+
 static void every_key_is_documented(void **state)
 {
 	struct fx *f = *state;
@@ -711,6 +730,7 @@ int main(void)
 		T(cross_field_rules),
 		T(print_shows_every_key_and_round_trips),
 		T(firewall_nft_set),
+		T(reload_copies_only_reloadable_keys),
 		T(every_key_is_documented),
 		T(initial_file_round_trips),
 		T(initial_file_documents_every_key),
