@@ -195,6 +195,12 @@ static const struct conf_key conf_table[] = {
 	  "alerts of one kind sent per window; further ones are folded into one summary" },
 	{ "alerts", "rate_window", CT_UINT, 10, 86400, "600", false, false, FIELD(alert_rate_window),
 	  "seconds of the rate limit's window; the summary is sent when it ends" },
+
+	{ "numbering", "country", CT_STRING, 2, 2, "GB", false, false, FIELD(numbering_country),
+	  "numbering plan dialled numbers are read in (ISO 3166 code); GB is the one that ships" },
+
+	{ "credit", "currency", CT_STRING, 3, 3, "GBP", false, false, FIELD(currency),
+	  "currency of rates and caps (ISO 4217); rate tables in another currency are refused" },
 };
 
 #define CONF_NKEYS (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -203,6 +209,8 @@ static const char *const conf_sections[] = {
 	"general", "sip", "registrar", "security", "log", "store", "media", "calls", "guard",
 	"firewall",
 	"alerts",
+	"numbering",
+	"credit",
 };
 
 #define CONF_NSECTIONS (sizeof(conf_sections) / sizeof(conf_sections[0]))

@@ -98,6 +98,12 @@ struct rf_conf {
 	char alert_ca_file[CONF_PATH_MAX]; /* empty: the system's CAs */
 	unsigned alert_rate_limit;   /* alerts per kind per window */
 	unsigned alert_rate_window;  /* seconds */
+
+	/* [numbering] (fraud/numplan.h) */
+	char numbering_country[3];
+
+	/* [credit] */
+	char currency[4];
 };
 
 /* Fill c with every default (paths relative to dir). */

@@ -124,6 +124,87 @@ static const char *const migrations[] = {
 	"  last_error TEXT NOT NULL DEFAULT ''"
 	");"
 	"CREATE INDEX IF NOT EXISTS alerts_next_try ON alerts(next_try, id);",
+	/* 5 -> 6: trunks, numbers and routes (P4), blacklists (S12), rates
+	 * and caps (S13), the per-extension calling policy (S11, S14), and
+	 * what the CDR needs for rating and baselines. Money is an integer
+	 * count of micro-units of the configured currency (1 GBP = 1,000,000),
+	 * so sums are exact. A cap of -1 means "the configured default", 0
+	 * means "no chargeable calls". Numbers are E.164 with their '+'. */
+	"ALTER TABLE extensions ADD COLUMN"
+	"  cos TEXT NOT NULL DEFAULT 'national'"
+	"  CHECK (cos IN ('internal', 'national', 'international'));"
+	"ALTER TABLE extensions ADD COLUMN"
+	"  allow_classes TEXT NOT NULL DEFAULT '' CHECK (length(allow_classes) <= 64);"
+	"ALTER TABLE extensions ADD COLUMN"
+	"  countries TEXT NOT NULL DEFAULT '' CHECK (length(countries) <= 767);"
+	"ALTER TABLE extensions ADD COLUMN"
+	"  caller_id TEXT NOT NULL DEFAULT '' CHECK (length(caller_id) <= 16);"
+	"ALTER TABLE extensions ADD COLUMN"
+	"  daily_cap INTEGER NOT NULL DEFAULT -1 CHECK (daily_cap >= -1);"
+	"ALTER TABLE extensions ADD COLUMN"
+	"  monthly_cap INTEGER NOT NULL DEFAULT -1 CHECK (monthly_cap >= -1);"
+	"ALTER TABLE extensions ADD COLUMN"
+	"  suspended INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1));"
+	"ALTER TABLE extensions ADD COLUMN"
+	"  suspended_why TEXT NOT NULL DEFAULT '' CHECK (length(suspended_why) <= 200);"
+	"CREATE TABLE trunks ("
+	"  name        TEXT PRIMARY KEY NOT NULL CHECK (length(name) BETWEEN 1 AND 32),"
+	"  host        TEXT NOT NULL CHECK (length(host) BETWEEN 1 AND 253),"
+	"  port        INTEGER NOT NULL DEFAULT 0 CHECK (port BETWEEN 0 AND 65535),"
+	"  transport   TEXT NOT NULL DEFAULT 'udp' CHECK (transport IN ('udp', 'tcp', 'tls')),"
+	"  register    INTEGER NOT NULL DEFAULT 0 CHECK (register IN (0, 1)),"
+	"  username    TEXT NOT NULL DEFAULT '' CHECK (length(username) <= 64),"
+	"  password    TEXT NOT NULL DEFAULT '' CHECK (length(password) <= 128),"
+	"  max_calls   INTEGER NOT NULL DEFAULT 0 CHECK (max_calls >= 0),"
+	"  daily_cap   INTEGER NOT NULL DEFAULT -1 CHECK (daily_cap >= -1),"
+	"  monthly_cap INTEGER NOT NULL DEFAULT -1 CHECK (monthly_cap >= -1),"
+	"  created     INTEGER NOT NULL,"
+	"  updated     INTEGER NOT NULL"
+	");"
+	"CREATE TABLE trunk_ips ("
+	"  trunk TEXT NOT NULL REFERENCES trunks(name) ON DELETE CASCADE,"
+	"  cidr  TEXT NOT NULL CHECK (length(cidr) BETWEEN 2 AND 49),"
+	"  pos   INTEGER NOT NULL,"
+	"  PRIMARY KEY (trunk, pos)"
+	");"
+	"CREATE TABLE dids ("
+	"  number  TEXT PRIMARY KEY NOT NULL CHECK (length(number) BETWEEN 2 AND 16),"
+	"  ext     TEXT NOT NULL REFERENCES extensions(ext) ON DELETE CASCADE,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE routes ("
+	"  pos     INTEGER PRIMARY KEY,"
+	"  pattern TEXT NOT NULL UNIQUE CHECK (length(pattern) BETWEEN 1 AND 64),"
+	"  trunk   TEXT NOT NULL REFERENCES trunks(name) ON DELETE RESTRICT,"
+	"  strip   INTEGER NOT NULL DEFAULT 0 CHECK (strip BETWEEN 0 AND 32),"
+	"  prepend TEXT NOT NULL DEFAULT '' CHECK (length(prepend) <= 16),"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE TABLE blacklist ("
+	"  direction TEXT NOT NULL CHECK (direction IN ('dest', 'caller')),"
+	"  prefix    TEXT NOT NULL CHECK (length(prefix) BETWEEN 2 AND 16),"
+	"  reason    TEXT NOT NULL DEFAULT '' CHECK (length(reason) <= 200),"
+	"  created   INTEGER NOT NULL,"
+	"  PRIMARY KEY (direction, prefix)"
+	");"
+	"CREATE TABLE rates ("
+	"  prefix     TEXT PRIMARY KEY NOT NULL CHECK (length(prefix) BETWEEN 2 AND 16),"
+	"  per_minute INTEGER NOT NULL CHECK (per_minute >= 0),"
+	"  connection INTEGER NOT NULL CHECK (connection >= 0),"
+	"  currency   TEXT NOT NULL CHECK (length(currency) = 3),"
+	"  created    INTEGER NOT NULL"
+	");"
+	"ALTER TABLE cdr ADD COLUMN"
+	"  direction TEXT NOT NULL DEFAULT 'internal'"
+	"  CHECK (direction IN ('internal', 'outbound', 'inbound'));"
+	"ALTER TABLE cdr ADD COLUMN"
+	"  e164 TEXT NOT NULL DEFAULT '' CHECK (length(e164) <= 16);"
+	"ALTER TABLE cdr ADD COLUMN"
+	"  class TEXT NOT NULL DEFAULT '' CHECK (length(class) <= 15);"
+	"ALTER TABLE cdr ADD COLUMN"
+	"  trunk TEXT NOT NULL DEFAULT '' CHECK (length(trunk) <= 32);"
+	"ALTER TABLE cdr ADD COLUMN"
+	"  cost INTEGER NOT NULL DEFAULT 0 CHECK (cost >= 0);",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -309,6 +390,25 @@ static int configure(struct store *s)
 	/* Deleted rows (old HA1s) are overwritten, not left in free pages. */
 	if (!err)
 		err = exec(s, "PRAGMA secure_delete = ON");
+	return err;
+}
+
+int store_create_at_version(const char *path, int version)
+{
+	struct store s = { 0 };
+	char sql[64];
+	int err, rc;
+
+	if (version < 0 || version > STORE_SCHEMA_VERSION)
+		return EINVAL;
+	rc = sqlite3_open_v2(path, &s.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	err = store_errno(rc);
+	for (int v = 0; !err && v < version; v++)
+		err = exec(&s, migrations[v]);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+	if (!err)
+		err = exec(&s, sql);
+	sqlite3_close(s.db);
 	return err;
 }
 

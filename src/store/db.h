@@ -12,7 +12,10 @@
  * the daemon writes a contact per REGISTER, so re-parsing SQL each time
  * would be wasted work. */
 enum store_stmt_id {
-	STMT_EXT_INSERT = 0,
+	/* blacklists and rates (store/fraud.c) */
+
+	/* extensions, contacts, CDRs, bans and locks */
+	STMT_EXT_INSERT,
 	STMT_EXT_UPDATE,
 	STMT_EXT_SELECT,
 	STMT_EXT_DELETE,
@@ -31,6 +34,8 @@ enum store_stmt_id {
 	STMT_LOCK_PUT,
 	STMT_LOCK_GET,
 	STMT_LOCK_DELETE,
+	/* trunks, DIDs, routes (store/trunk.c) */
+
 	STMT__COUNT
 };
 
@@ -53,6 +58,10 @@ int store_errno(int rc);
  * every multi-statement change is all-or-nothing either way. */
 int store_atomic(struct store *s, int (*fn)(struct store *s, const void *arg),
 		 const void *arg);
+
+/* A new database file with only the first `version` migrations run, as
+ * an older release left it: what migration tests start from. */
+int store_create_at_version(const char *path, int version);
 
 /* Copy a column's text into dst (always NUL-terminated, truncated to
  * dstlen - 1 bytes). */

@@ -206,4 +206,93 @@ typedef int (*store_alert_cb)(const struct alert_record *r, void *arg);
 /* Every row by id; stops on a non-zero cb. */
 int store_alert_foreach(struct store *s, store_alert_cb cb, void *arg);
 
+/* ---- trunks, DIDs and outbound routes (store/trunk.c; P4) ---- */
+#define TRUNK_NAME_MAX 32
+#define TRUNK_HOST_MAX 253
+#define TRUNK_USER_MAX 64
+#define TRUNK_PASSWORD_MAX 128
+#define TRUNK_MAX_IPS 16
+#define ROUTE_PATTERN_MAX 64
+#define ROUTE_PREPEND_MAX 16
+
+struct trunk_record {
+	char name[TRUNK_NAME_MAX + 1];      /* letters, digits, '-', '_' */
+	char host[TRUNK_HOST_MAX + 1];      /* DNS name or IP literal */
+	unsigned port;                      /* 0: SRV, else the transport's default */
+	char transport[4];                  /* "udp", "tcp", "tls" */
+	bool reg;                           /* we register to it as a client */
+	char username[TRUNK_USER_MAX + 1];
+	/* The provider's password, kept because a digest client needs it.
+	 * Secret: never printed (show says "set"), never logged. */
+	char password[TRUNK_PASSWORD_MAX + 1];
+	struct acl_cidr ips[TRUNK_MAX_IPS]; /* extra addresses it may send from */
+	unsigned nips;
+	unsigned max_calls;                 /* inbound + outbound; 0 = no limit */
+	int64_t daily_cap, monthly_cap;     /* micro-units; -1 = configured default */
+	int64_t created, updated;
+};
+
+int store_trunk_add(struct store *s, const struct trunk_record *r);    /* EEXIST */
+int store_trunk_update(struct store *s, const struct trunk_record *r); /* ENOENT */
+int store_trunk_get(struct store *s, const char *name, struct trunk_record *out); /* ENOENT */
+int store_trunk_del(struct store *s, const char *name); /* ENOENT; EBUSY while a route uses it */
+typedef int (*store_trunk_cb)(const struct trunk_record *r, void *arg);
+int store_trunk_foreach(struct store *s, store_trunk_cb cb, void *arg); /* by name */
+
+struct did_record {
+	char number[17];                    /* E.164 with '+' */
+	char ext[RF_MAX_EXT_LEN + 1];
+	int64_t created;
+};
+int store_did_add(struct store *s, const struct did_record *r); /* EEXIST; ENOENT: no such ext */
+int store_did_del(struct store *s, const char *number);         /* ENOENT */
+int store_did_get(struct store *s, const char *number, struct did_record *out); /* ENOENT */
+typedef int (*store_did_cb)(const struct did_record *r, void *arg);
+int store_did_foreach(struct store *s, store_did_cb cb, void *arg); /* by number */
+
+struct route_record {
+	unsigned pos;                       /* evaluation order, 1-based */
+	char pattern[ROUTE_PATTERN_MAX + 1];
+	char trunk[TRUNK_NAME_MAX + 1];
+	unsigned strip;                     /* leading digits removed before prepend */
+	char prepend[ROUTE_PREPEND_MAX + 1];
+	int64_t created;
+};
+/* Appends when r->pos is 0 (and sets it), else inserts at pos and moves the
+ * later routes down. EEXIST: same pattern; ENOENT: no such trunk. */
+int store_route_add(struct store *s, struct route_record *r);
+int store_route_del(struct store *s, unsigned pos); /* ENOENT; later routes move up */
+typedef int (*store_route_cb)(const struct route_record *r, void *arg);
+int store_route_foreach(struct store *s, store_route_cb cb, void *arg); /* by pos */
+
+/* ---- blacklists and rates (store/fraud.c; S12, S13) ---- */
+#define BLACKLIST_REASON_MAX 200
+
+enum blacklist_dir { BLACKLIST_DEST = 0, BLACKLIST_CALLER = 1 };
+
+struct blacklist_record {
+	enum blacklist_dir dir;
+	char prefix[17];                    /* E.164 prefix with '+' */
+	char reason[BLACKLIST_REASON_MAX + 1];
+	int64_t created;
+};
+int store_blacklist_put(struct store *s, const struct blacklist_record *r); /* insert or replace */
+int store_blacklist_del(struct store *s, enum blacklist_dir dir, const char *prefix); /* ENOENT */
+typedef int (*store_blacklist_cb)(const struct blacklist_record *r, void *arg);
+int store_blacklist_foreach(struct store *s, enum blacklist_dir dir,
+			    store_blacklist_cb cb, void *arg); /* by prefix */
+
+struct rate_record {
+	char prefix[17];                    /* E.164 prefix with '+' */
+	int64_t per_minute;                 /* micro-units */
+	int64_t connection;                 /* micro-units */
+	char currency[4];                   /* ISO 4217 */
+	int64_t created;
+};
+int store_rate_put(struct store *s, const struct rate_record *r); /* insert or replace */
+int store_rate_del(struct store *s, const char *prefix);          /* ENOENT */
+int store_rate_clear(struct store *s);                             /* every rate */
+typedef int (*store_rate_cb)(const struct rate_record *r, void *arg);
+int store_rate_foreach(struct store *s, store_rate_cb cb, void *arg); /* by prefix */
+
 #endif

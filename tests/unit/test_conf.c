@@ -618,7 +618,7 @@ static void every_key_is_documented(void **state)
 		if (!strstr(doc, needle))
 			fail_msg("docs/config.md does not document %s", needle);
 	}
-	assert_int_equal(keys, 62);
+	assert_int_equal(keys, 64);
 	free(out);
 	free(doc);
 }
