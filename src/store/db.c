@@ -128,8 +128,9 @@ static const char *const migrations[] = {
 	 * and caps (S13), the per-extension calling policy (S11, S14), and
 	 * what the CDR needs for rating and baselines. Money is an integer
 	 * count of micro-units of the configured currency (1 GBP = 1,000,000),
-	 * so sums are exact. A cap of -1 means "the configured default", 0
-	 * means "no chargeable calls". Numbers are E.164 with their '+'. */
+	 * so sums are exact. A cap of 0 means "the configured default" (an
+	 * extension that may not spend at all has class internal). Numbers
+	 * are E.164 with their '+'. */
 	"ALTER TABLE extensions ADD COLUMN"
 	"  cos TEXT NOT NULL DEFAULT 'national'"
 	"  CHECK (cos IN ('internal', 'national', 'international'));"
@@ -140,9 +141,9 @@ static const char *const migrations[] = {
 	"ALTER TABLE extensions ADD COLUMN"
 	"  caller_id TEXT NOT NULL DEFAULT '' CHECK (length(caller_id) <= 16);"
 	"ALTER TABLE extensions ADD COLUMN"
-	"  daily_cap INTEGER NOT NULL DEFAULT -1 CHECK (daily_cap >= -1);"
+	"  daily_cap INTEGER NOT NULL DEFAULT 0 CHECK (daily_cap >= 0);"
 	"ALTER TABLE extensions ADD COLUMN"
-	"  monthly_cap INTEGER NOT NULL DEFAULT -1 CHECK (monthly_cap >= -1);"
+	"  monthly_cap INTEGER NOT NULL DEFAULT 0 CHECK (monthly_cap >= 0);"
 	"ALTER TABLE extensions ADD COLUMN"
 	"  suspended INTEGER NOT NULL DEFAULT 0 CHECK (suspended IN (0, 1));"
 	"ALTER TABLE extensions ADD COLUMN"
@@ -156,8 +157,8 @@ static const char *const migrations[] = {
 	"  username    TEXT NOT NULL DEFAULT '' CHECK (length(username) <= 64),"
 	"  password    TEXT NOT NULL DEFAULT '' CHECK (length(password) <= 128),"
 	"  max_calls   INTEGER NOT NULL DEFAULT 0 CHECK (max_calls >= 0),"
-	"  daily_cap   INTEGER NOT NULL DEFAULT -1 CHECK (daily_cap >= -1),"
-	"  monthly_cap INTEGER NOT NULL DEFAULT -1 CHECK (monthly_cap >= -1),"
+	"  daily_cap   INTEGER NOT NULL DEFAULT 0 CHECK (daily_cap >= 0),"
+	"  monthly_cap INTEGER NOT NULL DEFAULT 0 CHECK (monthly_cap >= 0),"
 	"  created     INTEGER NOT NULL,"
 	"  updated     INTEGER NOT NULL"
 	");"

@@ -8,11 +8,17 @@
 
 #define SQL_EXT_INSERT \
 	"INSERT INTO extensions (ext, name, ha1_md5, ha1_sha256, remote, created, updated," \
-	" srtp) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+	" srtp, cos, allow_classes, countries, caller_id, daily_cap, monthly_cap," \
+	" suspended, suspended_why)" \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
 #define SQL_EXT_UPDATE \
 	"UPDATE extensions SET name = ?2, ha1_md5 = ?3, ha1_sha256 = ?4, remote = ?5," \
-	" updated = ?6, srtp = ?7 WHERE ext = ?1"
-#define SQL_EXT_COLUMNS "ext, name, ha1_md5, ha1_sha256, remote, created, updated, srtp"
+	" updated = ?7, srtp = ?8, cos = ?9, allow_classes = ?10, countries = ?11," \
+	" caller_id = ?12, daily_cap = ?13, monthly_cap = ?14, suspended = ?15," \
+	" suspended_why = ?16 WHERE ext = ?1"
+#define SQL_EXT_COLUMNS "ext, name, ha1_md5, ha1_sha256, remote, created, updated, srtp," \
+	" cos, allow_classes, countries, caller_id, daily_cap, monthly_cap, suspended," \
+	" suspended_why"
 #define SQL_EXT_SELECT "SELECT " SQL_EXT_COLUMNS " FROM extensions WHERE ext = ?1"
 #define SQL_EXT_ALL "SELECT " SQL_EXT_COLUMNS " FROM extensions ORDER BY ext"
 #define SQL_EXT_DELETE "DELETE FROM extensions WHERE ext = ?1"
@@ -28,6 +34,41 @@ static const char *const srtp_names[] = {
 };
 #define SRTP_NAMES (sizeof(srtp_names) / sizeof(srtp_names[0]))
 
+/* Indexed by enum ext_cos; the words are also the database values. */
+static const char *const cos_names[] = {
+	[EXT_COS_NATIONAL] = "national",
+	[EXT_COS_INTERNAL] = "internal",
+	[EXT_COS_INTERNATIONAL] = "international",
+};
+#define COS_NAMES (sizeof(cos_names) / sizeof(cos_names[0]))
+
+const char *ext_cos_name(enum ext_cos v)
+{
+	return (unsigned)v < COS_NAMES ? cos_names[v] : NULL;
+}
+
+/* The index of word s in names[n], exact match. */
+static int word_parse(const char *const *names, unsigned n, const char *s, unsigned *out)
+{
+	for (unsigned i = 0; s && i < n; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return EINVAL;
+}
+
+int ext_cos_parse(const char *s, enum ext_cos *out)
+{
+	unsigned i;
+	int err = word_parse(cos_names, COS_NAMES, s, &i);
+
+	if (!err)
+		*out = (enum ext_cos)i;
+	return err;
+}
+
 const char *ext_srtp_name(enum ext_srtp v)
 {
 	return (unsigned)v < SRTP_NAMES ? srtp_names[v] : NULL;
@@ -35,13 +76,12 @@ const char *ext_srtp_name(enum ext_srtp v)
 
 int ext_srtp_parse(const char *s, enum ext_srtp *out)
 {
-	for (unsigned i = 0; s && i < SRTP_NAMES; i++) {
-		if (strcmp(s, srtp_names[i]) == 0) {
-			*out = (enum ext_srtp)i;
-			return 0;
-		}
-	}
-	return EINVAL;
+	unsigned i;
+	int err = word_parse(srtp_names, SRTP_NAMES, s, &i);
+
+	if (!err)
+		*out = (enum ext_srtp)i;
+	return err;
 }
 
 static int64_t now_or(int64_t t)
@@ -103,12 +143,33 @@ static int acl_replace(struct store *s, const struct ext_record *r)
  * than stored or silently changed. */
 static bool record_valid(const struct ext_record *r)
 {
-	return r->ext[0] && ext_srtp_name(r->srtp) &&
+	return r->ext[0] && ext_srtp_name(r->srtp) && ext_cos_name(r->cos) &&
+	       r->daily_cap >= 0 && r->monthly_cap >= 0 &&
 	       (!r->remote || r->srtp == EXT_SRTP_REQUIRED) &&
 	       r->acl.npermit <= RF_MAX_ACL_ENTRIES &&
 	       r->acl.ndeny <= RF_MAX_ACL_ENTRIES &&
 	       strlen(r->ha1.md5) == DIGEST_MD5_HEX &&
 	       strlen(r->ha1.sha256) == DIGEST_SHA256_HEX;
+}
+
+/* Parameters 1-5 and 8-16 are the same in the insert and the update;
+ * 6 and 7 (created, updated) are bound by each. */
+static void bind_record(sqlite3_stmt *st, const struct ext_record *r)
+{
+	sqlite3_bind_text(st, 1, r->ext, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->ha1.md5, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->ha1.sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, r->remote ? 1 : 0);
+	sqlite3_bind_text(st, 8, ext_srtp_name(r->srtp), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, ext_cos_name(r->cos), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, r->allow_classes, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, r->countries, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, r->caller_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 13, r->daily_cap);
+	sqlite3_bind_int64(st, 14, r->monthly_cap);
+	sqlite3_bind_int(st, 15, r->suspended ? 1 : 0);
+	sqlite3_bind_text(st, 16, r->suspended_why, -1, SQLITE_STATIC);
 }
 
 static int ext_add_tx(struct store *s, const void *arg)
@@ -120,14 +181,9 @@ static int ext_add_tx(struct store *s, const void *arg)
 
 	if (!st)
 		return EIO;
-	sqlite3_bind_text(st, 1, r->ext, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->ha1.md5, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, r->ha1.sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, r->remote ? 1 : 0);
+	bind_record(st, r);
 	sqlite3_bind_int64(st, 6, created);
 	sqlite3_bind_int64(st, 7, r->updated ? r->updated : created);
-	sqlite3_bind_text(st, 8, ext_srtp_name(r->srtp), -1, SQLITE_STATIC);
 	err = step_done(st);
 	return err ? err : acl_replace(s, r);
 }
@@ -147,13 +203,8 @@ static int ext_update_tx(struct store *s, const void *arg)
 
 	if (!st)
 		return EIO;
-	sqlite3_bind_text(st, 1, r->ext, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->ha1.md5, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, r->ha1.sha256, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 5, r->remote ? 1 : 0);
-	sqlite3_bind_int64(st, 6, now_or(r->updated));
-	sqlite3_bind_text(st, 7, ext_srtp_name(r->srtp), -1, SQLITE_STATIC);
+	bind_record(st, r);
+	sqlite3_bind_int64(st, 7, now_or(r->updated));
 	err = step_done(st);
 	if (err)
 		return err;
@@ -216,6 +267,16 @@ static enum ext_srtp col_srtp(sqlite3_stmt *st, int col, bool remote)
 	return v;
 }
 
+/* Likewise, a class of service that does not read reads as internal. */
+static enum ext_cos col_cos(sqlite3_stmt *st, int col)
+{
+	enum ext_cos v;
+	char text[16];
+
+	store_col_text(st, col, text, sizeof(text));
+	return ext_cos_parse(text, &v) == 0 ? v : EXT_COS_INTERNAL;
+}
+
 static void row_to_record(sqlite3_stmt *st, struct ext_record *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -227,6 +288,14 @@ static void row_to_record(sqlite3_stmt *st, struct ext_record *r)
 	r->created = sqlite3_column_int64(st, 5);
 	r->updated = sqlite3_column_int64(st, 6);
 	r->srtp = col_srtp(st, 7, r->remote);
+	r->cos = col_cos(st, 8);
+	store_col_text(st, 9, r->allow_classes, sizeof(r->allow_classes));
+	store_col_text(st, 10, r->countries, sizeof(r->countries));
+	store_col_text(st, 11, r->caller_id, sizeof(r->caller_id));
+	r->daily_cap = sqlite3_column_int64(st, 12);
+	r->monthly_cap = sqlite3_column_int64(st, 13);
+	r->suspended = sqlite3_column_int(st, 14) != 0;
+	store_col_text(st, 15, r->suspended_why, sizeof(r->suspended_why));
 }
 
 int store_ext_get(struct store *s, const char *ext, struct ext_record *out)

@@ -59,6 +59,20 @@ const char *ext_srtp_name(enum ext_srtp v);
 /* Parse one of those words (exact, lower case). Returns 0 or EINVAL. */
 int ext_srtp_parse(const char *s, enum ext_srtp *out);
 
+/* Class of service (S11): how far an extension may call. */
+enum ext_cos {
+	EXT_COS_NATIONAL = 0,      /* the default: the country's own numbers */
+	EXT_COS_INTERNAL = 1,      /* extensions (and emergency numbers) only */
+	EXT_COS_INTERNATIONAL = 2, /* also the countries in its allow-list */
+};
+/* "national", "internal", "international"; NULL outside the enum. */
+const char *ext_cos_name(enum ext_cos v);
+int ext_cos_parse(const char *s, enum ext_cos *out); /* 0 or EINVAL */
+
+#define EXT_ALLOW_MAX 64      /* "premium,personal,directory,service" fits */
+#define EXT_COUNTRIES_MAX 32  /* ISO codes in one allow-list */
+#define EXT_SUSPENDED_WHY_MAX 200
+
 struct ext_record {
 	char ext[RF_MAX_EXT_LEN + 1];
 	char name[EXT_NAME_MAX + 1];
@@ -67,6 +81,16 @@ struct ext_record {
 	struct acl acl;
 	bool remote;      /* may register from anywhere, TLS only */
 	enum ext_srtp srtp; /* SRTP policy for its calls; always EXT_SRTP_REQUIRED when remote */
+	/* Calling policy (S11, S13, S14). The words are checked by the
+	 * admin commands (fraud/numplan.h names the classes); the store
+	 * keeps them as text. */
+	enum ext_cos cos;
+	char allow_classes[EXT_ALLOW_MAX + 1];  /* barred classes allowed anyway, "premium,directory" */
+	char countries[EXT_COUNTRIES_MAX * 3];  /* international allow-list, "FR,DE,IE" */
+	char caller_id[17];                     /* E.164 presented on outbound calls; "" none */
+	int64_t daily_cap, monthly_cap;         /* micro-units; 0 = the configured default */
+	bool suspended;                         /* outbound non-internal calling stopped (S14) */
+	char suspended_why[EXT_SUSPENDED_WHY_MAX + 1];
 	int64_t created;  /* unix seconds */
 	int64_t updated;
 };
@@ -228,7 +252,7 @@ struct trunk_record {
 	struct acl_cidr ips[TRUNK_MAX_IPS]; /* extra addresses it may send from */
 	unsigned nips;
 	unsigned max_calls;                 /* inbound + outbound; 0 = no limit */
-	int64_t daily_cap, monthly_cap;     /* micro-units; -1 = configured default */
+	int64_t daily_cap, monthly_cap;     /* micro-units; 0 = configured default */
 	int64_t created, updated;
 };
 
