@@ -9,10 +9,11 @@
 #define CDR_COLUMNS \
 	"caller, callee, call_id, start_ms, answer_ms, end_ms, duration_s," \
 	" result, hangup, packets_a, bytes_a, packets_b, bytes_b," \
-	" dropped_foreign, lost, srtp, srtp_a, srtp_b"
+	" dropped_foreign, lost, srtp, srtp_a, srtp_b, direction, e164, class, trunk, cost"
 #define SQL_CDR_INSERT \
 	"INSERT INTO cdr (" CDR_COLUMNS ") VALUES" \
-	" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+	" (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18," \
+	" ?19, ?20, ?21, ?22, ?23)"
 #define SQL_CDR_SINCE \
 	"SELECT id, " CDR_COLUMNS " FROM cdr WHERE start_ms >= ?1" \
 	" ORDER BY start_ms, id"
@@ -47,7 +48,7 @@ int store_cdr_add(struct store *s, struct cdr_record *r)
 	int rc;
 
 	if (r->result > CDR_RESULT_MAX || r->start_ms < 0 || r->answer_ms < 0 ||
-	    r->end_ms < 0)
+	    r->end_ms < 0 || r->cost < 0)
 		return EINVAL;
 	st = store_stmt(s, STMT_CDR_INSERT, SQL_CDR_INSERT);
 	if (!st)
@@ -70,6 +71,11 @@ int store_cdr_add(struct store *s, struct cdr_record *r)
 	sqlite3_bind_int(st, 16, r->srtp ? 1 : 0);
 	sqlite3_bind_int(st, 17, r->srtp_a ? 1 : 0);
 	sqlite3_bind_int(st, 18, r->srtp_b ? 1 : 0);
+	sqlite3_bind_text(st, 19, r->direction[0] ? r->direction : "internal", -1, SQLITE_STATIC);
+	BIND_FIELD(st, 20, r->e164);
+	BIND_FIELD(st, 21, r->dest_class);
+	BIND_FIELD(st, 22, r->trunk);
+	sqlite3_bind_int64(st, 23, r->cost);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
@@ -118,6 +124,13 @@ static void row_to_cdr(sqlite3_stmt *st, struct cdr_record *r)
 	r->srtp = sqlite3_column_int(st, 16) != 0;
 	r->srtp_a = sqlite3_column_int(st, 17) != 0;
 	r->srtp_b = sqlite3_column_int(st, 18) != 0;
+	store_col_text(st, 19, r->direction, sizeof(r->direction));
+	store_col_text(st, 20, r->e164, sizeof(r->e164));
+	store_col_text(st, 21, r->dest_class, sizeof(r->dest_class));
+	store_col_text(st, 22, r->trunk, sizeof(r->trunk));
+	r->cost = sqlite3_column_int64(st, 23);
+	if (r->cost < 0)
+		r->cost = 0;
 }
 
 /* Listing runs rarely and from the CLI, so its statements are prepared

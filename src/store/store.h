@@ -147,6 +147,12 @@ struct cdr_record {
 	uint64_t lost;                   /* both legs */
 	bool srtp;                       /* both legs' media was SRTP */
 	bool srtp_a, srtp_b;             /* the caller's / the callee's leg used SRTP */
+	/* Rating and baselines (S13, S14). */
+	char direction[9];               /* "internal", "outbound", "inbound" ("" reads as internal) */
+	char e164[17];                   /* the dialled number normalised; "" for an extension */
+	char dest_class[16];             /* its class (fraud/numplan.h names); "" for an extension */
+	char trunk[33];                  /* the trunk it went over or came from; "" none */
+	int64_t cost;                    /* micro-units of [credit] currency */
 };
 
 int store_cdr_add(struct store *s, struct cdr_record *r);

@@ -184,6 +184,11 @@ static void test_every_field_round_trips(void **state)
 	in.srtp = false;
 	in.srtp_a = true;
 	in.srtp_b = false;
+	snprintf(in.direction, sizeof(in.direction), "outbound");
+	snprintf(in.e164, sizeof(in.e164), "+441632960123");
+	snprintf(in.dest_class, sizeof(in.dest_class), "geographic");
+	snprintf(in.trunk, sizeof(in.trunk), "provider-1");
+	in.cost = 1234567;
 	assert_int_equal(store_cdr_add(f->s, &in), 0);
 
 	assert_int_equal(store_cdr_foreach(f->s, 0, collect, &got), 0);
@@ -208,6 +213,11 @@ static void test_every_field_round_trips(void **state)
 	assert_false(out->srtp);
 	assert_true(out->srtp_a);
 	assert_false(out->srtp_b);
+	assert_string_equal(out->direction, "outbound");
+	assert_string_equal(out->e164, "+441632960123");
+	assert_string_equal(out->dest_class, "geographic");
+	assert_string_equal(out->trunk, "provider-1");
+	assert_int_equal(out->cost, 1234567);
 }
 
 static void test_unanswered_call_round_trips(void **state)
@@ -228,6 +238,12 @@ static void test_unanswered_call_round_trips(void **state)
 	assert_false(got.rows[0].srtp);
 	assert_false(got.rows[0].srtp_a);
 	assert_false(got.rows[0].srtp_b);
+	/* A call between extensions, as every call was before trunks. */
+	assert_string_equal(got.rows[0].direction, "internal");
+	assert_string_equal(got.rows[0].e164, "");
+	assert_int_equal(got.rows[0].cost, 0);
+	in.cost = -1;
+	assert_int_equal(store_cdr_add(f->s, &in), EINVAL);
 }
 
 static void test_large_counters(void **state)
