@@ -25,6 +25,10 @@ enum alert_kind {
 	ALERT_NEW_NETWORK,      /* registration from a new network (S9) */
 	ALERT_FLOOD,            /* flood detected (S5) */
 	ALERT_CONFIG_CHANGED,
+	ALERT_EMERGENCY,        /* an emergency number was dialled (S11) */
+	ALERT_CALL_BARRED,      /* a call refused by barring or a blacklist (S11, S12) */
+	ALERT_FRAUD,            /* a calling-pattern anomaly (S14) */
+	ALERT_CREDIT,           /* a spending cap's threshold reached (S13) */
 	ALERT_TEST,
 	ALERT_SUMMARY,          /* alerts folded by the rate limit */
 	ALERT__COUNT

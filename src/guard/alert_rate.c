@@ -13,9 +13,9 @@ void alert_rate_init(struct alert_rate *r, unsigned limit, unsigned window_s)
 
 static bool kind_unlimited(enum alert_kind kind)
 {
-	/* A summary is the limit's own output, and a test alert is asked
-	 * for by the administrator. */
-	return kind == ALERT_SUMMARY || kind == ALERT_TEST;
+	/* A summary is the limit's own output, a test alert is asked for by
+	 * the administrator, and every emergency call is told (S11). */
+	return kind == ALERT_SUMMARY || kind == ALERT_TEST || kind == ALERT_EMERGENCY;
 }
 
 bool alert_rate_pass(struct alert_rate *r, enum alert_kind kind, int64_t now)
@@ -86,12 +86,30 @@ int64_t alert_rate_next(const struct alert_rate *r)
 static const char *kind_plural(enum alert_kind kind, unsigned n)
 {
 	static const char *const one[ALERT__COUNT] = {
-		"ban", "account lock", "registration from a new network", "flood",
-		"configuration change", "test alert", "summary",
+		[ALERT_BAN_ADDED] = "ban",
+		[ALERT_ACCOUNT_LOCKED] = "account lock",
+		[ALERT_NEW_NETWORK] = "registration from a new network",
+		[ALERT_FLOOD] = "flood",
+		[ALERT_CONFIG_CHANGED] = "configuration change",
+		[ALERT_EMERGENCY] = "emergency call",
+		[ALERT_CALL_BARRED] = "barred call",
+		[ALERT_FRAUD] = "calling-pattern anomaly",
+		[ALERT_CREDIT] = "spending alert",
+		[ALERT_TEST] = "test alert",
+		[ALERT_SUMMARY] = "summary",
 	};
 	static const char *const many[ALERT__COUNT] = {
-		"bans", "account locks", "registrations from new networks", "floods",
-		"configuration changes", "test alerts", "summaries",
+		[ALERT_BAN_ADDED] = "bans",
+		[ALERT_ACCOUNT_LOCKED] = "account locks",
+		[ALERT_NEW_NETWORK] = "registrations from new networks",
+		[ALERT_FLOOD] = "floods",
+		[ALERT_CONFIG_CHANGED] = "configuration changes",
+		[ALERT_EMERGENCY] = "emergency calls",
+		[ALERT_CALL_BARRED] = "barred calls",
+		[ALERT_FRAUD] = "calling-pattern anomalies",
+		[ALERT_CREDIT] = "spending alerts",
+		[ALERT_TEST] = "test alerts",
+		[ALERT_SUMMARY] = "summaries",
 	};
 
 	if ((unsigned)kind >= ALERT__COUNT)

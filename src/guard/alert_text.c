@@ -8,8 +8,17 @@
 #include <time.h>
 
 static const char *const kind_names[ALERT__COUNT] = {
-	"ban_added", "account_locked", "new_network", "flood", "config_changed", "test",
-	"summary",
+	[ALERT_BAN_ADDED] = "ban_added",
+	[ALERT_ACCOUNT_LOCKED] = "account_locked",
+	[ALERT_NEW_NETWORK] = "new_network",
+	[ALERT_FLOOD] = "flood",
+	[ALERT_CONFIG_CHANGED] = "config_changed",
+	[ALERT_EMERGENCY] = "emergency_call",
+	[ALERT_CALL_BARRED] = "call_barred",
+	[ALERT_FRAUD] = "fraud",
+	[ALERT_CREDIT] = "credit",
+	[ALERT_TEST] = "test",
+	[ALERT_SUMMARY] = "summary",
 };
 
 const char *alert_kind_name(enum alert_kind kind)

@@ -89,7 +89,7 @@ static void rate_quiet_window_reopens_fresh(void **state)
 	assert_int_equal(alert_rate_next(&r), INT64_MAX);
 }
 
-static void rate_never_limits_tests_and_summaries(void **state)
+static void rate_never_limits_tests_summaries_and_emergencies(void **state)
 {
 	struct alert_rate r;
 
@@ -98,9 +98,14 @@ static void rate_never_limits_tests_and_summaries(void **state)
 	for (int i = 0; i < 10; i++) {
 		assert_true(alert_rate_pass(&r, ALERT_TEST, i));
 		assert_true(alert_rate_pass(&r, ALERT_SUMMARY, i));
+		assert_true(alert_rate_pass(&r, ALERT_EMERGENCY, i));
 	}
+	/* Barred calls are limited like bans: a fraud run makes thousands. */
+	assert_true(alert_rate_pass(&r, ALERT_CALL_BARRED, 0));
+	assert_false(alert_rate_pass(&r, ALERT_CALL_BARRED, 1));
 	assert_false(alert_rate_pass(&r, ALERT__COUNT, 0));
 }
+
 
 static void summary_text(void **state)
 {
@@ -241,6 +246,7 @@ static void kind_names_round_trip(void **state)
 	}
 	assert_null(alert_kind_name(ALERT__COUNT));
 	assert_int_equal(alert_kind_parse("bans", &k), EINVAL);
+	assert_string_equal(alert_kind_name(ALERT_EMERGENCY), "emergency_call");
 }
 
 /* ---- URLs and settings ---- */
@@ -342,7 +348,7 @@ int main(void)
 		cmocka_unit_test(rate_passes_the_limit_then_folds),
 		cmocka_unit_test(rate_storm_that_goes_on_yields_one_summary_per_window),
 		cmocka_unit_test(rate_quiet_window_reopens_fresh),
-		cmocka_unit_test(rate_never_limits_tests_and_summaries),
+		cmocka_unit_test(rate_never_limits_tests_summaries_and_emergencies),
 		cmocka_unit_test(summary_text),
 		cmocka_unit_test(sanitize_escapes_controls_and_bad_utf8),
 		cmocka_unit_test(header_values_carry_no_line_breaks),
