@@ -105,22 +105,22 @@ export USERS_FILE="$BENCH_VAR/users.csv"
 # The harness's helpers: tree_mem, stop_pid, wait_quiet, sipp_stat, require_*.
 # shellcheck source=/dev/null
 . "$HARNESS/lib/common.sh"
+# Ours, shared with calls.sh and flood.sh: wait_udp, rf_conf_set,
+# build_provisioner, kam_start and kam_stop, reg_pass.
+# shellcheck source=lib/rf-bench.sh
+. "$SELF_LIB/rf-bench.sh"
 require_loopback "$KAM_IP"; require_loopback "$RF_IP"
 require_cmd sipp timeout awk ss
 [ "$KAM_IP" != "$RF_IP" ] || fatal "KAM_IP and RF_IP must differ"
 
 # ---------- cleanup: stop everything we started, whatever happens ----------
 RF_PID=""
-KAM_STARTED=0
 cleanup() {
 	if [ -n "$RF_PID" ]; then
 		stop_pid "$RF_PID" 10
 		RF_PID=""
 	fi
-	if [ "$KAM_STARTED" = 1 ]; then
-		"$HARNESS/kamailio/run-kamailio.sh" stop "$KAM_IP" "$PORT" >/dev/null 2>&1
-		KAM_STARTED=0
-	fi
+	kam_stop
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -129,15 +129,6 @@ trap 'exit 130' INT TERM HUP
 now_s() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# wait_udp IP PORT SECONDS: until something listens there (bounded).
-wait_udp() {
-	for _ in $(seq 1 $(($3 * 10))); do
-		ss -Hlun "src $1:$2" | grep -q . && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # register_once NAME IP PID: every account registers once; prints "RSS PSS"
 # (kB) before and after, as "idle_rss idle_pss full_rss full_pss".
 register_once() {
@@ -145,12 +136,7 @@ register_once() {
 	sleep 1
 	before=$(tree_mem "$pid")
 	"$SIPP_DIR/gen-csv.sh" register "$USERS_FILE" "$pre.csv"
-	timeout -k 5 $((N / REG_ONCE_RATE + 60)) sipp "$ip:$PORT" -sf "$SIPP_DIR/register-auth.xml" \
-		-inf "$pre.csv" -i 127.0.1.2 -p 5062 -key domain "$ip" -key contact_hp 127.0.1.2:5062 \
-		-key expires 3600 -buff_size 1048576 -r "$REG_ONCE_RATE" -m "$N" -l "$N" \
-		-timeout $((N / REG_ONCE_RATE + 50))s -trace_stat -stf "$pre.stat" -fd 1 -nostdin \
-		</dev/null >"$pre.out" 2>&1
-	ok=$(sipp_stat "$pre.stat" "SuccessfulCall(C)")
+	read -r ok _ < <(reg_pass "$pre" "$ip" "$PORT" 127.0.1.2 "$pre.csv" "$N" "$REG_ONCE_RATE")
 	[ "$ok" = "$N" ] || { say "$name: only ${ok} of $N accounts registered (SIPp screen: $pre.out)"; return 1; }
 	sleep 2
 	after=$(tree_mem "$pid")
@@ -172,13 +158,12 @@ run_kamailio() {
 	local pid mem
 	require_cmd kamailio sqlite3
 	say "kamailio: starting (secure mode) on $KAM_IP:$PORT"
-	pid=$("$HARNESS/kamailio/run-kamailio.sh" start "$KAM_IP" "$PORT" --mode secure) || fatal "kamailio did not start"
-	KAM_STARTED=1
+	kam_start "$KAM_IP" "$PORT" secure || fatal "kamailio did not start"
+	pid=$KAM_PID
 	mem=$(register_once kamailio "$KAM_IP" "$pid") || fatal "kamailio: the registration pass failed"
 	echo "$mem" >"$BENCH_VAR/kamailio-mem.txt"
 	ramp kamailio "$KAM_IP" "$pid" || say "kamailio: no ramp step passed"
-	"$HARNESS/kamailio/run-kamailio.sh" stop "$KAM_IP" "$PORT" >/dev/null 2>&1
-	KAM_STARTED=0
+	kam_stop
 }
 
 # ---------- Ringfence ----------
@@ -188,39 +173,7 @@ RF_CONF="$RF_DIR/ringfence.conf"
 rf() { "$RINGFENCE_BIN" -c "$RF_CONF" "$@"; }
 
 # conf_set SECTION KEY VALUE: set (or uncomment, or add) KEY in [SECTION].
-conf_set() {
-	local tmp="$RF_CONF.tmp"
-	awk -v sec="$1" -v key="$2" -v val="$3" '
-		function put() { print key " = " val; done = 1 }
-		/^[ \t]*\[/ { if (cur == sec && !done) put(); cur = $0; gsub(/[ \t\[\]]/, "", cur) }
-		cur == sec && !done && $0 ~ "^[ \t]*;?[ \t]*" key "[ \t]*=" { put(); next }
-		cur == sec && done && $0 ~ "^[ \t]*" key "[ \t]*=" { next }
-		{ print }
-		END { if (!done) { if (cur != sec) print "[" sec "]"; put() } }' "$RF_CONF" >"$tmp" &&
-		cat "$tmp" >"$RF_CONF" && rm -f "$tmp"
-}
-
-# The bulk helper, compiled against the library of the build being measured.
-build_provisioner() {
-	local bin="$BENCH_VAR/rf-provision" lib="$RF_BUILD/librfcore.a" libs
-	[ -x "$bin" ] && { echo "$bin"; return 0; }
-	[ -r "$lib" ] || { say "no $lib: cannot build the bulk provisioner"; return 1; }
-	# The helper is compiled against today's headers: a library built from
-	# older ones would disagree about struct layouts.
-	local h
-	for h in $(cc -MM -D_GNU_SOURCE -I"$REPO/src" "$SELF_LIB/rf-provision.c" 2>/dev/null | tr -d '\\' | cut -d: -f2-); do
-		if [ "${h%.h}" != "$h" ] && [ "$h" -nt "$lib" ]; then
-			say "$h is newer than $lib (rebuild it): not using the bulk provisioner"
-			return 1
-		fi
-	done
-	libs=$(pkg-config --libs libevent libevent_openssl libevent_pthreads openssl sqlite3 inih pwquality) || return 1
-	# shellcheck disable=SC2086
-	cc -std=c11 -O2 -D_GNU_SOURCE -I"$REPO/src" -o "$bin" "$SELF_LIB/rf-provision.c" "$lib" $libs -lpthread -lm \
-		>"$BENCH_VAR/rf-provision.build.log" 2>&1 ||
-		{ say "bulk provisioner did not build (see $BENCH_VAR/rf-provision.build.log)"; return 1; }
-	echo "$bin"
-}
+conf_set() { rf_conf_set "$RF_CONF" "$@"; }
 
 # cli_add FIRST_LINE LAST_LINE: `ringfence ext add` for those lines of the
 # accounts file; an existing extension (a demo one) gets `ext passwd`.
@@ -252,7 +205,7 @@ provision_ringfence() {
 	fi
 	[ "$probe" -lt "$N" ] || return 0
 	t0=$(now_s)
-	if [ "$how" = bulk ] && bin=$(build_provisioner); then
+	if [ "$how" = bulk ] && bin=$(build_provisioner "$RF_BUILD"); then
 		say "ringfence: provisioning accounts $((probe + 1))..$N in one process ($bin)"
 		"$bin" "$RF_CONF" "$USERS_FILE" "$probe" >&2 || return 1
 	else
