@@ -136,4 +136,19 @@
  * H.264 sprop-parameter-sets and a=crypto with several keys (< 1 KB). */
 #define SDP_MAX_LINE_LEN 2048u
 
+/* ---- Numbering plans (fraud/numplan) ---- */
+
+/* Digits in one prefix of a numbering-plan table. The longest real ones
+ * are a country code with the digits that mark a country sharing it
+ * (+39 06698, Vatican City) and UK ranges such as 0800 1111. */
+#define NP_PREFIX_MAX 8u
+
+/* One line of a numbering-plan data file, line end excluded. The longest
+ * real line is about 130 bytes (a range with its comment). */
+#define NP_LINE_MAX 256u
+
+/* Entries in one numbering-plan table. About 300 country codes and 60 UK
+ * ranges ship; the cap bounds memory and load time for any table text. */
+#define NP_TABLE_MAX 4096u
+
 #endif

@@ -23,6 +23,13 @@
  * leading '+', and the visual separators of RFC 3966 ('-', '.', '(', ')',
  * ' '), which are dropped. Longer is refused. */
 #define NUM_DIALLED_MAX 32
+/* A bare digit string at least this long that does not start with the
+ * national prefix is E.164 without its '+' ("972501234567"): longer than
+ * any short code or local number, so no national number is misread. */
+#define NUM_BARE_E164_MIN 10
+/* Digits after a country code, at the least: the shortest numbers in
+ * service (Niue, Tokelau, Saint Helena) have 4. */
+#define NUM_SUBSCRIBER_MIN 4
 
 enum num_class {
 	NUM_INVALID = 0,    /* not a number this plan can place */
@@ -58,7 +65,8 @@ struct numplan;
 
 /* Load the profile for an ISO country code ("GB"). Returns 0, ENOENT for a
  * country with no profile, or EINVAL/ENOMEM; *err then names the problem
- * (a data file line, for a bad table). */
+ * (a data file line, for a bad table). *err points into a per-thread
+ * buffer, valid until the next numplan_alloc in the same thread. */
 int numplan_alloc(struct numplan **np, const char *country, const char **err);
 void numplan_free(struct numplan *np);
 
@@ -70,9 +78,10 @@ const char *numplan_country(const struct numplan *np);
  * dial: "01632 960000", "+44 1632 960000", "00441632960000" are one
  * number; "00972..." "+972..." and a bare "972..." of international length
  * are another. Returns 0 with *out filled, or EINVAL with *why set to a
- * short reason ("letters", "too long", "too short", "unknown country code",
- * "not in the numbering plan"): out->cls is then NUM_INVALID. Extensions
- * are not the plan's business: the caller looks those up first. */
+ * short static reason ("letters", "too long", "too short", "unknown country
+ * code", "not in the numbering plan" ...; docs/numbering.md lists them):
+ * out is then zeroed, its cls NUM_INVALID. Extensions are not the plan's
+ * business: the caller looks those up first. */
 int numplan_classify(const struct numplan *np, const char *dialled, size_t len,
 		     struct num_info *out, const char **why);
 
@@ -80,16 +89,19 @@ int numplan_classify(const struct numplan *np, const char *dialled, size_t len,
  * blacklist or a rate table ("0909", "+9725", "00 972 5", "44"), to E.164
  * with its '+'. A bare prefix is read as international only with a '+' or
  * the international prefix; "0..." is national. Returns 0 or EINVAL with
- * *why set. */
+ * *why set (per-thread text, valid until the next call in the thread) and
+ * out "". */
 int numplan_normalise_prefix(const struct numplan *np, const char *in, size_t len,
 			     char out[NUM_E164_MAX + 1], const char **why);
 
 /* The ISO code of the country an E.164 number or prefix belongs to
- * ("+1876..." is "JM", "+44..." is "GB"); NULL if no code matches. */
+ * ("+1876..." is "JM", "+44..." is "GB"); NULL if no code matches, or if
+ * the code belongs to no country (+881 satellite, +979 international
+ * premium rate ...). */
 const char *numplan_country_of(const struct numplan *np, const char *e164);
 
-/* Whether an ISO 3166 alpha-2 code is in the country-code table (for
- * validating `--countries` lists). */
+/* Whether an ISO 3166 alpha-2 code (upper case, "JM") is in the
+ * country-code table (for validating `--countries` lists). */
 bool numplan_country_known(const struct numplan *np, const char *iso2);
 
 #endif
