@@ -29,7 +29,7 @@ enum admin_needs {
 	NEEDS_STORE = 2 | 1,   /* the configuration and the open database */
 };
 
-#define ADMIN_MAX_OPTS 12
+#define ADMIN_MAX_OPTS 16
 #define ADMIN_MAX_POS 4
 #define ADMIN_MAX_VALUES 32 /* RF_MAX_ACL_ENTRIES: the most repeated option */
 

@@ -423,6 +423,10 @@ static int list_one(const struct cdr_record *c, void *arg)
 	admin_reply_int(r, "result", c->result);
 	admin_reply_str(r, "hangup", c->hangup);
 	record_media(r, c);
+	admin_reply_str(r, "direction", c->direction[0] ? c->direction : "internal");
+	admin_reply_str(r, "e164", c->e164);
+	admin_reply_str(r, "class", c->dest_class);
+	admin_reply_str(r, "trunk", c->trunk);
 	w->rows++;
 	return admin_reply_broken(r) ? ENOMEM : 0;
 }

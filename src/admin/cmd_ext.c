@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "admin/admin.h"
+#include "admin/cmd_ext_policy.h"
 #include "admin/util.h"
 #include "core/conf.h"
 #include "core/secret.h"
@@ -175,6 +176,7 @@ int cmd_ext_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		const struct admin_args *a, struct admin_reply *r)
 {
 	const char *name = admin_arg(cmd, a, "--name");
+	struct ext_policy_args policy;
 	struct ext_record rec;
 	struct password pw;
 	bool srtp_given;
@@ -184,8 +186,10 @@ int cmd_ext_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	if ((st = check_ext_arg(a->pos[0], r)) || (name && (st = check_name(name, r))) ||
 	    (st = parse_cidrs(cmd, a, "--permit", rec.acl.permit, &rec.acl.npermit, r)) ||
 	    (st = parse_cidrs(cmd, a, "--deny", rec.acl.deny, &rec.acl.ndeny, r)) ||
-	    (st = parse_srtp(cmd, a, &srtp_given, &rec.srtp, r)))
+	    (st = parse_srtp(cmd, a, &srtp_given, &rec.srtp, r)) ||
+	    (st = ext_policy_parse(cmd, ctx, a, &policy, r)))
 		return st;
+	ext_policy_apply(&policy, &rec);
 	snprintf(rec.ext, sizeof(rec.ext), "%s", a->pos[0]);
 	snprintf(rec.name, sizeof(rec.name), "%s", name ? name : "");
 	rec.remote = admin_flag(cmd, a, "--remote");
@@ -301,6 +305,7 @@ static void reply_ext(struct admin_reply *r, const struct ext_record *rec)
 	admin_reply_str(r, "access", rec->acl.npermit ? "permit-list" : "lan");
 	reply_acl(r, "permit", rec->acl.permit, rec->acl.npermit);
 	reply_acl(r, "deny", rec->acl.deny, rec->acl.ndeny);
+	ext_policy_reply(r, rec);
 	admin_reply_str(r, "created", admin_iso_time(rec->created, t, sizeof(t)));
 	admin_reply_str(r, "updated", admin_iso_time(rec->updated, t, sizeof(t)));
 }
@@ -377,21 +382,23 @@ struct ext_change {
 	const char *name;
 	bool srtp_given;
 	enum ext_srtp srtp;
+	struct ext_policy_args policy;
 };
 
-static int ext_set_args(const struct admin_cmd *cmd, const struct admin_args *a,
-			struct ext_change *c, struct admin_reply *r)
+static int ext_set_args(const struct admin_cmd *cmd, struct admin_ctx *ctx,
+			const struct admin_args *a, struct ext_change *c, struct admin_reply *r)
 {
 	int st;
 
 	memset(c, 0, sizeof(*c));
 	c->name = admin_arg(cmd, a, "--name");
 	if ((st = check_ext_arg(a->pos[0], r)) || (c->name && (st = check_name(c->name, r))) ||
-	    (st = parse_srtp(cmd, a, &c->srtp_given, &c->srtp, r)))
+	    (st = parse_srtp(cmd, a, &c->srtp_given, &c->srtp, r)) ||
+	    (st = ext_policy_parse(cmd, ctx, a, &c->policy, r)))
 		return st;
-	if (!c->name && !c->srtp_given)
-		return admin_reply_error(r, ADMIN_USAGE, "nothing to change: give --name NAME, "
-					 "--srtp MODE or both");
+	if (!c->name && !c->srtp_given && !ext_policy_given(&c->policy))
+		return admin_reply_error(r, ADMIN_USAGE, "nothing to change: give at least one of "
+					 "--name, --srtp, --cos, --allow, --countries, --caller-id");
 	return ADMIN_OK;
 }
 
@@ -426,6 +433,7 @@ static int ext_set_tx(struct admin_ctx *ctx, const char *ext, const struct ext_c
 		snprintf(rec->name, sizeof(rec->name), "%s", c->name);
 	if (c->srtp_given)
 		rec->srtp = c->srtp;
+	ext_policy_apply(&c->policy, rec);
 	rec->updated = (int64_t)time(NULL); /* set here so the reply shows it */
 	err = store_ext_update(ctx->store, rec);
 	if (err)
@@ -441,7 +449,7 @@ int cmd_ext_set(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	struct ext_record rec;
 	int st, err;
 
-	if ((st = ext_set_args(cmd, a, &c, r)))
+	if ((st = ext_set_args(cmd, ctx, a, &c, r)))
 		return st;
 	err = store_begin(ctx->store);
 	if (err)
@@ -461,6 +469,12 @@ int cmd_ext_set(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		emit_event(ctx, "ext_changed", rec.ext, "name");
 	if (c.srtp_given)
 		emit_event(ctx, "ext_changed", rec.ext, "srtp");
+	if (ext_policy_given(&c.policy)) {
+		char changes[64];
+
+		ext_policy_changes(&c.policy, changes, sizeof(changes));
+		emit_event(ctx, "ext_changed", rec.ext, changes);
+	}
 	admin_reply_note(r, "extension %s changed", rec.ext);
 	reply_ext(r, &rec);
 	return ADMIN_OK;

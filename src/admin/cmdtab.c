@@ -6,6 +6,7 @@
 #include "admin/admin.h"
 #include "admin/cmd_alert.h"
 #include "admin/cmd_ban.h"
+#include "admin/cmd_ext_policy.h"
 #include "admin/cmd_firewall.h"
 #include "core/limits.h"
 
@@ -21,6 +22,24 @@
 	"because a remote phone's calls cross networks outside the LAN.\n"
 
 #define OPT_SRTP(text) { "--srtp", "MODE", false, text }
+
+#define OPTS_POLICY \
+	{ "--cos", "CLASS", false, "Class of service: internal, national (the default) or international." }, \
+	{ "--allow", "LIST", false, "Barred number classes this extension may call anyway: premium, personal, directory, service ('' for none)." }, \
+	{ "--countries", "LIST", false, "Countries class international may call, as ISO codes: FR,DE,IE ('' for none)." }, \
+	{ "--caller-id", "NUMBER", false, "Number presented on its outbound calls ('' for none)." }
+
+#define POLICY_TEXT \
+	"Calling policy: --cos sets how far the extension may call. internal\n" \
+	"reaches extensions only; national (the default) also the country's\n" \
+	"own geographic, non-geographic, mobile and freephone numbers and\n" \
+	"short codes; international also the countries named by --countries,\n" \
+	"and only those. Premium (09), personal (070), directory (118) and\n" \
+	"service (084, 087) numbers are barred for every class unless\n" \
+	"--allow names them. Emergency numbers (999, 112) are always allowed\n" \
+	"and always raise an alert. Numbers are read with the [numbering]\n" \
+	"country plan (docs/numbering.md); --caller-id is normalised to\n" \
+	"E.164 and must be a number a line can have.\n"
 
 #define OPT_JSON { "--json", NULL, false, "Print the result as JSON instead of a table." }
 #define OPT_END { NULL, NULL, false, NULL }
@@ -93,10 +112,12 @@ const struct admin_cmd admin_cmds[] = {
 			{ "--deny", "CIDR", true, "Refuse registration from this network. Deny wins over permit." },
 			{ "--remote", NULL, false, "Allow registration from anywhere, over TLS only; implies --srtp required." },
 			OPT_SRTP("SRTP policy of its calls: required, optional or off. Default optional; required for --remote."),
+			OPTS_POLICY,
 			OPT_END,
 		},
 		.summary = "add an extension",
-		.synopsis = "ext add EXT [--name NAME] [--password PW] [--permit CIDR]... [--deny CIDR]... [--remote] [--srtp MODE]",
+		.synopsis = "ext add EXT [--name NAME] [--password PW] [--permit CIDR]... [--deny CIDR]... [--remote] [--srtp MODE]\n"
+			    "        [--cos CLASS] [--allow LIST] [--countries LIST] [--caller-id NUMBER]",
 		.description =
 			"Add extension EXT: 1 to 32 characters of digits, letters, '_',\n"
 			"'.' and '-'.\n"
@@ -112,13 +133,16 @@ const struct admin_cmd admin_cmds[] = {
 			"\n"
 			SRTP_TEXT
 			"\n"
+			POLICY_TEXT
+			"\n"
 			"The change reaches a running daemon within a second and is\n"
 			"recorded as event ext_added in the security log.\n",
 		.examples =
 			"ringfence ext add 1003 --name \"Front desk\"\n"
 			"ringfence ext add 1004 --permit 192.168.10.0/24 --deny 192.168.10.66\n"
 			"ringfence ext add 1005 --srtp required\n"
-			"ringfence ext add 2001 --remote\n",
+			"ringfence ext add 2001 --remote\n"
+			"ringfence ext add 1006 --cos international --countries FR,IE --caller-id 01632960006\n",
 		.handler = cmd_ext_add,
 	},
 	{
@@ -185,16 +209,18 @@ const struct admin_cmd admin_cmds[] = {
 		.opts = {
 			{ "--name", "NAME", false, "New display name ('' clears it)." },
 			OPT_SRTP("New SRTP policy: required, optional or off. A remote extension stays required."),
+			OPTS_POLICY,
 			OPT_END,
 		},
-		.summary = "change the name or SRTP policy of an extension",
-		.synopsis = "ext set EXT [--name NAME] [--srtp MODE]",
+		.summary = "change the name, SRTP policy or calling policy of an extension",
+		.synopsis = "ext set EXT [--name NAME] [--srtp MODE] [--cos CLASS] [--allow LIST] [--countries LIST]\n"
+			    "        [--caller-id NUMBER]",
 		.description =
-			"Change the display name or the SRTP policy of extension EXT;\n"
-			"give at least one of the options. Everything else (password,\n"
-			"access lists, remote flag) stays as it is; the password has its\n"
-			"own command, ext passwd. The extension is printed as it is\n"
-			"after the change.\n"
+			"Change the display name, the SRTP policy or the calling policy\n"
+			"of extension EXT; give at least one of the options. Options not\n"
+			"given keep their values, and so does everything else (password,\n"
+			"access lists, remote flag); the password has its own command,\n"
+			"ext passwd. The extension is printed as it is after the change.\n"
 			"\n"
 			"SRTP: required refuses a call whose SDP has no SRTP (488) and\n"
 			"logs it; optional (the default of ext add) encrypts a leg\n"
@@ -204,12 +230,17 @@ const struct admin_cmd admin_cmds[] = {
 			"networks outside the LAN. The change reaches a running daemon\n"
 			"within a second.\n"
 			"\n"
+			POLICY_TEXT
+			"\n"
 			"An unknown extension or a refused value changes nothing. Each\n"
-			"changed field is recorded as event ext_changed in the security\n"
-			"log, with change=name or change=srtp.\n",
+			"change is recorded as event ext_changed in the security log,\n"
+			"with change=name, change=srtp, or the policy fields changed\n"
+			"(change=cos,countries).\n",
 		.examples =
 			"ringfence ext set 1001 --srtp required\n"
-			"ringfence ext set 1002 --name \"Meeting room\" --srtp off\n",
+			"ringfence ext set 1002 --name \"Meeting room\" --srtp off\n"
+			"ringfence ext set 1003 --cos international --countries FR,DE\n"
+			"ringfence ext set 1004 --allow directory\n",
 		.handler = cmd_ext_set,
 	},
 	{
@@ -307,6 +338,32 @@ const struct admin_cmd admin_cmds[] = {
 			"extensions' and --json prints [].\n",
 		.examples = "ringfence ext locked\nringfence ext locked --json\n",
 		.handler = cmd_ext_locked,
+	},
+	{
+		.name = "ext resume",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "EXT",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_END },
+		.summary = "let a suspended extension call outside again",
+		.synopsis = "ext resume EXT",
+		.description =
+			"Lift the suspension of extension EXT. Calling-pattern analysis\n"
+			"suspends an extension's outbound calls outside the PBX when it\n"
+			"sees a critical anomaly (for example a burst of calls at night),\n"
+			"and says why in an alert and in 'ringfence ext show'. While it is\n"
+			"suspended the extension can still call other extensions and\n"
+			"emergency numbers. Resume it once you know the calls were its\n"
+			"owner's, or after changing its password with 'ringfence ext\n"
+			"passwd'.\n"
+			"\n"
+			"An extension that does not exist or is not suspended is an\n"
+			"error with exit status 1. The change reaches a running daemon\n"
+			"within a second and is recorded as event ext_resumed in the\n"
+			"security log.\n",
+		.examples = "ringfence ext resume 1001\n",
+		.handler = cmd_ext_resume,
 	},
 	{
 		.name = "reg list",
