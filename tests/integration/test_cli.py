@@ -414,7 +414,7 @@ def test_check_config_reports_unknown_key_with_file_and_line(instance):
 @pytest.mark.parametrize("args, code, message", [
     (["frobnicate"], 2, "ringfence: unknown command 'frobnicate'"),
     (["chek-config"], 2, "ringfence: unknown command 'chek-config' (did you mean 'check-config'?)"),
-    (["ext"], 2, "ringfence: ext: missing command (one of: add, list, show, passwd, set, del, import, unlock, locked)"),
+    (["ext"], 2, "ringfence: ext: missing command (one of: add, list, show, passwd, set, del, import, unlock, locked, resume)"),
     (["ext", "ad", "1003"], 2, "ringfence: ext: unknown command 'ad' (did you mean 'ext add'?)"),
     (["ext", "add", "1003", "--pasword", "x"], 2,
      "ringfence: ext add: unknown option '--pasword' (did you mean --password?)"),
