@@ -7,7 +7,9 @@
 #include <openssl/crypto.h>
 
 #include "admin/admin.h"
+#include "core/clock.h"
 #include "core/conf.h"
+#include "core/log.h"
 #include "sip/server.h"
 #include "store/store.h"
 
@@ -44,10 +46,32 @@ int cmd_check_config(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	return ADMIN_OK;
 }
 
+/* Read the test-only clock offset once, before any thread starts. Its
+ * warning is written whatever log_level says: a daemon running on a moved
+ * clock must never go unnoticed. */
+static int start_fraud_clock(struct admin_reply *r)
+{
+	const char *why = NULL;
+
+	if (rf_clock_init(&why) != 0)
+		return admin_reply_error(r, ADMIN_USAGE, "%s", why);
+	if (rf_clock_offset_set())
+		log_write(LOG_LVL_WARN,
+			  "%s=%lld: the fraud clock runs %lld seconds from real time;"
+			  " this is for tests only, never set it in production",
+			  RF_CLOCK_OFFSET_ENV, (long long)rf_clock_offset(),
+			  (long long)rf_clock_offset());
+	return ADMIN_OK;
+}
+
 int cmd_serve(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	      const struct admin_args *a, struct admin_reply *r)
 {
-	int status = server_run(ctx->conf);
+	int status = start_fraud_clock(r);
+
+	if (status != ADMIN_OK)
+		return status;
+	status = server_run(ctx->conf);
 
 	/* server_run printed its own reason; add nothing to it. */
 	if (status != 0)

@@ -201,6 +201,58 @@ static const struct conf_key conf_table[] = {
 
 	{ "credit", "currency", CT_STRING, 3, 3, "GBP", false, false, FIELD(currency),
 	  "currency of rates and caps (ISO 4217); rate tables in another currency are refused" },
+
+	{ "fraud", "calls_per_minute_warn", CT_UINT, 0, 1000, "10", true, false, FIELD(fraud_cpm_warn),
+	  "outbound calls one extension starts in a minute that raise a warning; 0 is off" },
+	{ "fraud", "calls_per_minute_crit", CT_UINT, 0, 1000, "20", true, false, FIELD(fraud_cpm_crit),
+	  "outbound calls one extension starts in a minute that are critical (suspend it); 0 is off" },
+	{ "fraud", "concurrent_warn", CT_UINT, 0, 1000, "3", true, false, FIELD(fraud_concurrent_warn),
+	  "outbound calls of one extension at once that raise a warning; 0 is off" },
+	{ "fraud", "concurrent_crit", CT_UINT, 0, 1000, "5", true, false, FIELD(fraud_concurrent_crit),
+	  "outbound calls of one extension at once that are critical; 0 is off" },
+	{ "fraud", "same_prefix_warn", CT_UINT, 0, 1000, "8", true, false, FIELD(fraud_prefix_warn),
+	  "calls in a row from one extension to different numbers sharing a prefix that raise a warning; 0 is off" },
+	{ "fraud", "same_prefix_crit", CT_UINT, 0, 1000, "15", true, false, FIELD(fraud_prefix_crit),
+	  "such calls in a row that are critical (a number-range sweep); 0 is off" },
+	{ "fraud", "same_prefix_digits", CT_UINT, 1, 12, "6", true, false, FIELD(fraud_prefix_digits),
+	  "digits after the country code that make the shared prefix" },
+	{ "fraud", "duration_warn", CT_UINT, 0, 1440, "120", true, false, FIELD(fraud_duration_warn),
+	  "minutes an answered outbound call may run before a warning; 0 is off" },
+	{ "fraud", "duration_crit", CT_UINT, 0, 1440, "180", true, false, FIELD(fraud_duration_crit),
+	  "minutes an answered outbound call may run before it is critical; 0 is off" },
+	{ "fraud", "trunk_calls_per_minute_warn", CT_UINT, 0, 100000, "30", true, false,
+	  FIELD(fraud_trunk_cpm_warn),
+	  "outbound calls started over one trunk in a minute that raise a warning; 0 is off" },
+	{ "fraud", "trunk_calls_per_minute_crit", CT_UINT, 0, 100000, "60", true, false,
+	  FIELD(fraud_trunk_cpm_crit),
+	  "outbound calls started over one trunk in a minute that are critical; 0 is off" },
+	{ "fraud", "trunk_concurrent_warn", CT_UINT, 0, 100000, "25", true, false,
+	  FIELD(fraud_trunk_concurrent_warn),
+	  "outbound calls over one trunk at once that raise a warning; 0 is off" },
+	{ "fraud", "trunk_concurrent_crit", CT_UINT, 0, 100000, "40", true, false,
+	  FIELD(fraud_trunk_concurrent_crit),
+	  "outbound calls over one trunk at once that are critical; 0 is off" },
+	{ "fraud", "trunk_same_prefix_warn", CT_UINT, 0, 1000, "12", true, false,
+	  FIELD(fraud_trunk_prefix_warn),
+	  "calls in a row over one trunk to different numbers sharing a prefix that raise a warning; 0 is off" },
+	{ "fraud", "trunk_same_prefix_crit", CT_UINT, 0, 1000, "25", true, false,
+	  FIELD(fraud_trunk_prefix_crit),
+	  "such calls in a row over one trunk that are critical; 0 is off" },
+	{ "fraud", "baseline", CT_BOOL, 0, 0, "true", true, false, FIELD(fraud_baseline),
+	  "learn each extension's calling pattern from its CDRs and flag what is unusual for it" },
+	{ "fraud", "baseline_half_life_days", CT_UINT, 7, 365, "28", true, false,
+	  FIELD(fraud_half_life_days),
+	  "days after which a call weighs half in the learned pattern: how fast it follows new habits" },
+	{ "fraud", "baseline_min_history_days", CT_UINT, 1, 365, "14", true, false,
+	  FIELD(fraud_min_history_days),
+	  "days of history an extension needs before its pattern is judged" },
+	{ "fraud", "baseline_rate_warn", CT_UINT, 0, 100, "4", true, false, FIELD(fraud_rate_warn),
+	  "calls in an hour, as a multiple of the extension's normal hourly rate, that raise a warning; 0 is off" },
+	{ "fraud", "baseline_rate_crit", CT_UINT, 0, 100, "10", true, false, FIELD(fraud_rate_crit),
+	  "calls in an hour, as a multiple of that rate, that are critical; 0 is off" },
+	{ "fraud", "suspend_on_critical", CT_BOOL, 0, 0, "true", true, false,
+	  FIELD(fraud_suspend_on_critical),
+	  "a critical anomaly suspends the extension's outbound calls until `ringfence ext resume`" },
 };
 
 #define CONF_NKEYS (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -211,6 +263,7 @@ static const char *const conf_sections[] = {
 	"alerts",
 	"numbering",
 	"credit",
+	"fraud",
 };
 
 #define CONF_NSECTIONS (sizeof(conf_sections) / sizeof(conf_sections[0]))
@@ -925,6 +978,29 @@ static void conf_check_alerts(struct loader *ld)
 		fail(ld, line_of(ld, "alerts", key), "%s in [alerts]", why);
 }
 
+/* Every [fraud] level named NAME_warn must be below NAME_crit when both
+ * are on: a warning that comes with or after the critical level would
+ * never be seen. */
+static void conf_check_fraud(struct loader *ld)
+{
+	char crit[64];
+
+	for (size_t i = 0; i < CONF_NKEYS && !ld->failed; i++) {
+		const struct conf_key *w = &conf_table[i], *c;
+		size_t n = strlen(w->name);
+
+		if (strcmp(w->section, "fraud") || n < 5 || strcmp(w->name + n - 5, "_warn"))
+			continue;
+		snprintf(crit, sizeof(crit), "%.*s_crit", (int)(n - 5), w->name);
+		c = conf_find("fraud", crit);
+		unsigned wv = *(const unsigned *)cfield(&ld->conf, w);
+		unsigned cv = c ? *(const unsigned *)cfield(&ld->conf, c) : 0;
+		if (wv && cv && wv >= cv)
+			fail(ld, max_line(line_of(ld, "fraud", w->name), line_of(ld, "fraud", crit)),
+			     "%s (%u) must be below %s (%u) in [fraud]", w->name, wv, crit, cv);
+	}
+}
+
 /* Rules that involve more than one key. Errors point at the later of the
  * lines involved, which is the one most likely just edited. */
 static void conf_cross_check(struct loader *ld)
@@ -971,6 +1047,7 @@ static void conf_cross_check(struct loader *ld)
 		     "tls_port must differ from port (both %u) in [sip]", c->port);
 	conf_check_firewall(ld);
 	conf_check_alerts(ld);
+	conf_check_fraud(ld);
 }
 
 int conf_load(struct rf_conf *c, const char *path, char *err, size_t errlen)

@@ -104,6 +104,20 @@ struct rf_conf {
 
 	/* [credit] */
 	char currency[4];
+
+	/* [fraud] (fraud/pattern.h): warning and critical levels, 0 is off */
+	unsigned fraud_cpm_warn, fraud_cpm_crit;                 /* calls per minute */
+	unsigned fraud_concurrent_warn, fraud_concurrent_crit;
+	unsigned fraud_prefix_warn, fraud_prefix_crit;           /* same-prefix runs */
+	unsigned fraud_prefix_digits;                            /* after the country code */
+	unsigned fraud_duration_warn, fraud_duration_crit;       /* minutes */
+	unsigned fraud_trunk_cpm_warn, fraud_trunk_cpm_crit;
+	unsigned fraud_trunk_concurrent_warn, fraud_trunk_concurrent_crit;
+	unsigned fraud_trunk_prefix_warn, fraud_trunk_prefix_crit;
+	bool fraud_baseline;                                     /* the learned rules */
+	unsigned fraud_half_life_days, fraud_min_history_days;
+	unsigned fraud_rate_warn, fraud_rate_crit;               /* times the normal hourly rate */
+	bool fraud_suspend_on_critical;
 };
 
 /* Fill c with every default (paths relative to dir). */

@@ -151,4 +151,25 @@
  * ranges ship; the cap bounds memory and load time for any table text. */
 #define NP_TABLE_MAX 4096u
 
+/* ---- Fraud (fraud/pattern, core/clock) ---- */
+
+/* The test-only clock offset, either way (core/clock.h): tests move the
+ * clock by hours or weeks; ten years refuses a value pasted by mistake
+ * and keeps every sum with a unix time far from overflow. */
+#define RF_CLOCK_OFFSET_MAX 315576000u
+
+/* Extensions the calling-pattern engine keeps a baseline for (about
+ * 1.1 KB each, so 11 MB at most): offices have up to a few thousand, and
+ * CDR history may name deleted ones. Past it, the extension idle longest
+ * without a live call is forgotten. */
+#define PATTERN_MAX_EXTS 10000u
+
+/* Trunks the engine counts calls for (about 330 bytes each): a PBX has a
+ * handful; history never creates them, only live calls do. */
+#define PATTERN_MAX_TRUNKS 256u
+
+/* Live calls the engine tracks (72 bytes each): the ceiling of
+ * [calls] max_calls, so no call the daemon lets out goes uncounted. */
+#define PATTERN_MAX_LIVE_CALLS 100000u
+
 #endif

@@ -130,6 +130,64 @@ static void empty_file_gives_every_default(void **state)
 	assert_string_equal(c->database, want);
 }
 
+/* The calling-pattern defaults (docs/config.md says why each). */
+static void fraud_defaults(void **state)
+{
+	struct fx *f = *state;
+	const struct rf_conf *c = &f->c;
+
+	load_ok(f, "");
+	assert_int_equal(c->fraud_cpm_warn, 10);
+	assert_int_equal(c->fraud_cpm_crit, 20);
+	assert_int_equal(c->fraud_concurrent_warn, 3);
+	assert_int_equal(c->fraud_concurrent_crit, 5);
+	assert_int_equal(c->fraud_prefix_warn, 8);
+	assert_int_equal(c->fraud_prefix_crit, 15);
+	assert_int_equal(c->fraud_prefix_digits, 6);
+	assert_int_equal(c->fraud_duration_warn, 120);
+	assert_int_equal(c->fraud_duration_crit, 180);
+	assert_int_equal(c->fraud_trunk_cpm_warn, 30);
+	assert_int_equal(c->fraud_trunk_cpm_crit, 60);
+	assert_int_equal(c->fraud_trunk_concurrent_warn, 25);
+	assert_int_equal(c->fraud_trunk_concurrent_crit, 40);
+	assert_int_equal(c->fraud_trunk_prefix_warn, 12);
+	assert_int_equal(c->fraud_trunk_prefix_crit, 25);
+	assert_true(c->fraud_baseline);
+	assert_int_equal(c->fraud_half_life_days, 28);
+	assert_int_equal(c->fraud_min_history_days, 14);
+	assert_int_equal(c->fraud_rate_warn, 4);
+	assert_int_equal(c->fraud_rate_crit, 10);
+	assert_true(c->fraud_suspend_on_critical);
+}
+
+/* A warning level must come before its critical level, unless one of
+ * them is off (0). */
+static void fraud_levels_are_ordered(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, "[fraud]\ncalls_per_minute_warn = 20\n",
+		   "2: calls_per_minute_warn (20) must be below calls_per_minute_crit (20) in [fraud]");
+	load_fails(f, "[fraud]\nduration_crit = 60\n\nduration_warn = 60\n",
+		   "4: duration_warn (60) must be below duration_crit (60) in [fraud]");
+	load_fails(f, "[fraud]\ntrunk_same_prefix_crit = 5\n",
+		   "2: trunk_same_prefix_warn (12) must be below trunk_same_prefix_crit (5) in [fraud]");
+	load_fails(f, "[fraud]\nbaseline_rate_warn = 11\n",
+		   "2: baseline_rate_warn (11) must be below baseline_rate_crit (10) in [fraud]");
+	load_ok(f, "[fraud]\ncalls_per_minute_crit = 0\nconcurrent_warn = 0\n"
+		   "same_prefix_warn = 500\nsame_prefix_crit = 0\n");
+	assert_int_equal(f->c.fraud_cpm_crit, 0);
+	assert_int_equal(f->c.fraud_concurrent_warn, 0);
+	assert_int_equal(f->c.fraud_prefix_warn, 500);
+	load_fails(f, "[fraud]\nsame_prefix_digits = 0\n",
+		   "2: bad value for 'same_prefix_digits' in [fraud]: '0' is out of range 1..12");
+	load_fails(f, "[fraud]\nbaseline_half_life_days = 6\n",
+		   "2: bad value for 'baseline_half_life_days' in [fraud]: '6' is out of range 7..365");
+	load_ok(f, "[fraud]\nsuspend_on_critical = no\nbaseline = off\n");
+	assert_false(f->c.fraud_suspend_on_critical);
+	assert_false(f->c.fraud_baseline);
+}
+
 static void conf_defaults_match_an_empty_file(void **state)
 {
 	struct fx *f = *state;
@@ -578,9 +636,11 @@ static void reload_copies_only_reloadable_keys(void **state)
 	running = f->c;
 	load_ok(f, "[sip]\nport = 5070\n[calls]\nmax_calls = 5\n"
 		   "[security]\nlan = 10.8.0.0/24, 10.9.0.0/24\n"
-		   "[registrar]\ndigest_algorithms = md5\n[guard]\nban_failures = 7\n");
+		   "[registrar]\ndigest_algorithms = md5\n[guard]\nban_failures = 7\n"
+		   "[fraud]\ncalls_per_minute_crit = 25\n");
 	conf_apply_reloadable(&running, &f->c);
 	assert_int_equal(running.max_calls, 5);
+	assert_int_equal(running.fraud_cpm_crit, 25);
 	assert_int_equal(running.ban_failures, 7);
 	assert_int_equal(running.nlan, 2);
 	assert_int_equal(running.ndigest_algs, 1);
@@ -618,7 +678,7 @@ static void every_key_is_documented(void **state)
 		if (!strstr(doc, needle))
 			fail_msg("docs/config.md does not document %s", needle);
 	}
-	assert_int_equal(keys, 64);
+	assert_int_equal(keys, 85);
 	free(out);
 	free(doc);
 }
@@ -709,6 +769,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(empty_file_gives_every_default),
+		T(fraud_defaults),
+		T(fraud_levels_are_ordered),
 		T(conf_defaults_match_an_empty_file),
 		T(strings),
 		T(paths_resolve_against_the_config_directory),
