@@ -92,6 +92,16 @@ bool admin_flag(const struct admin_cmd *cmd, const struct admin_args *a,
 		const char *opt);
 unsigned admin_values(const struct admin_cmd *cmd, const struct admin_args *a,
 		      const char *opt, const char *const **vals);
+/* Option `opt` as a whole number from min to max into *out, which is
+ * left alone when the option is absent. A malformed value is a usage
+ * error in the reply, naming the option; returns the reply's status. */
+int admin_uint_arg(const struct admin_cmd *cmd, const struct admin_args *a, const char *opt,
+		   unsigned min, unsigned max, unsigned *out, struct admin_reply *r);
+
+struct numplan;
+/* The numbering plan of [numbering] country; the reply's error when it
+ * cannot be loaded. The caller frees it with numplan_free. */
+int admin_numplan_load(struct admin_ctx *ctx, struct numplan **np, struct admin_reply *r);
 
 /* Print `ringfence help` and `ringfence CMD --help`. */
 void admin_help_main(FILE *out);

@@ -23,7 +23,8 @@
 #define DEFAULT_CONF "./ringfence.conf"
 
 /* Command groups: the first word of two-word commands. */
-static const char *const groups[] = { "ext", "reg", "cdr", "ban", "firewall", "alert" };
+static const char *const groups[] = { "ext", "reg", "trunk", "did", "route", "cdr", "ban",
+				       "firewall", "alert" };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static const char *const global_opts[] = { "--config", "--help", "--version" };

@@ -12,16 +12,6 @@
 #include "fraud/numplan.h"
 #include "guard/secevent.h"
 
-static int load_plan(struct admin_ctx *ctx, struct numplan **np, struct admin_reply *r)
-{
-	const char *err = NULL;
-
-	if (numplan_alloc(np, ctx->conf->numbering_country, &err) == 0)
-		return ADMIN_OK;
-	return admin_reply_error(r, ADMIN_FAILED, "cannot load the numbering plan %s: %s",
-				 ctx->conf->numbering_country, err ? err : "unknown error");
-}
-
 static int parse_cos(const char *v, struct ext_policy_args *p, struct admin_reply *r)
 {
 	char shown[64];
@@ -116,7 +106,7 @@ int ext_policy_parse(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		return st;
 	if (!countries && !caller_id)
 		return ADMIN_OK;
-	if ((st = load_plan(ctx, &np, r)))
+	if ((st = admin_numplan_load(ctx, &np, r)))
 		return st;
 	if (countries)
 		st = parse_countries(np, countries, p, r);

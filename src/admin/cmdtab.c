@@ -8,7 +8,11 @@
 #include "admin/cmd_ban.h"
 #include "admin/cmd_ext_policy.h"
 #include "admin/cmd_firewall.h"
+#include "admin/cmd_trunk.h"
+#include "admin/util.h"
+#include "core/conf.h"
 #include "core/limits.h"
+#include "fraud/numplan.h"
 
 #define SRTP_TEXT \
 	"SRTP: --srtp sets what this extension's calls use for media.\n" \
@@ -384,6 +388,288 @@ const struct admin_cmd admin_cmds[] = {
 		.handler = cmd_reg_list,
 	},
 	{
+		.name = "trunk add",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "NAME",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			{ "--host", "HOST", false, "The provider's DNS name or IP address (required)." },
+			{ "--port", "N", false, "Its SIP port, 1 to 65535. Default: SRV records for a name, else 5060 (5061 for tls)." },
+			{ "--transport", "T", false, "udp, tcp or tls. Default udp." },
+			{ "--register", NULL, false, "Register to the provider with --username and --password." },
+			{ "--username", "USER", false, "The account name for registering (with --register)." },
+			{ "--password", "PW", false, "The account password (with --register); '-' reads it from standard input." },
+			{ "--ip", "CIDR", true, "An address or network the provider sends from, up to 16." },
+			{ "--max-calls", "N", false, "Most calls at once, inbound and outbound together: 0 to 10000, 0 for no limit. Default 30." },
+			OPT_END,
+		},
+		.summary = "add a provider trunk",
+		.synopsis = "trunk add NAME --host HOST [--port N] [--transport udp|tcp|tls] [--register --username USER --password PW] [--ip CIDR]... [--max-calls N]",
+		.description =
+			"Add trunk NAME, a connection to a SIP provider that carries calls to\n"
+			"and from the public network. NAME is 1 to 32 letters, digits, '-'\n"
+			"and '_'; routes and logs refer to the trunk by it.\n"
+			"\n"
+			"HOST is a DNS name (sip.example.net, stored in lower case) or an\n"
+			"IPv4 or IPv6 address (2001:db8::10, with or without brackets).\n"
+			"Give the port with --port, not as HOST:PORT. Without --port a\n"
+			"name is looked up in SRV records, and an address is reached on\n"
+			"5060 (5061 for tls).\n"
+			"\n"
+			"A provider recognises us either by address or by an account we\n"
+			"register. --register with --username and --password keeps the\n"
+			"account; the credentials are refused without --register, since\n"
+			"they are used for nothing else. The password is stored because\n"
+			"the digest client needs it, in the database only (mode 0600): it\n"
+			"is never printed ('trunk show' says set or not set), never logged\n"
+			"and never repeated in an error. Give --password - to read it from\n"
+			"the first line of standard input, which keeps it out of the\n"
+			"process list and the shell history; on a terminal it is asked for\n"
+			"with echo off.\n"
+			"\n"
+			"--ip adds an address or network (203.0.113.0/24) the provider's\n"
+			"traffic comes from, besides the addresses HOST resolves to; a\n"
+			"network with host bits set (203.0.113.7/24) is refused as a\n"
+			"likely typo.\n"
+			"\n"
+			"--max-calls caps the trunk's calls in progress, inbound and\n"
+			"outbound together. The default of 30 is a primary-rate line's\n"
+			"worth: enough for most sites, and it stops a stolen extension from\n"
+			"opening hundreds of paid calls at once. 0 removes the limit.\n"
+			"\n"
+			"Every value is checked before anything is written; a refusal names\n"
+			"the option and stores nothing. Recorded as event trunk_added in\n"
+			"the security log.\n",
+		.examples =
+			"ringfence trunk add voipco --host sip.voipco.example --register --username 4420 --password -  < pwfile\n"
+			"ringfence trunk add carrier --host 203.0.113.10 --transport tcp --ip 203.0.113.0/24 --max-calls 60\n"
+			"ringfence trunk add secure --host sip.example.net --transport tls --port 5061\n",
+		.handler = cmd_trunk_add,
+	},
+	{
+		.name = "trunk list",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "list trunks",
+		.synopsis = "trunk list [--json]",
+		.description =
+			"List every trunk by name: HOST, PORT (0: SRV records, else the\n"
+			"transport's default port), TRANSPORT, REGISTER (whether we register\n"
+			"to it), USERNAME, PASSWORD (set or not set; the password itself is\n"
+			"never shown), IPS (the extra addresses it sends from), MAX-CALLS\n"
+			"(0: no limit) and ROUTES (how many outbound routes use it).\n"
+			"Without trunks the table says 'no trunks' and --json prints [].\n",
+		.examples = "ringfence trunk list\nringfence trunk list --json\n",
+		.handler = cmd_trunk_list,
+	},
+	{
+		.name = "trunk show",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.pos_names = "NAME",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "show one trunk",
+		.synopsis = "trunk show NAME [--json]",
+		.description =
+			"Show trunk NAME with every field of 'trunk list' and its creation\n"
+			"and change times. The password is shown only as set or not set.\n"
+			"An unknown trunk is an error with exit status 1.\n",
+		.examples = "ringfence trunk show voipco\nringfence trunk show voipco --json\n",
+		.handler = cmd_trunk_show,
+	},
+	{
+		.name = "trunk del",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "NAME",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_END },
+		.summary = "delete a trunk",
+		.synopsis = "trunk del NAME",
+		.description =
+			"Delete trunk NAME with its addresses and stored password. A trunk\n"
+			"that an outbound route still uses is not deleted: the error lists\n"
+			"those routes, to be deleted first with 'ringfence route del', so\n"
+			"that no call is routed to a trunk that is gone. Recorded as event\n"
+			"trunk_removed in the security log.\n",
+		.examples = "ringfence trunk del carrier\n",
+		.handler = cmd_trunk_del,
+	},
+	{
+		.name = "did add",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "NUMBER",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			{ "--ext", "EXT", false, "The extension the number rings (required)." },
+			OPT_END,
+		},
+		.summary = "send calls to a number to an extension",
+		.synopsis = "did add NUMBER --ext EXT",
+		.description =
+			"Deliver calls that arrive from a trunk for NUMBER (a DID, a direct\n"
+			"dial-in number) to extension EXT. NUMBER is read with the numbering\n"
+			"plan of [numbering] country, in any spelling it accepts (01632\n"
+			"960000, +44 1632 960000, 0044 1632 960000), and kept in E.164\n"
+			"(+441632960000), as 'did list' shows it. A number the plan refuses\n"
+			"is an error with its reason; a short code or an emergency number\n"
+			"cannot be a DID. A number goes to one extension; an extension may\n"
+			"have many numbers. The extension must exist, and its numbers are\n"
+			"deleted with it.\n"
+			"\n"
+			"Recorded as event did_added in the security log.\n",
+		.examples = "ringfence did add +441632960000 --ext 1001\nringfence did add \"01632 960001\" --ext 1002\n",
+		.handler = cmd_did_add,
+	},
+	{
+		.name = "did list",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "list DIDs",
+		.synopsis = "did list [--json]",
+		.description =
+			"List the DIDs in number order: NUMBER, EXTENSION and CREATED (ISO\n"
+			"8601, UTC). Without DIDs the table says 'no DIDs' and --json\n"
+			"prints [].\n",
+		.examples = "ringfence did list\nringfence did list --json\n",
+		.handler = cmd_did_list,
+	},
+	{
+		.name = "did del",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "NUMBER",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_END },
+		.summary = "delete a DID",
+		.synopsis = "did del NUMBER",
+		.description =
+			"Stop delivering calls for NUMBER, in any spelling 'did add' takes. An\n"
+			"unknown number is an error with exit status 1. Recorded as event\n"
+			"did_removed in the security log.\n",
+		.examples = "ringfence did del +441632960000\n",
+		.handler = cmd_did_del,
+	},
+	{
+		.name = "route add",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.min_pos = 0, .max_pos = 0,
+		.opts = {
+			{ "--match", "PATTERN", false, "The numbers the route takes, such as 0[1-9]XXXXXXXXX (required)." },
+			{ "--trunk", "NAME", false, "The trunk the calls leave by (required)." },
+			{ "--strip", "N", false, "Remove the first N characters of the number, 0 to 32. Default 0." },
+			{ "--prepend", "P", false, "Then put P (digits, a leading '+' allowed, up to 16) in front. Default none." },
+			{ "--pos", "N", false, "Insert at position N, moving the routes from N on down by one. Default: the end." },
+			OPT_END,
+		},
+		.summary = "add an outbound route",
+		.synopsis = "route add --match PATTERN --trunk NAME [--strip N] [--prepend P] [--pos N]",
+		.description =
+			"Add a route to the outbound dial plan: a dialled number that\n"
+			"matches PATTERN leaves by trunk NAME, rewritten for the provider.\n"
+			"Routes are tried in order, 1 first, and the first match wins; a\n"
+			"number no route matches goes nowhere.\n"
+			"\n"
+			"PATTERN is written against the number as the phone dials it:\n"
+			"\n"
+			"    0-9     that digit\n"
+			"    X       any digit 0-9\n"
+			"    Z       any digit 1-9\n"
+			"    N       any digit 2-9\n"
+			"    [1-5]   one digit of a set: digits and ranges, [135], [1-35-7]\n"
+			"    +       a '+', only as the first character\n"
+			"    .       at the end: one or more further digits\n"
+			"    !       at the end: zero or more further digits\n"
+			"\n"
+			"So 0[1-9]XXXXXXXXX is an 11-digit UK national number, 00. any\n"
+			"number dialled with the international prefix, and +. any number\n"
+			"sent in E.164. A pattern that breaks these rules, or can never\n"
+			"match (an empty set [], a backwards range [5-1], more than 32\n"
+			"characters to dial), is refused with the reason and its position,\n"
+			"for example: --match '0[1-9XX': unclosed '[' at 2.\n"
+			"\n"
+			"The number sent is the dialled one with its first --strip\n"
+			"characters removed (a '+' counts as one), then --prepend put in\n"
+			"front: --match 0[1-9]XXXXXXXXX --strip 1 --prepend +44 sends\n"
+			"01632960000 as +441632960000. A rewrite that would remove more\n"
+			"than the shortest matching number, leave nothing, or put digits\n"
+			"before a '+' is refused.\n"
+			"\n"
+			"The trunk must exist, and a pattern may appear once. When the new\n"
+			"route can never be used because an earlier one takes all its\n"
+			"numbers, or it takes all the numbers of a later one, a note says\n"
+			"so. Recorded as event route_added in the security log.\n",
+		.examples =
+			"ringfence route add --match 999 --trunk voipco\n"
+			"ringfence route add --match 0[1-9]XXXXXXXXX --trunk voipco --strip 1 --prepend +44\n"
+			"ringfence route add --match 00. --trunk carrier --strip 2 --prepend + --pos 1\n",
+		.handler = cmd_route_add,
+	},
+	{
+		.name = "route list",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "list the outbound routes in order",
+		.synopsis = "route list [--json]",
+		.description =
+			"List the outbound dial plan in the order it is tried: POS, PATTERN,\n"
+			"TRUNK, STRIP and PREPEND. --json adds created (ISO 8601, UTC).\n"
+			"Without routes the table says 'no routes: no call leaves by a\n"
+			"trunk' and --json prints [].\n",
+		.examples = "ringfence route list\nringfence route list --json\n",
+		.handler = cmd_route_list,
+	},
+	{
+		.name = "route del",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "POS",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_END },
+		.summary = "delete an outbound route",
+		.synopsis = "route del POS",
+		.description =
+			"Delete the route at position POS (as 'route list' shows it); the\n"
+			"routes after it move up by one. A position with no route is an\n"
+			"error with exit status 1. Recorded as event route_removed in the\n"
+			"security log.\n",
+		.examples = "ringfence route del 2\n",
+		.handler = cmd_route_del,
+	},
+	{
+		.name = "route test",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.pos_names = "NUMBER",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "show which route a dialled number takes",
+		.synopsis = "route test NUMBER [--json]",
+		.description =
+			"Run NUMBER, as a phone would dial it (digits, a leading '+'\n"
+			"allowed, up to 32), through the dial plan and print the route that\n"
+			"takes it: its position, pattern and trunk, and the number sent\n"
+			"after --strip and --prepend. Nothing is dialled. When no route\n"
+			"matches, the exit status is 1.\n",
+		.examples = "ringfence route test 01632960000\nringfence route test 0097212345678 --json\n",
+		.handler = cmd_route_test,
+	},
+	{
 		.name = "cdr list",
 		.access = ADMIN_READ,
 		.needs = NEEDS_STORE,
@@ -745,6 +1031,27 @@ unsigned admin_values(const struct admin_cmd *cmd, const struct admin_args *a,
 		return 0;
 	*vals = a->opt[i].vals;
 	return a->opt[i].n;
+}
+
+int admin_uint_arg(const struct admin_cmd *cmd, const struct admin_args *a, const char *opt,
+		   unsigned min, unsigned max, unsigned *out, struct admin_reply *r)
+{
+	const char *v = admin_arg(cmd, a, opt);
+	char why[160];
+
+	if (v && admin_parse_uint(opt, v, min, max, out, why, sizeof(why)) != 0)
+		return admin_reply_error(r, ADMIN_USAGE, "%s", why);
+	return ADMIN_OK;
+}
+
+int admin_numplan_load(struct admin_ctx *ctx, struct numplan **np, struct admin_reply *r)
+{
+	const char *err = NULL;
+
+	if (numplan_alloc(np, ctx->conf->numbering_country, &err) == 0)
+		return ADMIN_OK;
+	return admin_reply_error(r, ADMIN_FAILED, "cannot load the numbering plan %s: %s",
+				 ctx->conf->numbering_country, err ? err : "unknown error");
 }
 
 bool admin_ext_valid(const char *ext, char *why, size_t whylen)

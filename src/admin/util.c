@@ -1,9 +1,13 @@
 /* Helpers shared by the admin commands. */
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "admin/util.h"
 #include "core/conf.h"
@@ -168,4 +172,102 @@ const char *admin_format_duration(int64_t s, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llds", (long long)s);
 	return buf;
+}
+
+/* ---- numbers ---- */
+
+int admin_parse_uint(const char *what, const char *text, unsigned min, unsigned max,
+		     unsigned *out, char *why, size_t whylen)
+{
+	char shown[64];
+	uint64_t n = 0;
+	const char *p;
+
+	/* Stop counting past max: the value is too large whatever follows. */
+	for (p = text; *p >= '0' && *p <= '9'; p++)
+		if (n <= max)
+			n = n * 10 + (uint64_t)(*p - '0');
+	if (p == text || *p || n < min || n > max) {
+		snprintf(why, whylen, "%s: '%s' is not a whole number from %u to %u", what,
+			 admin_printable(text, shown, sizeof(shown)), min, max);
+		return EINVAL;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* ---- secrets from standard input ---- */
+
+/* The terminal's settings while echo is off, for the signal handler that
+ * puts them back: a Ctrl-C must not leave the shell typing blind. */
+static struct termios saved_tty;
+static const int restored_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
+#define NRESTORED (sizeof(restored_signals) / sizeof(restored_signals[0]))
+
+static void restore_tty_and_die(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void echo_on(const struct sigaction *old)
+{
+	size_t i;
+
+	tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+	for (i = 0; i < NRESTORED; i++)
+		sigaction(restored_signals[i], &old[i], NULL);
+	fputc('\n', stderr); /* the Enter that was not echoed */
+}
+
+static int echo_off(struct sigaction *old)
+{
+	struct sigaction sa;
+	struct termios quiet;
+	size_t i;
+
+	if (tcgetattr(STDIN_FILENO, &saved_tty) != 0)
+		return errno;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = restore_tty_and_die;
+	for (i = 0; i < NRESTORED; i++)
+		sigaction(restored_signals[i], &sa, &old[i]);
+	quiet = saved_tty;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
+		int err = errno;
+
+		echo_on(old);
+		return err;
+	}
+	return 0;
+}
+
+int admin_read_secret(const char *prompt, char *buf, size_t len)
+{
+	struct sigaction old[NRESTORED];
+	bool tty = isatty(STDIN_FILENO);
+	bool got;
+	size_t n;
+	int err;
+
+	/* The prompt comes once echo is off: whatever is typed after it
+	 * can no longer show. */
+	if (tty) {
+		if ((err = echo_off(old)) != 0)
+			return err;
+		fputs(prompt, stderr);
+		fflush(stderr);
+	}
+	got = fgets(buf, (int)len, stdin) != NULL;
+	if (tty)
+		echo_on(old);
+	if (!got)
+		return ENODATA;
+	n = strcspn(buf, "\r\n");
+	if (n + 2 > len)
+		return EMSGSIZE;
+	buf[n] = '\0';
+	return 0;
 }

@@ -25,6 +25,22 @@ int admin_parse_duration(const char *text, int64_t max_s, int64_t *out_s,
  * the seconds, "0s" for 0 or less. Returns buf. */
 const char *admin_format_duration(int64_t s, char *buf, size_t len);
 
+/* Parse a whole number from min to max for the field `what` ("--port"):
+ * decimal digits only, no sign, no junk, no overflow. Returns 0, or
+ * EINVAL with a one-line reason naming the field and quoting the value
+ * in why. */
+int admin_parse_uint(const char *what, const char *text, unsigned min, unsigned max,
+		     unsigned *out, char *why, size_t whylen);
+
+/* Read a secret from the first line of standard input into buf, without
+ * its line end. When standard input is a terminal, `prompt` goes to
+ * stderr and echo is off while the line is typed (and back on however
+ * the read ends, Ctrl-C included), so the secret never shows on the
+ * screen. Returns 0, ENODATA (nothing to read), EMSGSIZE (longer than
+ * len - 2 bytes: len leaves room for the line end and the NUL) or an
+ * errno value. */
+int admin_read_secret(const char *prompt, char *buf, size_t len);
+
 struct rf_conf;
 /* Make the configuration's file paths (database, secret, security log,
  * certificate and key) absolute against the config's own directory, so

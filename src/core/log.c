@@ -153,3 +153,14 @@ size_t log_escape(const char *in, size_t len, size_t max, char *out,
 	out[o] = '\0';
 	return o;
 }
+
+const char *log_char_name(unsigned char c, char *buf, size_t len)
+{
+	if (c == ' ')
+		snprintf(buf, len, "a space");
+	else if (c > 0x20 && c < 0x7f)
+		snprintf(buf, len, "'%c'", c);
+	else
+		snprintf(buf, len, "byte 0x%02x", c);
+	return buf;
+}

@@ -33,4 +33,8 @@ void log_write(enum log_level lvl, const char *fmt, ...)
 size_t log_escape(const char *in, size_t len, size_t max, char *out,
 		  size_t outlen);
 
+/* One byte as a person reads it in an error message: 'Y', "a space",
+ * "byte 0x07". Returns buf (16 bytes are enough). */
+const char *log_char_name(unsigned char c, char *buf, size_t len);
+
 #endif

@@ -78,90 +78,6 @@ static bool ext_valid(const char *ext, size_t size)
 	return n > 0 && n < size;
 }
 
-/* ---- shared steps ---- */
-
-static int step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_errno(rc);
-}
-
-/* Counters read back are trusted only as far as their type: a negative
- * value (written by hand) reads as 0. */
-static unsigned col_unsigned(sqlite3_stmt *st, int col)
-{
-	int64_t v = sqlite3_column_int64(st, col);
-
-	if (v < 0)
-		return 0;
-	return v > (int64_t)UINT32_MAX ? UINT32_MAX : (unsigned)v;
-}
-
-/* Run the cached statement `id` with one text key bound, for a delete:
- * ENOENT when it matched no row. */
-static int delete_by_key(struct store *s, enum store_stmt_id id, const char *sql,
-			 const char *key)
-{
-	sqlite3_stmt *st = store_stmt(s, id, sql);
-	int err;
-
-	if (!st)
-		return EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	err = step_done(st);
-	if (err)
-		return err;
-	return sqlite3_changes(s->db) ? 0 : ENOENT;
-}
-
-/* Step the cached statement `id` with one text key bound and hand its
- * row to `fill`: ENOENT when there is none. */
-static int get_by_key(struct store *s, enum store_stmt_id id, const char *sql,
-		      const char *key, void (*fill)(sqlite3_stmt *st, void *out),
-		      void *out)
-{
-	sqlite3_stmt *st = store_stmt(s, id, sql);
-	int rc;
-
-	if (!st)
-		return EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		fill(st, out);
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 0;
-	return rc == SQLITE_DONE ? ENOENT : store_errno(rc);
-}
-
-/* Walk every row of `sql` through `fill` into a record of `size` bytes
- * and call cb on it. Our own statement, not the cache: the callback may
- * use the store while this one is still stepping. */
-static int walk(struct store *s, const char *sql,
-		void (*fill)(sqlite3_stmt *st, void *out), void *record,
-		int (*cb)(const void *record, void *arg), void *arg)
-{
-	sqlite3_stmt *st;
-	int rc, ret = 0;
-
-	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_errno(rc);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		fill(st, record);
-		ret = cb(record, arg);
-		if (ret)
-			break;
-	}
-	if (!ret && rc != SQLITE_DONE)
-		ret = store_errno(rc);
-	sqlite3_finalize(st);
-	return ret;
-}
-
 /* ---- bans ---- */
 
 int store_ban_put(struct store *s, const struct ban_record *r)
@@ -180,7 +96,7 @@ int store_ban_put(struct store *s, const struct ban_record *r)
 	sqlite3_bind_int64(st, 3, r->until);
 	sqlite3_bind_int64(st, 4, r->level);
 	sqlite3_bind_text(st, 5, r->reason, -1, SQLITE_STATIC);
-	return step_done(st);
+	return store_step_done(st);
 }
 
 static void row_to_ban(sqlite3_stmt *st, void *out)
@@ -191,18 +107,18 @@ static void row_to_ban(sqlite3_stmt *st, void *out)
 	store_col_text(st, 0, r->addr, sizeof(r->addr));
 	r->created = sqlite3_column_int64(st, 1);
 	r->until = sqlite3_column_int64(st, 2);
-	r->level = col_unsigned(st, 3);
+	r->level = store_col_unsigned(st, 3);
 	store_col_text(st, 4, r->reason, sizeof(r->reason));
 }
 
 int store_ban_get(struct store *s, const char *addr, struct ban_record *out)
 {
-	return get_by_key(s, STMT_BAN_GET, SQL_BAN_GET, addr, row_to_ban, out);
+	return store_get_by_key(s, STMT_BAN_GET, SQL_BAN_GET, addr, row_to_ban, out);
 }
 
 int store_ban_del(struct store *s, const char *addr)
 {
-	return delete_by_key(s, STMT_BAN_DELETE, SQL_BAN_DELETE, addr);
+	return store_delete_by_key(s, STMT_BAN_DELETE, SQL_BAN_DELETE, addr);
 }
 
 struct ban_walk {
@@ -222,7 +138,7 @@ int store_ban_foreach(struct store *s, store_ban_cb cb, void *arg)
 	struct ban_walk w = { cb, arg };
 	struct ban_record r;
 
-	return walk(s, SQL_BAN_ALL, row_to_ban, &r, ban_walk_one, &w);
+	return store_walk(s, SQL_BAN_ALL, row_to_ban, &r, ban_walk_one, &w);
 }
 
 int store_ban_purge(struct store *s, int64_t before)
@@ -232,7 +148,7 @@ int store_ban_purge(struct store *s, int64_t before)
 	if (!st)
 		return EIO;
 	sqlite3_bind_int64(st, 1, before);
-	return step_done(st);
+	return store_step_done(st);
 }
 
 /* ---- account locks ---- */
@@ -251,7 +167,7 @@ int store_lock_put(struct store *s, const struct lock_record *r)
 	sqlite3_bind_int64(st, 3, r->until);
 	sqlite3_bind_int64(st, 4, r->failures);
 	sqlite3_bind_int64(st, 5, r->sources);
-	return step_done(st);
+	return store_step_done(st);
 }
 
 static void row_to_lock(sqlite3_stmt *st, void *out)
@@ -262,18 +178,18 @@ static void row_to_lock(sqlite3_stmt *st, void *out)
 	store_col_text(st, 0, r->ext, sizeof(r->ext));
 	r->created = sqlite3_column_int64(st, 1);
 	r->until = sqlite3_column_int64(st, 2);
-	r->failures = col_unsigned(st, 3);
-	r->sources = col_unsigned(st, 4);
+	r->failures = store_col_unsigned(st, 3);
+	r->sources = store_col_unsigned(st, 4);
 }
 
 int store_lock_get(struct store *s, const char *ext, struct lock_record *out)
 {
-	return get_by_key(s, STMT_LOCK_GET, SQL_LOCK_GET, ext, row_to_lock, out);
+	return store_get_by_key(s, STMT_LOCK_GET, SQL_LOCK_GET, ext, row_to_lock, out);
 }
 
 int store_lock_del(struct store *s, const char *ext)
 {
-	return delete_by_key(s, STMT_LOCK_DELETE, SQL_LOCK_DELETE, ext);
+	return store_delete_by_key(s, STMT_LOCK_DELETE, SQL_LOCK_DELETE, ext);
 }
 
 struct lock_walk {
@@ -293,5 +209,5 @@ int store_lock_foreach(struct store *s, store_lock_cb cb, void *arg)
 	struct lock_walk w = { cb, arg };
 	struct lock_record r;
 
-	return walk(s, SQL_LOCK_ALL, row_to_lock, &r, lock_walk_one, &w);
+	return store_walk(s, SQL_LOCK_ALL, row_to_lock, &r, lock_walk_one, &w);
 }

@@ -269,6 +269,79 @@ void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen)
 	dst[n] = '\0';
 }
 
+int store_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : store_errno(rc);
+}
+
+/* Counters read back are trusted only as far as their type: a negative
+ * value (written by hand) reads as 0. */
+unsigned store_col_unsigned(sqlite3_stmt *st, int col)
+{
+	int64_t v = sqlite3_column_int64(st, col);
+
+	if (v < 0)
+		return 0;
+	return v > (int64_t)UINT32_MAX ? UINT32_MAX : (unsigned)v;
+}
+
+int store_delete_by_key(struct store *s, enum store_stmt_id id, const char *sql,
+			const char *key)
+{
+	sqlite3_stmt *st = store_stmt(s, id, sql);
+	int err;
+
+	if (!st)
+		return EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	err = store_step_done(st);
+	if (err)
+		return err;
+	return sqlite3_changes(s->db) ? 0 : ENOENT;
+}
+
+int store_get_by_key(struct store *s, enum store_stmt_id id, const char *sql,
+		     const char *key, void (*fill)(sqlite3_stmt *st, void *out), void *out)
+{
+	sqlite3_stmt *st = store_stmt(s, id, sql);
+	int rc;
+
+	if (!st)
+		return EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		fill(st, out);
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? ENOENT : store_errno(rc);
+}
+
+int store_walk(struct store *s, const char *sql, void (*fill)(sqlite3_stmt *st, void *out),
+	       void *record, int (*cb)(const void *record, void *arg), void *arg)
+{
+	sqlite3_stmt *st;
+	int rc, ret = 0;
+
+	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_errno(rc);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		fill(st, record);
+		ret = cb(record, arg);
+		if (ret)
+			break;
+	}
+	if (!ret && rc != SQLITE_DONE)
+		ret = store_errno(rc);
+	sqlite3_finalize(st);
+	return ret;
+}
+
 static int exec(struct store *s, const char *sql)
 {
 	return store_errno(sqlite3_exec(s->db, sql, NULL, NULL, NULL));

@@ -35,6 +35,24 @@ enum store_stmt_id {
 	STMT_LOCK_GET,
 	STMT_LOCK_DELETE,
 	/* trunks, DIDs, routes (store/trunk.c) */
+	STMT_TRUNK_INSERT,
+	STMT_TRUNK_UPDATE,
+	STMT_TRUNK_SELECT,
+	STMT_TRUNK_DELETE,
+	STMT_TRUNK_IP_INSERT,
+	STMT_TRUNK_IP_DELETE,
+	STMT_TRUNK_IP_SELECT,
+	STMT_TRUNK_ROUTED,
+	STMT_TRUNK_EXISTS,
+	STMT_DID_INSERT,
+	STMT_DID_SELECT,
+	STMT_DID_DELETE,
+	STMT_ROUTE_INSERT,
+	STMT_ROUTE_LAST,
+	STMT_ROUTE_FIND,
+	STMT_ROUTE_DELETE,
+	STMT_ROUTE_MOVE,
+	STMT_ROUTE_SETTLE,
 
 	STMT__COUNT
 };
@@ -66,5 +84,27 @@ int store_create_at_version(const char *path, int version);
 /* Copy a column's text into dst (always NUL-terminated, truncated to
  * dstlen - 1 bytes). */
 void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
+
+/* Step a statement that returns no row, and reset it: 0 or an errno. */
+int store_step_done(sqlite3_stmt *st);
+
+/* An integer column as unsigned, clamped to 0..UINT32_MAX. */
+unsigned store_col_unsigned(sqlite3_stmt *st, int col);
+
+/* Run the cached statement `id` with one text key bound, for a delete:
+ * ENOENT when it matched no row. */
+int store_delete_by_key(struct store *s, enum store_stmt_id id, const char *sql,
+			const char *key);
+
+/* Step the cached statement `id` with one text key bound and hand its
+ * row to `fill`: ENOENT when there is none. */
+int store_get_by_key(struct store *s, enum store_stmt_id id, const char *sql,
+		     const char *key, void (*fill)(sqlite3_stmt *st, void *out), void *out);
+
+/* Walk every row of `sql` through `fill` into `record` and call cb on
+ * it; stops on a non-zero cb and returns its value. Its own statement,
+ * not the cache: the callback may use the store while this one steps. */
+int store_walk(struct store *s, const char *sql, void (*fill)(sqlite3_stmt *st, void *out),
+	       void *record, int (*cb)(const void *record, void *arg), void *arg);
 
 #endif

@@ -89,14 +89,6 @@ static int64_t now_or(int64_t t)
 	return t ? t : (int64_t)time(NULL);
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_errno(rc);
-}
-
 static int acl_insert_list(struct store *s, const char *ext, const char *kind,
 			   const struct acl_cidr *list, unsigned n)
 {
@@ -114,7 +106,7 @@ static int acl_insert_list(struct store *s, const char *ext, const char *kind,
 		sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 4, (int)i);
-		err = step_done(st);
+		err = store_step_done(st);
 		if (err)
 			return err;
 	}
@@ -129,7 +121,7 @@ static int acl_replace(struct store *s, const struct ext_record *r)
 	if (!st)
 		return EIO;
 	sqlite3_bind_text(st, 1, r->ext, -1, SQLITE_STATIC);
-	err = step_done(st);
+	err = store_step_done(st);
 	if (!err)
 		err = acl_insert_list(s, r->ext, "permit", r->acl.permit,
 				      r->acl.npermit);
@@ -184,7 +176,7 @@ static int ext_add_tx(struct store *s, const void *arg)
 	bind_record(st, r);
 	sqlite3_bind_int64(st, 6, created);
 	sqlite3_bind_int64(st, 7, r->updated ? r->updated : created);
-	err = step_done(st);
+	err = store_step_done(st);
 	return err ? err : acl_replace(s, r);
 }
 
@@ -205,7 +197,7 @@ static int ext_update_tx(struct store *s, const void *arg)
 		return EIO;
 	bind_record(st, r);
 	sqlite3_bind_int64(st, 7, now_or(r->updated));
-	err = step_done(st);
+	err = store_step_done(st);
 	if (err)
 		return err;
 	if (sqlite3_changes(s->db) == 0)
@@ -318,18 +310,8 @@ int store_ext_get(struct store *s, const char *ext, struct ext_record *out)
 
 static int ext_del_tx(struct store *s, const void *arg)
 {
-	const char *ext = arg;
-	sqlite3_stmt *st = store_stmt(s, STMT_EXT_DELETE, SQL_EXT_DELETE);
-	int err;
-
-	if (!st)
-		return EIO;
-	sqlite3_bind_text(st, 1, ext, -1, SQLITE_STATIC);
-	err = step_done(st);
-	if (err)
-		return err;
-	/* ext_acl and contacts go with it through ON DELETE CASCADE. */
-	return sqlite3_changes(s->db) ? 0 : ENOENT;
+	/* ext_acl, contacts and DIDs go with it through ON DELETE CASCADE. */
+	return store_delete_by_key(s, STMT_EXT_DELETE, SQL_EXT_DELETE, arg);
 }
 
 int store_ext_del(struct store *s, const char *ext)

@@ -21,14 +21,6 @@
 	" expires_at, registered_at FROM contacts WHERE expires_at > ?1" \
 	" ORDER BY ext, contact"
 
-static int step_done(sqlite3_stmt *st)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : store_errno(rc);
-}
-
 int store_loc_put(struct store *s, const struct loc_record *r)
 {
 	sqlite3_stmt *st = store_stmt(s, STMT_LOC_UPSERT, SQL_LOC_UPSERT);
@@ -45,7 +37,7 @@ int store_loc_put(struct store *s, const struct loc_record *r)
 	sqlite3_bind_int64(st, 8, r->expires_at);
 	sqlite3_bind_int64(st, 9, r->registered_at);
 	/* An unknown ext fails the foreign key: reported as ENOENT. */
-	return step_done(st);
+	return store_step_done(st);
 }
 
 int store_loc_del(struct store *s, const char *ext, const char *contact)
@@ -57,7 +49,7 @@ int store_loc_del(struct store *s, const char *ext, const char *contact)
 		return EIO;
 	sqlite3_bind_text(st, 1, ext, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, contact, -1, SQLITE_STATIC);
-	err = step_done(st);
+	err = store_step_done(st);
 	if (err)
 		return err;
 	return sqlite3_changes(s->db) ? 0 : ENOENT;
@@ -70,7 +62,7 @@ int store_loc_del_ext(struct store *s, const char *ext)
 	if (!st)
 		return EIO;
 	sqlite3_bind_text(st, 1, ext, -1, SQLITE_STATIC);
-	return step_done(st);
+	return store_step_done(st);
 }
 
 static void row_to_loc(sqlite3_stmt *st, struct loc_record *r)
@@ -116,5 +108,5 @@ int store_loc_purge(struct store *s, int64_t now)
 	if (!st)
 		return EIO;
 	sqlite3_bind_int64(st, 1, now);
-	return step_done(st);
+	return store_step_done(st);
 }

@@ -289,7 +289,8 @@ struct route_record {
 	int64_t created;
 };
 /* Appends when r->pos is 0 (and sets it), else inserts at pos and moves the
- * later routes down. EEXIST: same pattern; ENOENT: no such trunk. */
+ * later routes down. EEXIST: same pattern; ENOENT: no such trunk; ERANGE:
+ * pos is past the end (more than one after the last route). */
 int store_route_add(struct store *s, struct route_record *r);
 int store_route_del(struct store *s, unsigned pos); /* ENOENT; later routes move up */
 typedef int (*store_route_cb)(const struct route_record *r, void *arg);

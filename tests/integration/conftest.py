@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -57,6 +58,32 @@ def run_cli(args, conf=None, check=False, input=None, env=None, timeout=60):
     if check and p.returncode != 0:
         raise AssertionError(f"{cmd} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
     return p
+
+
+def db_rows(inst, sql, params=()):
+    """Read an instance's database without creating any file in the
+    instance (as root a -shm file of ours would lock the service user out)."""
+    path = os.path.join(inst.dir, "ringfence.db")
+    con = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def cli_fails(inst, args, status, message, **kw):
+    """Run a command that must be refused: its exit status, the one-line
+    error naming the command and containing `message`, nothing on stdout,
+    and for a usage error the hint to its help. Returns the error line."""
+    p = inst.cli(*args, check=False, **kw)
+    assert p.returncode == status, (args, p.stdout, p.stderr)
+    assert p.stdout == "", (args, p.stdout)
+    first = p.stderr.splitlines()[0]
+    assert first.startswith(f"ringfence: {args[0]} {args[1]}: "), first
+    assert message in first, (args, first)
+    if status == 2:
+        assert f"Try 'ringfence {args[0]} {args[1]} --help'." in p.stderr
+    return first
 
 
 class Instance:

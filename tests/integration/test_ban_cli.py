@@ -10,13 +10,13 @@ every refusal also for leaving the database and the log untouched.
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
 
 import pytest
 
+from conftest import cli_fails as fails, db_rows
 from sipua import UA, Conn, wait_until
 
 AS_ROOT = os.geteuid() == 0
@@ -27,16 +27,6 @@ ISO = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 
 def db_path(inst):
     return os.path.join(inst.dir, "ringfence.db")
-
-
-def db_rows(inst, sql, params=()):
-    """Read without creating any file in the instance (as root a -shm file
-    of ours would lock the service user out)."""
-    con = sqlite3.connect(f"file:{db_path(inst)}?immutable=1", uri=True)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 def db_write(inst, sql, rows):
@@ -68,20 +58,6 @@ def bans(inst):
 def locks(inst):
     return {r[0]: r[1:] for r in db_rows(inst, "SELECT ext, created, until, failures, sources"
                                                " FROM ext_locks")}
-
-
-def fails(inst, args, status, message):
-    """Run a command that must be refused: exit status, the one-line error
-    naming the command, nothing on stdout."""
-    p = inst.cli(*args, check=False)
-    assert p.returncode == status, (args, p.stdout, p.stderr)
-    assert p.stdout == "", (args, p.stdout)
-    first = p.stderr.splitlines()[0]
-    assert first.startswith(f"ringfence: {args[0]} {args[1]}: "), first
-    assert message in first, (args, first)
-    if status == 2:
-        assert f"Try 'ringfence {args[0]} {args[1]} --help'." in p.stderr
-    return first
 
 
 def table(out):

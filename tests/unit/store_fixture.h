@@ -66,4 +66,23 @@ static inline int raw_exec(const char *path, const char *sql)
 	return rc;
 }
 
+static inline int raw_first_int(void *arg, int n, char **vals, char **names)
+{
+	(void)names;
+	*(int *)arg = n > 0 && vals[0] ? atoi(vals[0]) : -1;
+	return 0;
+}
+
+/* The first column of the first row of `sql` as an int, -1 for none. */
+static inline int raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	int v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, raw_first_int, &v, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	return v;
+}
+
 #endif

@@ -27,25 +27,6 @@ static void make_ext(struct ext_record *r, const char *ext)
 	memset(r->ha1.sha256, 'a', DIGEST_SHA256_HEX);
 }
 
-static int first_int(void *arg, int n, char **vals, char **names)
-{
-	(void)names;
-	*(int *)arg = n > 0 && vals[0] ? atoi(vals[0]) : -1;
-	return 0;
-}
-
-/* The first column of the first row SQL returns, as an int. */
-static int raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	int v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, first_int, &v, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	return v;
-}
-
 /* ---- the words ---- */
 
 static void test_names_and_parse(void **state)

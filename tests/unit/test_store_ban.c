@@ -20,24 +20,6 @@
 #include "store/db.h"
 #include "store/store.h"
 
-static int first_int(void *arg, int n, char **vals, char **names)
-{
-	(void)names;
-	*(int *)arg = n > 0 && vals[0] ? atoi(vals[0]) : -1;
-	return 0;
-}
-
-static int raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	int v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, first_int, &v, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	return v;
-}
-
 static struct ban_record ban(const char *addr, int64_t created, int64_t until,
 			     unsigned level, const char *reason)
 {
