@@ -183,7 +183,8 @@ static void deliver(struct alerter *a, struct alert_record *r)
 	if (failed) {
 		r->attempts++;
 		r->next_try = (int64_t)time(NULL) + retry_delay(r->attempts);
-		snprintf(r->last_error, sizeof(r->last_error), "%s", err);
+		/* The longest reasons are cut to what the queue stores. */
+		snprintf(r->last_error, sizeof(r->last_error), "%.*s", (int)sizeof(r->last_error) - 1, err);
 	}
 	if (store_alert_update(a->store, r) != 0)
 		log_warn("cannot update the alert queue");
