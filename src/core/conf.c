@@ -169,6 +169,8 @@ static const struct conf_key conf_table[] = {
 	  "malformed messages from one address that ban it" },
 	{ "guard", "glitch_window", CT_UINT, 1, 86400, "60", true, false, FIELD(glitch_window),
 	  "seconds in which those malformed messages are counted" },
+	{ "guard", "max_tracked", CT_UINT, 256, 16777216, "65536", true, false, FIELD(guard_max_tracked),
+	  "addresses the guard keeps packet budgets and failure counters for; when full, the least recently seen is forgotten" },
 	{ "guard", "connections_per_source", CT_UINT, 1, 10000, "10", true, false, FIELD(connections_per_source),
 	  "TCP and TLS connections one address may hold open; more are closed at once" },
 	{ "guard", "whitelist", CT_CIDRS, 0, CONF_MAX_LAN, "", true, false, FIELD(guard_whitelist),

@@ -81,6 +81,7 @@ struct rf_conf {
 	/* [guard] flood protection (guard/flood.h) */
 	unsigned flood_rate, flood_burst, flood_rate_registered, flood_burst_registered;
 	unsigned flood_time, glitch_max, glitch_window;
+	unsigned guard_max_tracked; /* entries per counter table: bounds the guard's memory */
 	unsigned connections_per_source;
 	struct acl_cidr guard_whitelist[CONF_MAX_LAN];
 	unsigned nguard_whitelist;

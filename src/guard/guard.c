@@ -57,6 +57,7 @@ static void guard_ban_config(const struct rf_conf *c, struct ban_config *bc)
 	bc->lock_sources = c->lock_sources;
 	bc->lock_window_s = c->lock_window;
 	bc->lock_s = c->lock_time;
+	bc->max_tracked = c->guard_max_tracked;
 	bc->nwhitelist = c->nguard_whitelist < BAN_MAX_WHITELIST ? c->nguard_whitelist
 								 : BAN_MAX_WHITELIST;
 	memcpy(bc->whitelist, c->guard_whitelist, bc->nwhitelist * sizeof(bc->whitelist[0]));
@@ -72,6 +73,7 @@ static void guard_flood_config(const struct rf_conf *c, struct flood_config *fc)
 	fc->sustain_ms = c->flood_time * 1000u;
 	fc->glitches = c->glitch_max;
 	fc->glitch_window_ms = c->glitch_window * 1000u;
+	fc->max_tracked = c->guard_max_tracked;
 }
 
 int guard_alloc(struct guard **gp, const struct rf_conf *conf, struct store *store)
