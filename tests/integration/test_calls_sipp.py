@@ -67,8 +67,9 @@ def register_port(inst, ext, port, ip="127.0.0.1"):
         p.conn.close()
 
 
-def users_csv(workdir, inst, rows):
-    path = os.path.join(workdir, "calls.csv")
+def users_csv(workdir, inst, rows, name="calls.csv"):
+    """An injection file: caller, its [authentication], callee per row."""
+    path = os.path.join(workdir, name)
     with open(path, "w") as f:
         f.write("SEQUENTIAL\n")
         for caller, callee in rows:
@@ -77,22 +78,23 @@ def users_csv(workdir, inst, rows):
     return path
 
 
-def sipp_cmd(workdir, name, scenario, port, calls, extra=()):
+def sipp_cmd(workdir, name, scenario, port, calls, extra=(), ip="127.0.0.1"):
     return [SIPP, "-sf", os.path.join(DATA, scenario), "-m", str(calls),
-            "-i", "127.0.0.1", "-p", str(port), "-timeout", "60s", "-timeout_error",
+            "-i", ip, "-p", str(port), "-timeout", "60s", "-timeout_error",
             "-nostdin", "-trace_err", "-error_file", os.path.join(workdir, f"{name}.err"),
             "-trace_msg", "-message_file", os.path.join(workdir, f"{name}.msg"),
             "-trace_stat", "-stf", os.path.join(workdir, f"{name}.stat.csv")] + list(extra)
 
 
-def uac_cmd(workdir, inst, csv_path, calls, rtp_port, hold_ms, extra=()):
+def uac_cmd(workdir, inst, csv_path, calls, rtp_port, hold_ms, extra=(), ip="127.0.0.1"):
     """SIPp signs the digest uri sip:<auth_uri>; the daemon wants it equal
     to the Request-URI, so every row of the CSV calls CALLEE."""
-    return sipp_cmd(workdir, "uac", "uac-call-auth.xml", free_udp_port(), calls,
+    return sipp_cmd(workdir, "uac", "uac-call-auth.xml", free_udp_port(ip), calls,
                     ["-inf", csv_path, "-auth_uri", f"{CALLEE}@127.0.0.1",
                      "-key", "domain", "127.0.0.1",
                      "-key", "rtp_port", str(rtp_port), "-d", str(hold_ms),
-                     "-recv_timeout", "10000"] + list(extra) + [f"127.0.0.1:{inst.port}"])
+                     "-recv_timeout", "10000"] + list(extra) + [f"127.0.0.1:{inst.port}"],
+                    ip=ip)
 
 
 def finish(proc, workdir, name, timeout):
@@ -115,12 +117,17 @@ def tail(workdir, name):
     return out
 
 
-def sipp_successes(workdir, name):
+def sipp_stat(workdir, name, *columns):
+    """Cumulative counters from the last row of SIPp's -trace_stat file."""
     import csv
     with open(os.path.join(workdir, f"{name}.stat.csv"), newline="") as f:
         rows = list(csv.reader(f, delimiter=";"))
     col = {n: i for i, n in enumerate(rows[0])}
-    return int(rows[-1][col["SuccessfulCall(C)"]]), int(rows[-1][col["FailedCall(C)"]])
+    return tuple(int(rows[-1][col[c]]) for c in columns)
+
+
+def sipp_successes(workdir, name):
+    return sipp_stat(workdir, name, "SuccessfulCall(C)", "FailedCall(C)")
 
 
 def relay_port_from_trace(workdir, name, timeout=5.0):
