@@ -208,6 +208,48 @@ def test_known_scanner_agent_gets_silence_and_a_ban(pbx_guarded):
     assert ok.status == 200, ok
 
 
+SCANNER_REQUESTS = 300
+SCANNER_SECONDS = 1.6
+
+
+def test_a_scanner_behind_an_address_with_phones_is_dropped_and_logged_ten_times_a_second(
+        pbx_guarded):
+    """A scanner on a PC behind an office's NAT: its requests get silence,
+    the office's phone goes on, the address is not banned, and the tool's
+    stream of requests writes at most 10 scanner_detected lines a second."""
+    inst = pbx_guarded
+    src = "127.0.9.10"
+    phone = ua(inst, "1001", inst.passwords["1001"], src)
+    scanner = ua(inst, "1002", "x", src)
+    scanner.user_agent = "friendly-scanner"
+    try:
+        _, ok = phone.register()
+        assert ok.status == 200, ok
+        # Start just after a second begins, so no second of the run is
+        # shared with requests from before it.
+        time.sleep(1.05 - time.time() % 1.0)
+        sent, deadline = 0, time.monotonic() + SCANNER_SECONDS + 1.0
+        while sent < SCANNER_REQUESTS and time.monotonic() < deadline:
+            scanner.conn.send(scanner.build())
+            sent += 1
+            time.sleep(max(0.0, SCANNER_SECONDS / SCANNER_REQUESTS - 0.0005))
+        answer = scanner.conn.recv_raw(1.5)
+        _, again = phone.register()
+    finally:
+        phone.conn.close()
+        scanner.conn.close()
+    assert sent == SCANNER_REQUESTS, sent
+    assert answer is None, f"a scanner's request must get silence: {answer!r}"
+    assert again.status == 200, "the office's phone keeps working"
+    assert not events(inst, "ban_added", addr=src), "an address with phones is not banned"
+    lines = events(inst, "scanner_detected", tool="sipvicious")
+    assert lines and all(f" src={src}:" in l for l in lines), lines
+    per_second = {}
+    for line in lines:
+        per_second[line[:19]] = per_second.get(line[:19], 0) + 1  # to the second
+    assert max(per_second.values()) <= 10, per_second
+
+
 def test_configured_scanner_agents_are_dropped_too(instance):
     instance.set_conf("guard", "scanner_agents", "EvilDialer, WarBot/")
     instance.start()
