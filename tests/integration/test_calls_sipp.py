@@ -51,11 +51,22 @@ def start_pbx(instance, ports=64, extra=(), **sections):
     sections.setdefault("registrar", {})["digest_algorithms"] = "md5"
     configure(instance, ports=ports, **sections)
     for ext in (CALLER, CALLEE) + tuple(extra):
-        pw = password(ext)
-        instance.cli("ext", "add", ext, "--password", pw)
-        instance.passwords[ext] = pw
+        add_ext(instance, ext)
     instance.start()
     return Rig(instance)
+
+
+def add_ext(instance, ext, tries=5):
+    """Add ext with a random password. The password policy's dictionary
+    check refuses about one random password in 400 as "systematic"; that
+    is the policy working, so another one is drawn."""
+    for _ in range(tries):
+        pw = password(ext)
+        added = instance.cli("ext", "add", ext, "--password", pw, check=False)
+        if added.returncode == 0:
+            instance.passwords[ext] = pw
+            return
+    raise AssertionError(f"ext add {ext} refused {tries} passwords:\n{added.stderr}")
 
 
 def register_port(inst, ext, port, ip="127.0.0.1"):
