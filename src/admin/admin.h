@@ -56,6 +56,7 @@ struct admin_ctx {
 	struct store *store;    /* NULL unless NEEDS_STORE */
 	const char *conf_path;  /* the file the configuration came from */
 	const char *by;         /* who acts, for the security log: "cli", "api" */
+	FILE *progress;         /* a terminal for progress lines of long operations; NULL: none */
 };
 
 struct admin_cmd;

@@ -24,7 +24,7 @@
 
 /* Command groups: the first word of two-word commands. */
 static const char *const groups[] = { "ext", "reg", "trunk", "did", "route", "cdr", "ban",
-				       "firewall", "alert" };
+				       "firewall", "alert", "blacklist", "rates" };
 #define NGROUPS (sizeof(groups) / sizeof(groups[0]))
 
 static const char *const global_opts[] = { "--config", "--help", "--version" };
@@ -478,6 +478,8 @@ static int run_command(const struct admin_cmd *cmd, const struct admin_args *a,
 	}
 	if (admin_reply_alloc(&r) != 0)
 		return op_error(cmd->name, "out of memory");
+	/* Progress lines are for a person watching, not for a log. */
+	ctx.progress = isatty(STDERR_FILENO) ? stderr : NULL;
 	st = cmd->handler(cmd, &ctx, a, r);
 	if (st == ADMIN_OK)
 		st = admin_reply_status(r);

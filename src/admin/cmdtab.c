@@ -8,6 +8,7 @@
 #include "admin/cmd_ban.h"
 #include "admin/cmd_ext_policy.h"
 #include "admin/cmd_firewall.h"
+#include "admin/cmd_fraud.h"
 #include "admin/cmd_trunk.h"
 #include "admin/util.h"
 #include "core/conf.h"
@@ -46,6 +47,23 @@
 	"E.164 and must be a number a line can have.\n"
 
 #define OPT_JSON { "--json", NULL, false, "Print the result as JSON instead of a table." }
+#define OPT_CALLER(text) { "--caller", NULL, false, text }
+
+#define NUMBER_TEXT \
+	"NUMBER is written as people dial it and normalised to E.164 with\n" \
+	"the numbering plan of [numbering] country before it is stored, so\n" \
+	"0909, +44909, 0044909 and +44 909 are one entry, and so are 00972\n" \
+	"and +972. A country code needs + or 00 before it: a bare 972 is\n" \
+	"refused, since it could as well be the start of a national number.\n" \
+	"Spaces, dots, dashes and brackets are ignored; letters are refused.\n"
+
+#define IMPORT_CHECK_TEXT \
+	"Every line is checked before anything is written. A number that\n" \
+	"does not normalise, a bad field, a broken line, or a prefix the\n" \
+	"file lists twice in any spelling (0909 and +44909: the lines may\n" \
+	"disagree, and neither can be guessed right) stops the import with\n" \
+	"exit status 1, and every bad line is reported as FILE:LINE: reason,\n" \
+	"up to 20 of them. Nothing is imported then.\n"
 #define OPT_END { NULL, NULL, false, NULL }
 
 #define PW_TEXT \
@@ -761,6 +779,276 @@ const struct admin_cmd admin_cmds[] = {
 			"ringfence cdr export --csv --since 7d | gzip > last-week.csv.gz\n"
 			"ringfence cdr export --csv --since 2026-11-01\n",
 		.handler = cmd_cdr_export,
+	},
+	{
+		.name = "blacklist add",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "NUMBER",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			{ "--reason", "TEXT", false, "Why it is listed, shown by 'blacklist list' and logged: up to 200 characters, no control characters. Default: none." },
+			OPT_CALLER("Add it to the caller blacklist (inbound calls from NUMBER) instead of the destination blacklist."),
+			OPT_END,
+		},
+		.summary = "add a number or prefix to a blacklist",
+		.synopsis = "blacklist add NUMBER [--reason TEXT] [--caller]",
+		.description =
+			"Add NUMBER, a whole number or the prefix of many, to the\n"
+			"destination blacklist, which refuses outbound calls to every\n"
+			"number that starts with it. With --caller it goes on the caller\n"
+			"blacklist instead, which refuses inbound calls from such numbers.\n"
+			"\n"
+			NUMBER_TEXT
+			"\n"
+			"Calls are matched by the longest listed prefix, after the\n"
+			"dialled number is normalised the same way, so no spelling of a\n"
+			"number slips past its entry. Adding a prefix that is listed\n"
+			"already replaces its reason with --reason, and keeps it\n"
+			"without. A note says when a shorter prefix on the list covers\n"
+			"the new one already. A list holds at most 100,000 entries.\n"
+			"\n"
+			"Recorded as event blacklist_added in the security log, with the\n"
+			"list (dir=dest or dir=caller), the prefix and the reason.\n",
+		.examples =
+			"ringfence blacklist add 0909 --reason \"premium rate\"\n"
+			"ringfence blacklist add +972 --reason \"no business in Israel\"\n"
+			"ringfence blacklist add 01632960666 --caller --reason \"nuisance caller\"\n",
+		.handler = cmd_blacklist_add,
+	},
+	{
+		.name = "blacklist del",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "NUMBER",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			OPT_CALLER("Delete it from the caller blacklist instead of the destination blacklist."),
+			OPT_END,
+		},
+		.summary = "delete a number or prefix from a blacklist",
+		.synopsis = "blacklist del NUMBER [--caller]",
+		.description =
+			"Delete the entry NUMBER from the destination blacklist, or with\n"
+			"--caller from the caller blacklist. NUMBER is normalised as for\n"
+			"'blacklist add', so any spelling of the entry finds it. Only that\n"
+			"entry goes: longer and shorter prefixes stay listed. An entry\n"
+			"that is not on the list is an error with exit status 1.\n"
+			"\n"
+			"Recorded as event blacklist_removed in the security log.\n",
+		.examples =
+			"ringfence blacklist del 0909\n"
+			"ringfence blacklist del 01632960666 --caller\n",
+		.handler = cmd_blacklist_del,
+	},
+	{
+		.name = "blacklist list",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = {
+			OPT_CALLER("List the caller blacklist instead of the destination blacklist."),
+			OPT_JSON,
+			OPT_END,
+		},
+		.summary = "list a blacklist",
+		.synopsis = "blacklist list [--caller] [--json]",
+		.description =
+			"List the destination blacklist, or with --caller the caller\n"
+			"blacklist, in prefix order: PREFIX (E.164, with its '+'),\n"
+			"COUNTRY (the ISO 3166 code of its country code; empty while the\n"
+			"prefix is too short to tell), REASON (shown escaped: it is free\n"
+			"text, perhaps from an imported file) and ADDED (when the prefix\n"
+			"was first listed, ISO 8601 UTC).\n"
+			"\n"
+			"--json prints an array of objects with prefix, country, reason\n"
+			"and created. Without entries the table says 'the destination\n"
+			"blacklist is empty' and --json prints [].\n",
+		.examples = "ringfence blacklist list\nringfence blacklist list --caller --json\n",
+		.handler = cmd_blacklist_list,
+	},
+	{
+		.name = "blacklist import",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "FILE",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			OPT_CALLER("Import into the caller blacklist instead of the destination blacklist."),
+			{ "--replace", NULL, false, "Make the file the whole list: entries it does not have are removed." },
+			OPT_END,
+		},
+		.summary = "import a blacklist from a CSV file, all or nothing",
+		.synopsis = "blacklist import FILE [--caller] [--replace]",
+		.description =
+			"Import the numbers and prefixes listed in FILE ('-' reads\n"
+			"standard input) into the destination blacklist, or with --caller\n"
+			"into the caller blacklist. FILE is CSV (RFC 4180 quoting), one\n"
+			"entry per line, number and reason:\n"
+			"\n"
+			"    number,reason\n"
+			"    0909,UK premium rate\n"
+			"    +8816,\"Satellite, Iridium\"\n"
+			"    00 372 5\n"
+			"\n"
+			"The reason is optional (up to 200 characters). Numbers are\n"
+			"normalised as for 'blacklist add'. Blank lines, lines starting\n"
+			"with '#' and a first line naming the columns (number or prefix)\n"
+			"are skipped; spaces around a field are ignored.\n"
+			"\n"
+			IMPORT_CHECK_TEXT
+			"\n"
+			"Otherwise every entry is written in one transaction. Without\n"
+			"--replace the file is merged into the list: an entry listed\n"
+			"already takes the file's reason, the others are added, and the\n"
+			"rest of the list stays. With --replace the file becomes the\n"
+			"whole list. A file without entries is refused, --replace or not,\n"
+			"so that an empty export cannot wipe a list.\n"
+			"\n"
+			"A file has at most 100,000 lines and 32 MiB, and a list at most\n"
+			"100,000 entries: an import that would make it larger is\n"
+			"refused. On a terminal, an import that runs for more than a\n"
+			"second shows its progress on standard error. Recorded as event\n"
+			"blacklist_imported in the security log, with the number of\n"
+			"entries and mode=merge or mode=replace.\n",
+		.examples =
+			"ringfence blacklist import fraud-prefixes.csv\n"
+			"ringfence blacklist import nuisance.csv --caller --replace\n"
+			"ringfence blacklist import - < fraud-prefixes.csv\n",
+		.handler = cmd_blacklist_import,
+	},
+	{
+		.name = "rates import",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "FILE",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			{ "--replace", NULL, false, "Make the file the whole rate table: prefixes it does not have are removed." },
+			OPT_END,
+		},
+		.summary = "import the rate table from a CSV file, all or nothing",
+		.synopsis = "rates import FILE [--replace]",
+		.description =
+			"Import rates from FILE ('-' reads standard input), CSV (RFC 4180\n"
+			"quoting) with four columns:\n"
+			"\n"
+			"    prefix,price_per_minute,connection_charge,currency\n"
+			"    +44,0.0100,0,GBP\n"
+			"    07,0.0500,0,GBP\n"
+			"    0909,1.53,0.50,GBP\n"
+			"    00 972,0.08,0.015,GBP\n"
+			"\n"
+			"Prefixes are normalised as for 'blacklist add', so 07 is +447.\n"
+			"Prices are decimal numbers in units of the currency with at most\n"
+			"6 decimal places, kept exactly as whole micro-units (0.000001),\n"
+			"never as floating point. A negative price, an exponent (1e-3), a\n"
+			"comma for the decimal point, more than 6 decimal places and a\n"
+			"price above 1,000,000 are refused. The currency is an ISO 4217\n"
+			"code (in any case) and must be [credit] currency, GBP unless\n"
+			"configured otherwise: spend is never summed across currencies.\n"
+			"Blank lines, lines starting with '#' and a first line naming the\n"
+			"columns (prefix first) are skipped; spaces around a field are\n"
+			"ignored.\n"
+			"\n"
+			"A call is rated by the longest prefix its E.164 number starts\n"
+			"with: per_minute * seconds / 60, rounded up to the micro-unit,\n"
+			"plus the connection charge. 'rates lookup' shows the rate and\n"
+			"the cost for one number.\n"
+			"\n"
+			IMPORT_CHECK_TEXT
+			"\n"
+			"Otherwise every rate is written in one transaction. Without\n"
+			"--replace the file is merged into the table: a prefix in the\n"
+			"table already takes the file's prices, the others are added, and\n"
+			"the rest of the table stays. With --replace the file becomes the\n"
+			"whole table. A file without rates is refused, --replace or not.\n"
+			"\n"
+			"A file has at most 300,000 lines and 32 MiB, and the table at\n"
+			"most 300,000 rates. On a terminal, an import that runs for more\n"
+			"than a second shows its progress on standard error. Recorded as\n"
+			"event rates_imported in the security log, with the number of\n"
+			"rates and mode=merge or mode=replace.\n",
+		.examples =
+			"ringfence rates import carrier-rates.csv\n"
+			"ringfence rates import carrier-rates.csv --replace\n",
+		.handler = cmd_rates_import,
+	},
+	{
+		.name = "rates list",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "list the rate table",
+		.synopsis = "rates list [--json]",
+		.description =
+			"List the rate table in prefix order: PREFIX (E.164), COUNTRY\n"
+			"(the ISO 3166 code of its country code), PER MINUTE and\n"
+			"CONNECTION (decimal, 2 to 6 decimal places) and CURRENCY. A note\n"
+			"counts the rates in a currency other than [credit] currency (the\n"
+			"setting changed after they were imported), which are not used.\n"
+			"\n"
+			"--json prints an array of objects with prefix, country,\n"
+			"per_minute and connection (decimal strings), per_minute_micro and\n"
+			"connection_micro (exact integers, micro-units), currency and\n"
+			"created (ISO 8601 UTC). Without rates the table says 'the rate\n"
+			"table is empty' and --json prints [].\n",
+		.examples = "ringfence rates list\nringfence rates list --json\n",
+		.handler = cmd_rates_list,
+	},
+	{
+		.name = "rates del",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "PREFIX",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPT_END },
+		.summary = "delete one rate",
+		.synopsis = "rates del PREFIX",
+		.description =
+			"Delete the rate of PREFIX, normalised as for 'blacklist add'.\n"
+			"Numbers it covered fall back to the next shorter prefix in the\n"
+			"table, if any. A prefix without a rate is an error with exit\n"
+			"status 1. Recorded as event rate_removed in the security log.\n",
+		.examples = "ringfence rates del 0909\nringfence rates del +972\n",
+		.handler = cmd_rates_del,
+	},
+	{
+		.name = "rates lookup",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.pos_names = "NUMBER",
+		.min_pos = 1, .max_pos = 1,
+		.opts = {
+			{ "--duration", "DURATION", false, "The call to price: a number and a unit, 90s, 15m or 2h, at most 24h. Default 1m." },
+			OPT_JSON,
+			OPT_END,
+		},
+		.summary = "show how a number is read and what a call to it costs",
+		.synopsis = "rates lookup NUMBER [--duration DURATION] [--json]",
+		.description =
+			"Read NUMBER as a phone's dialled number is read: normalised to\n"
+			"E.164 and classified with the numbering plan of [numbering]\n"
+			"country (e164, class, country). Then find its rate, the longest\n"
+			"prefix in the rate table it starts with, and show the prefix,\n"
+			"the price per minute, the connection charge, the currency and\n"
+			"the cost of a call of --duration (one minute unless given),\n"
+			"rounded up to the micro-unit. Prices are shown as decimals and,\n"
+			"with _micro, as exact micro-units.\n"
+			"\n"
+			"A number without a rate shows rated: no and 'no rate matches\n"
+			"+...'. A number the plan cannot read (letters, too long, too\n"
+			"short, an unknown country code) is a usage error with the\n"
+			"reason and exit status 2.\n",
+		.examples =
+			"ringfence rates lookup 09098790000\n"
+			"ringfence rates lookup 00972501234567 --duration 10m\n"
+			"ringfence rates lookup +441632960000 --json\n",
+		.handler = cmd_rates_lookup,
 	},
 	{
 		.name = "ban list",

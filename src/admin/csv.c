@@ -11,7 +11,7 @@ int csv_split(char *line, char **f, int max, const char **why)
 
 	for (;;) {
 		if (n == max) {
-			*why = "too many fields (extension,password,name)";
+			*why = CSV_TOO_MANY;
 			return -1;
 		}
 		f[n++] = out = in;

@@ -271,3 +271,55 @@ int admin_read_secret(const char *prompt, char *buf, size_t len)
 	buf[n] = '\0';
 	return 0;
 }
+
+/* ---- progress ---- */
+
+static int64_t monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void admin_progress_begin(struct admin_progress *p, FILE *out, const char *what)
+{
+	p->out = out;
+	p->what = what;
+	p->start_ms = monotonic_ms();
+	p->next_ms = p->start_ms + ADMIN_PROGRESS_AFTER_MS;
+	p->shown = false;
+}
+
+void admin_progress_at(struct admin_progress *p, const char *phase, size_t done,
+		       size_t total, int64_t now_ms)
+{
+	unsigned pct;
+
+	if (!p->out || now_ms < p->next_ms)
+		return;
+	if (done > total)
+		done = total;
+	pct = total ? (unsigned)(done * 100 / total) : 100;
+	/* The trailing spaces cover a longer phase name written before. */
+	fprintf(p->out, "\r%s: %s %3u%%   ", p->what, phase, pct);
+	fflush(p->out);
+	p->shown = true;
+	p->next_ms = now_ms + ADMIN_PROGRESS_EVERY_MS;
+}
+
+void admin_progress(struct admin_progress *p, const char *phase, size_t done, size_t total)
+{
+	if (p->out)
+		admin_progress_at(p, phase, done, total, monotonic_ms());
+}
+
+void admin_progress_end(struct admin_progress *p)
+{
+	/* The last line shown may say 94%: say it finished. */
+	if (p->out && p->shown) {
+		fprintf(p->out, "\r%s: done            \n", p->what);
+		fflush(p->out);
+	}
+	p->shown = false;
+}

@@ -2,8 +2,10 @@
 #ifndef RF_ADMIN_UTIL_H
 #define RF_ADMIN_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* "2026-11-26T15:04:05Z" for unix seconds t (UTC), or "-" for 0. */
 const char *admin_iso_time(int64_t t, char *buf, size_t len);
@@ -40,6 +42,29 @@ int admin_parse_uint(const char *what, const char *text, unsigned min, unsigned 
  * len - 2 bytes: len leaves room for the line end and the NUL) or an
  * errno value. */
 int admin_read_secret(const char *prompt, char *buf, size_t len);
+
+/* A progress line for operations that may run for seconds (large
+ * imports), on a terminal only. Nothing is shown for the first second, so
+ * quick runs stay quiet; then one line, "WHAT: PHASE 45%", rewritten in
+ * place at most 5 times a second, and ended by admin_progress_end with
+ * "WHAT: done" and a newline. */
+#define ADMIN_PROGRESS_AFTER_MS 1000
+#define ADMIN_PROGRESS_EVERY_MS 200
+
+struct admin_progress {
+	FILE *out;          /* borrowed; NULL shows nothing */
+	const char *what;   /* "rates import"; borrowed */
+	int64_t start_ms, next_ms;
+	bool shown;
+};
+
+void admin_progress_begin(struct admin_progress *p, FILE *out, const char *what);
+/* `done` of `total` units of `phase` ("checking", "writing"). */
+void admin_progress(struct admin_progress *p, const char *phase, size_t done, size_t total);
+/* The same at a given monotonic time, in milliseconds (for tests). */
+void admin_progress_at(struct admin_progress *p, const char *phase, size_t done,
+		       size_t total, int64_t now_ms);
+void admin_progress_end(struct admin_progress *p);
 
 struct rf_conf;
 /* Make the configuration's file paths (database, secret, security log,

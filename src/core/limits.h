@@ -172,4 +172,17 @@
  * [calls] max_calls, so no call the daemon lets out goes uncounted. */
 #define PATTERN_MAX_LIVE_CALLS 100000u
 
+/* ---- Blacklists and rates (S12, S13) ---- */
+
+/* Entries per blacklist (destinations and callers, each). Published fraud
+ * lists hold hundreds to a few thousand prefixes; the cap bounds the
+ * daemon's copy of one list at about 26 MB (records of 232 bytes, mostly
+ * the reason, plus a 3 MB index; fraud/prefix.h). */
+#define RF_MAX_BLACKLIST 100000u
+
+/* Prefixes in the rate table. A carrier's whole A-Z deck with every mobile
+ * range has 50,000 to 200,000; the daemon's copy is then at most about
+ * 30 MB (56-byte records plus a 12 MB index). */
+#define RF_MAX_RATES 300000u
+
 #endif

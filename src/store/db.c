@@ -288,31 +288,19 @@ unsigned store_col_unsigned(sqlite3_stmt *st, int col)
 	return v > (int64_t)UINT32_MAX ? UINT32_MAX : (unsigned)v;
 }
 
-int store_delete_by_key(struct store *s, enum store_stmt_id id, const char *sql,
-			const char *key)
+int store_step_change(struct store *s, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = store_stmt(s, id, sql);
-	int err;
+	int err = store_step_done(st);
 
-	if (!st)
-		return EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	err = store_step_done(st);
 	if (err)
 		return err;
 	return sqlite3_changes(s->db) ? 0 : ENOENT;
 }
 
-int store_get_by_key(struct store *s, enum store_stmt_id id, const char *sql,
-		     const char *key, void (*fill)(sqlite3_stmt *st, void *out), void *out)
+int store_step_get(sqlite3_stmt *st, store_fill_fn fill, void *out)
 {
-	sqlite3_stmt *st = store_stmt(s, id, sql);
-	int rc;
+	int rc = sqlite3_step(st);
 
-	if (!st)
-		return EIO;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		fill(st, out);
 	sqlite3_reset(st);
@@ -321,8 +309,42 @@ int store_get_by_key(struct store *s, enum store_stmt_id id, const char *sql,
 	return rc == SQLITE_DONE ? ENOENT : store_errno(rc);
 }
 
-int store_walk(struct store *s, const char *sql, void (*fill)(sqlite3_stmt *st, void *out),
-	       void *record, int (*cb)(const void *record, void *arg), void *arg)
+static void fill_int(sqlite3_stmt *st, void *out)
+{
+	*(int64_t *)out = sqlite3_column_int64(st, 0);
+}
+
+int store_step_int(sqlite3_stmt *st, int64_t *out)
+{
+	int err = store_step_get(st, fill_int, out);
+
+	return err == ENOENT ? EIO : err;
+}
+
+int store_delete_by_key(struct store *s, enum store_stmt_id id, const char *sql,
+			const char *key)
+{
+	sqlite3_stmt *st = store_stmt(s, id, sql);
+
+	if (!st)
+		return EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	return store_step_change(s, st);
+}
+
+int store_get_by_key(struct store *s, enum store_stmt_id id, const char *sql,
+		     const char *key, void (*fill)(sqlite3_stmt *st, void *out), void *out)
+{
+	sqlite3_stmt *st = store_stmt(s, id, sql);
+
+	if (!st)
+		return EIO;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	return store_step_get(st, fill, out);
+}
+
+int store_walk_param(struct store *s, const char *sql, const char *param, store_fill_fn fill,
+		     void *record, int (*cb)(const void *record, void *arg), void *arg)
 {
 	sqlite3_stmt *st;
 	int rc, ret = 0;
@@ -330,6 +352,8 @@ int store_walk(struct store *s, const char *sql, void (*fill)(sqlite3_stmt *st, 
 	rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return store_errno(rc);
+	if (param)
+		sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		fill(st, record);
 		ret = cb(record, arg);
@@ -340,6 +364,12 @@ int store_walk(struct store *s, const char *sql, void (*fill)(sqlite3_stmt *st, 
 		ret = store_errno(rc);
 	sqlite3_finalize(st);
 	return ret;
+}
+
+int store_walk(struct store *s, const char *sql, void (*fill)(sqlite3_stmt *st, void *out),
+	       void *record, int (*cb)(const void *record, void *arg), void *arg)
+{
+	return store_walk_param(s, sql, NULL, fill, record, cb, arg);
 }
 
 static int exec(struct store *s, const char *sql)

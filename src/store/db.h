@@ -13,6 +13,16 @@
  * would be wasted work. */
 enum store_stmt_id {
 	/* blacklists and rates (store/fraud.c) */
+	STMT_BLACKLIST_PUT,
+	STMT_BLACKLIST_GET,
+	STMT_BLACKLIST_DELETE,
+	STMT_BLACKLIST_CLEAR,
+	STMT_BLACKLIST_COUNT,
+	STMT_RATE_PUT,
+	STMT_RATE_GET,
+	STMT_RATE_DELETE,
+	STMT_RATE_CLEAR,
+	STMT_RATE_COUNT,
 
 	/* extensions, contacts, CDRs, bans and locks */
 	STMT_EXT_INSERT,
@@ -72,11 +82,6 @@ sqlite3_stmt *store_stmt(struct store *s, enum store_stmt_id id,
 /* Map an SQLite result code to an errno value. */
 int store_errno(int rc);
 
-/* Run `fn` inside a transaction unless the caller already opened one, so
- * every multi-statement change is all-or-nothing either way. */
-int store_atomic(struct store *s, int (*fn)(struct store *s, const void *arg),
-		 const void *arg);
-
 /* A new database file with only the first `version` migrations run, as
  * an older release left it: what migration tests start from. */
 int store_create_at_version(const char *path, int version);
@@ -87,6 +92,15 @@ void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
 
 /* Step a statement that returns no row, and reset it: 0 or an errno. */
 int store_step_done(sqlite3_stmt *st);
+/* The same for a change to one keyed row: ENOENT when no row changed. */
+int store_step_change(struct store *s, sqlite3_stmt *st);
+
+/* Fill a record from the current row of st. */
+typedef void (*store_fill_fn)(sqlite3_stmt *st, void *out);
+/* Step st once and hand its row to fill; reset it. ENOENT without a row. */
+int store_step_get(sqlite3_stmt *st, store_fill_fn fill, void *out);
+/* Step st once for a single integer (a count). */
+int store_step_int(sqlite3_stmt *st, int64_t *out);
 
 /* An integer column as unsigned, clamped to 0..UINT32_MAX. */
 unsigned store_col_unsigned(sqlite3_stmt *st, int col);
@@ -106,5 +120,8 @@ int store_get_by_key(struct store *s, enum store_stmt_id id, const char *sql,
  * not the cache: the callback may use the store while this one steps. */
 int store_walk(struct store *s, const char *sql, void (*fill)(sqlite3_stmt *st, void *out),
 	       void *record, int (*cb)(const void *record, void *arg), void *arg);
+/* The same with `param` bound as text to ?1 (a key the rows share). */
+int store_walk_param(struct store *s, const char *sql, const char *param, store_fill_fn fill,
+		     void *record, int (*cb)(const void *record, void *arg), void *arg);
 
 #endif

@@ -6,6 +6,7 @@
 #define RF_STORE_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/limits.h"
@@ -43,6 +44,11 @@ void store_checkpointer_stop(struct store_checkpointer *c);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 int store_rollback(struct store *s);
+/* Run `fn` inside a transaction unless the caller already opened one, so
+ * every multi-statement change is all-or-nothing either way: committed
+ * when fn returns 0, rolled back otherwise. */
+int store_atomic(struct store *s, int (*fn)(struct store *s, const void *arg),
+		 const void *arg);
 
 /* ---- extensions (store/ext.c) ---- */
 #define EXT_NAME_MAX 128
@@ -298,31 +304,52 @@ int store_route_foreach(struct store *s, store_route_cb cb, void *arg); /* by po
 
 /* ---- blacklists and rates (store/fraud.c; S12, S13) ---- */
 #define BLACKLIST_REASON_MAX 200
+/* The largest price per minute and connection charge, in micro-units:
+ * 1,000,000 units of any currency. Far above any real tariff even in a
+ * currency of small units (KRW, IDR), so it refuses only garbage (a phone
+ * number pasted into the price column), and it keeps rating arithmetic far
+ * from overflow: a year-long call at this price costs 5.3e17 micro-units,
+ * a 17th of what an int64 holds. */
+#define RATE_PRICE_MAX ((int64_t)1000000 * 1000000)
 
 enum blacklist_dir { BLACKLIST_DEST = 0, BLACKLIST_CALLER = 1 };
+/* "dest", "caller" (also the database values); NULL outside the enum. */
+const char *blacklist_dir_name(enum blacklist_dir dir);
 
+/* Prefixes are E.164 with their '+' (fraud/prefix.h prefix_valid): the
+ * store refuses any other spelling (EINVAL), so one number has one row. */
 struct blacklist_record {
 	enum blacklist_dir dir;
 	char prefix[17];                    /* E.164 prefix with '+' */
+	/* Free text from an administrator or a CSV file: no control
+	 * characters (the store refuses them); escaped on output. */
 	char reason[BLACKLIST_REASON_MAX + 1];
-	int64_t created;
+	int64_t created;                    /* 0 on put: now */
 };
-int store_blacklist_put(struct store *s, const struct blacklist_record *r); /* insert or replace */
+/* Insert or replace; a replaced row keeps its created time. */
+int store_blacklist_put(struct store *s, const struct blacklist_record *r);
+int store_blacklist_get(struct store *s, enum blacklist_dir dir, const char *prefix,
+			struct blacklist_record *out); /* ENOENT */
 int store_blacklist_del(struct store *s, enum blacklist_dir dir, const char *prefix); /* ENOENT */
+int store_blacklist_clear(struct store *s, enum blacklist_dir dir); /* every row of dir */
+int store_blacklist_count(struct store *s, enum blacklist_dir dir, size_t *n);
 typedef int (*store_blacklist_cb)(const struct blacklist_record *r, void *arg);
 int store_blacklist_foreach(struct store *s, enum blacklist_dir dir,
 			    store_blacklist_cb cb, void *arg); /* by prefix */
 
 struct rate_record {
 	char prefix[17];                    /* E.164 prefix with '+' */
-	int64_t per_minute;                 /* micro-units */
-	int64_t connection;                 /* micro-units */
-	char currency[4];                   /* ISO 4217 */
-	int64_t created;
+	int64_t per_minute;                 /* micro-units, 0..RATE_PRICE_MAX */
+	int64_t connection;                 /* micro-units, 0..RATE_PRICE_MAX */
+	char currency[4];                   /* ISO 4217, three capital letters */
+	int64_t created;                    /* 0 on put: now */
 };
-int store_rate_put(struct store *s, const struct rate_record *r); /* insert or replace */
+/* Insert or replace; a replaced row keeps its created time. */
+int store_rate_put(struct store *s, const struct rate_record *r);
+int store_rate_get(struct store *s, const char *prefix, struct rate_record *out); /* ENOENT */
 int store_rate_del(struct store *s, const char *prefix);          /* ENOENT */
 int store_rate_clear(struct store *s);                             /* every rate */
+int store_rate_count(struct store *s, size_t *n);
 typedef int (*store_rate_cb)(const struct rate_record *r, void *arg);
 int store_rate_foreach(struct store *s, store_rate_cb cb, void *arg); /* by prefix */
 
