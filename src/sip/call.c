@@ -55,8 +55,8 @@ void call_random_hex(char *out, size_t bytes)
 	secret_hex(raw, bytes, out);
 }
 
-static void call_security_event(const char *event, const struct sip_peer *src,
-				const char *ext, const char *reason)
+void call_security_event(const char *event, const struct sip_peer *src,
+			 const char *ext, const char *reason)
 {
 	struct secev e;
 
@@ -396,25 +396,33 @@ static unsigned call_route(struct calls *c, const struct sip_msg *m,
 }
 
 /* A refused attempt still gets its record (P8): who tried to call whom,
- * and what they were told. */
+ * and what they were told. r carries what the caller knows (status,
+ * hangup, and for a number outside, its class); the rest comes from m. */
+void call_refuse_record(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			const char *caller, struct cdr_record *r)
+{
+	struct sip_uri u;
+
+	reply_simple(c->ctx, m, src, r->result, NULL);
+	snprintf(r->caller, sizeof(r->caller), "%s", caller);
+	if (sip_uri_parse(m->ruri, &u) == 0)
+		snprintf(r->callee, sizeof(r->callee), "%.*s",
+			 (int)(u.user.len < sizeof(r->callee) ? u.user.len : sizeof(r->callee) - 1), u.user.p);
+	snprintf(r->call_id, sizeof(r->call_id), "%.*s",
+		 (int)(m->call_id.len < sizeof(r->call_id) ? m->call_id.len : sizeof(r->call_id) - 1),
+		 m->call_id.p);
+	r->start_ms = r->end_ms = call_now_ms();
+	call_queue_cdr(c, r);
+}
+
 static void call_refuse(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
 			const char *caller, unsigned status, const char *hangup)
 {
 	struct cdr_record r = {0};
-	struct sip_uri u;
 
-	reply_simple(c->ctx, m, src, status, NULL);
-	snprintf(r.caller, sizeof(r.caller), "%s", caller);
-	if (sip_uri_parse(m->ruri, &u) == 0)
-		snprintf(r.callee, sizeof(r.callee), "%.*s",
-			 (int)(u.user.len < sizeof(r.callee) ? u.user.len : sizeof(r.callee) - 1), u.user.p);
-	snprintf(r.call_id, sizeof(r.call_id), "%.*s",
-		 (int)(m->call_id.len < sizeof(r.call_id) ? m->call_id.len : sizeof(r.call_id) - 1),
-		 m->call_id.p);
-	r.start_ms = r.end_ms = call_now_ms();
 	r.result = status;
 	snprintf(r.hangup, sizeof(r.hangup), "%s", hangup);
-	call_queue_cdr(c, &r);
+	call_refuse_record(c, m, src, caller, &r);
 }
 
 /* A --remote extension is always SRTP-only, whatever its stored policy. */
@@ -496,6 +504,8 @@ void calls_invite(struct calls *c, const struct sip_msg *m,
 		call_refuse(c, m, src, caller->rec.ext, 483, "system");
 		return;
 	}
+	if (calls_outbound(c, m, src, caller))
+		return;
 	status = call_route(c, m, &ruri, &callee, &aor);
 	if (status) {
 		call_refuse(c, m, src, caller->rec.ext, status, "system");

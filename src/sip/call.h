@@ -44,4 +44,7 @@ void calls_flush(struct calls *c);
 
 unsigned calls_active(const struct calls *c);
 
+/* Once a second: calling-pattern analysis checks live calls' durations. */
+void calls_fraud_tick(struct calls *c);
+
 #endif

@@ -117,6 +117,18 @@ int leg_link(struct calls *c, struct leg *l);
 int64_t call_now_ms(void);
 char *call_strdup(struct sip_str s);
 void call_random_hex(char *out, size_t bytes);
+void call_security_event(const char *event, const struct sip_peer *src,
+			 const char *ext, const char *reason);
+struct cdr_record;
+void call_refuse_record(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			const char *caller, struct cdr_record *r);
+
+/* call_out.c: a call to a number outside the PBX. False when the
+ * Request-URI names an extension (or nothing a number could be), which
+ * the caller then routes itself. */
+struct dir_ext;
+bool calls_outbound(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+		    const struct dir_ext *caller);
 /* Stop timers and media; the record is written and the call freed once
  * the relay reports its counters. */
 void call_release(struct call *call);

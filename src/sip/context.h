@@ -21,6 +21,8 @@ struct calls;
 struct sip_reply;
 struct guard;
 struct nonce_uses;
+struct fraud;
+struct alerter;
 
 struct sip_ctx {
 	struct rf_conf *conf;        /* borrowed from main */
@@ -34,6 +36,8 @@ struct sip_ctx {
 	struct calls *calls;         /* the B2BUA */
 	struct guard *guard;         /* bans and locks (guard/guard.h) */
 	struct nonce_uses *nonces;   /* digest replay protection (sip/nonce_use.h) */
+	struct fraud *fraud;         /* numbering, barring, blacklists (fraud/fraud.h) */
+	struct alerter *alerter;     /* borrowed; NULL raises no alerts (guard/alert.h) */
 	struct sip_reply *reply;     /* scratch buffer for one response */
 	uint8_t secret[DIGEST_SECRET_LEN];
 	time_t now;                  /* wall clock, refreshed per message */

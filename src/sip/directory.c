@@ -1,6 +1,7 @@
 #include "sip/directory.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,4 +78,14 @@ const struct dir_ext *directory_find(const struct directory *d,
 		return NULL;
 	n = strmap_find(&d->map, ext, len);
 	return n ? strmap_entry(n, struct dir_ext, node) : NULL;
+}
+
+void directory_set_suspended(struct directory *d, const char *ext, const char *why)
+{
+	struct dir_ext *e = (struct dir_ext *)directory_find(d, ext, strlen(ext));
+
+	if (!e)
+		return;
+	e->rec.suspended = true;
+	snprintf(e->rec.suspended_why, sizeof(e->rec.suspended_why), "%s", why);
 }

@@ -27,4 +27,8 @@ void directory_free(struct directory *d);
 const struct dir_ext *directory_find(const struct directory *d,
 				     const char *ext, size_t len);
 
+/* Mark an extension suspended in the running snapshot (the daemon wrote
+ * it to the store too, and its own commits do not trigger a reload). */
+void directory_set_suspended(struct directory *d, const char *ext, const char *why);
+
 #endif

@@ -22,6 +22,8 @@
 #include "core/priv.h"
 #include "core/secret.h"
 #include "guard/alert.h"
+#include "core/clock.h"
+#include "fraud/fraud.h"
 #include "guard/guard.h"
 #include "guard/nft.h"
 #include "guard/nft_helper.h"
@@ -316,6 +318,9 @@ static void server_poll_directory(struct server *s)
 	}
 	s->data_version = v;
 	guard_load(s->ctx.guard); /* bans and locks the CLI added or lifted */
+	err = fraud_reload(s->ctx.fraud, s->ctx.store);
+	if (err)
+		log_warn("blacklist reload failed (%s); keeping the current lists", strerror(err));
 	directory_free(s->ctx.dir);
 	s->ctx.dir = d;
 	location_foreach_aor(s->ctx.loc, drop_missing_ext, &s->ctx);
@@ -339,6 +344,7 @@ static void server_tick(evutil_socket_t fd, short what, void *arg)
 	if (s->ticks % SERVER_SWEEP_TICKS == 0) {
 		location_sweep(s->ctx.loc, s->ctx.now, registrar_log_removed, NULL);
 		guard_tick(s->ctx.guard, s->ctx.now);
+		calls_fraud_tick(s->ctx.calls);
 	}
 	guard_firewall_pump(s->ctx.guard);
 	calls_flush(s->ctx.calls);
@@ -372,6 +378,7 @@ static void server_reload_config(struct server *s)
 	/* Only settings that need no re-binding take effect on reload: the
 	 * table in conf.c says which. */
 	conf_apply_reloadable(c, fresh);
+	fraud_set_conf(s->ctx.fraud, c);
 	guard_configure(s->ctx.guard, c);
 	transport_set_conn_limit(s->ctx.tp, c->connections_per_source);
 	{
@@ -440,6 +447,13 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return rc;
 	}
+	if ((rc = fraud_alloc(&s->ctx.fraud, c, &why)) != 0 ||
+	    (rc = fraud_reload(s->ctx.fraud, s->ctx.store)) != 0 ||
+	    (rc = fraud_learn_history(s->ctx.fraud, s->ctx.store, rf_clock_now())) != 0) {
+		snprintf(err, errlen, "cannot load the numbering plan %s, blacklists and call "
+			 "history: %s", c->numbering_country, why ? why : strerror(rc));
+		return rc;
+	}
 	if ((rc = guard_alloc(&s->ctx.guard, c, s->ctx.store)) != 0) {
 		snprintf(err, errlen, "cannot load bans and locks: %s", strerror(rc));
 		return rc;
@@ -491,6 +505,7 @@ static void server_close(struct server *s)
 	location_free(s->ctx.loc);
 	guard_free(s->ctx.guard);
 	nonce_uses_free(s->ctx.nonces);
+	fraud_free(s->ctx.fraud);
 	nft_helper_stop(s->nft);
 	alerter_free(s->alerter); /* after the guard, which raises alerts */
 	directory_free(s->ctx.dir);
@@ -574,6 +589,7 @@ static int server_start(struct server *s, char *err, size_t errlen)
 		return rc;
 	}
 	guard_set_alerter(s->ctx.guard, s->alerter);
+	s->ctx.alerter = s->alerter;
 	transport_set_accept_filter(s->ctx.tp, server_accept_ok, s);
 	transport_set_conn_limit(s->ctx.tp, c->connections_per_source);
 	/* Every file is open now, so the instance may even sit below a
