@@ -12,7 +12,7 @@ DEMO       ?= demo
 
 BUILD_DEPS := build-essential cmake pkg-config libevent-dev libssl-dev \
               libsqlite3-dev libinih-dev libpwquality-dev cracklib-runtime \
-              openssl libsrtp2-dev libnftables-dev libcurl4-openssl-dev
+              openssl libsrtp2-dev libnftables-dev libcurl4-openssl-dev libc-ares-dev
 TEST_DEPS  := libcmocka-dev python3 python3-pytest sip-tester baresip \
               fail2ban clang libclang-rt-14-dev sipvicious iproute2 \
               nftables python3-aiosmtpd

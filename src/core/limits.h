@@ -184,5 +184,49 @@
  * range has 50,000 to 200,000; the daemon's copy is then at most about
  * 30 MB (56-byte records plus a 12 MB index). */
 #define RF_MAX_RATES 300000u
+/* ---- Trunks: outbound connections, DNS and registration ---- */
+
+/* An outbound TCP connect plus TLS handshake to a provider must finish in
+ * this time; a provider that does not answer must not hold a registration
+ * attempt for the kernel's two-minute connect timeout. */
+#define SIP_CLIENT_CONNECT_TIMEOUT_S 10u
+
+/* Records kept from one DNS answer (NAPTR, SRV or addresses). Providers
+ * publish a handful; a larger answer is cut, not allowed to grow memory. */
+#define DNS_MAX_RECORDS 16u
+
+/* Targets in one resolved list (every SRV target's addresses together). */
+#define DNS_MAX_TARGETS 32u
+
+/* Resolved names kept in the cache; the oldest entry makes room. Trunks
+ * are few, so this is far above need and still small. */
+#define DNS_CACHE_MAX 256u
+
+/* TTLs are clamped to this range (s): a 0 TTL would send a query per
+ * request, a week-long one would pin a moved provider. */
+#define DNS_TTL_MIN_S 5u
+#define DNS_TTL_MAX_S 86400u
+
+/* A query that has no answer within this time (c-ares retries inside it)
+ * fails the resolution. */
+#define DNS_QUERY_TIMEOUT_MS 5000u
+
+/* WWW-/Proxy-Authenticate challenges looked at in one response, and the
+ * longest realm, nonce and opaque we copy from a provider. */
+#define TRUNK_MAX_CHALLENGES 8u
+#define TRUNK_MAX_REALM_LEN 128u
+#define TRUNK_MAX_NONCE_LEN 256u
+#define TRUNK_MAX_OPAQUE_LEN 256u
+
+/* Registration retry backoff after a failure (s): starts at the minimum,
+ * doubles, and stops growing at the maximum, so a provider that is down is
+ * asked about once every 30 minutes at most. */
+#define TRUNK_RETRY_MIN_S 30u
+#define TRUNK_RETRY_MAX_S 1800u
+
+/* Expiry we ask a provider for, and the range of grants we accept: a
+ * grant below the minimum is refreshed at the minimum to avoid a storm. */
+#define TRUNK_REGISTER_EXPIRES_S 3600u
+#define TRUNK_MIN_GRANTED_S 5u
 
 #endif

@@ -106,4 +106,43 @@ int transport_local_addr(const struct transport *t, enum sip_transport tp,
 			 int family, struct sockaddr_storage *ss,
 			 socklen_t *len);
 
+/* ---- Additions: outbound connections (trunks). ---- */
+
+/* Outbound TLS settings: the CA file that verifies providers ("" or NULL:
+ * the system's CAs). Verification of the chain and of the name is always
+ * on; there is no switch to turn it off. Returns 0 or errno with a message
+ * in err (an unreadable or empty CA file). */
+int transport_client_tls_init(struct transport *t, const char *ca_file,
+			      char *err, size_t errlen);
+
+/* Open, or reuse, an outbound TCP or TLS connection to sa. Connections are
+ * shared per (transport, address, port, name): a second caller with the
+ * same four gets the same conn_id. For TLS, name is the provider's host
+ * name: it is sent as SNI and the certificate must be valid for it (an IP
+ * literal is checked as an IP address). The connect is non-blocking:
+ * transport_send() may be used at once, and the bytes leave when the
+ * connection (and TLS handshake) is up. A connection that fails to come up
+ * within SIP_CLIENT_CONNECT_TIMEOUT_S, or whose certificate fails, is
+ * closed without sending anything and reported to the failure callback.
+ * Responses arriving on it go to the rx callback like any other message.
+ * Returns 0 with *conn_id set, EINVAL, EPROTONOSUPPORT (TLS without
+ * transport_client_tls_init), EMFILE at SIP_MAX_CONNECTIONS, or errno. */
+int transport_connect(struct transport *t, enum sip_transport tp,
+		      const struct sockaddr *sa, socklen_t salen,
+		      const char *name, uint64_t *conn_id);
+
+/* Why an outbound connection failed: reason is a stable token
+ * ("connect_failed", "timeout", "tls_verify_failed", "tls_handshake") and
+ * detail a human reason ("certificate has expired", "hostname mismatch",
+ * "unable to get local issuer certificate", strerror). Called before the
+ * close callback of that connection. */
+typedef void (*transport_fail_cb)(void *arg, uint64_t conn_id,
+				  const char *reason, const char *detail);
+void transport_set_fail_cb(struct transport *t, transport_fail_cb cb,
+			   void *arg);
+
+/* The local address of a connection (for Via and Contact). 0 or ENOTCONN. */
+int transport_conn_local_addr(const struct transport *t, uint64_t conn_id,
+			      struct sockaddr_storage *ss, socklen_t *len);
+
 #endif
