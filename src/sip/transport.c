@@ -238,6 +238,38 @@ int transport_send(struct transport *t, const struct sip_peer *dst,
 	}
 }
 
+int transport_client_tls_init(struct transport *t, const char *ca_file,
+			      char *err, size_t errlen)
+{
+	if (!t)
+		return EINVAL;
+	return stream_client_tls_init(t, ca_file ? ca_file : "", err, errlen);
+}
+
+int transport_connect(struct transport *t, enum sip_transport tp,
+		      const struct sockaddr *sa, socklen_t salen,
+		      const char *name, uint64_t *conn_id)
+{
+	if (!t || !sa || !conn_id || (tp != SIP_TP_TCP && tp != SIP_TP_TLS))
+		return EINVAL;
+	return stream_connect(t, tp, sa, salen, name ? name : "", conn_id);
+}
+
+void transport_set_fail_cb(struct transport *t, transport_fail_cb cb,
+			   void *arg)
+{
+	t->fail_cb = cb;
+	t->fail_arg = arg;
+}
+
+int transport_conn_local_addr(const struct transport *t, uint64_t conn_id,
+			      struct sockaddr_storage *ss, socklen_t *len)
+{
+	if (!t || !ss || !len)
+		return EINVAL;
+	return stream_conn_local_addr(t, conn_id, ss, len);
+}
+
 int transport_conn_close(struct transport *t, uint64_t conn_id)
 {
 	if (!t)

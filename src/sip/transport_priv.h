@@ -63,6 +63,9 @@ struct transport {
 	struct stream_listener lst[2u * TRANSPORT_MAX_SOCKS];
 	unsigned nlst;
 	SSL_CTX *ssl_ctx; /* NULL when TLS is off */
+	SSL_CTX *client_ctx; /* outbound TLS; NULL until transport_client_tls_init */
+	transport_fail_cb fail_cb;
+	void *fail_arg;            /* borrowed */
 
 	struct conn *conns[TRANSPORT_CONN_BUCKETS];
 	unsigned nconns;
@@ -98,6 +101,13 @@ int stream_tls_init(struct transport *t, const char *cert, const char *key,
 int stream_listen(struct transport *t, enum sip_transport tp,
 		  const struct sockaddr *sa, socklen_t len,
 		  char *err, size_t errlen);
+int stream_client_tls_init(struct transport *t, const char *ca_file,
+			   char *err, size_t errlen);
+int stream_connect(struct transport *t, enum sip_transport tp,
+		   const struct sockaddr *sa, socklen_t salen,
+		   const char *name, uint64_t *conn_id);
+int stream_conn_local_addr(const struct transport *t, uint64_t conn_id,
+			   struct sockaddr_storage *ss, socklen_t *len);
 void stream_close_all(struct transport *t);
 int stream_send(struct transport *t, const struct sip_peer *dst,
 		const void *buf, size_t len);

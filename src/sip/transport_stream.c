@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "guard/secevent.h"
 #include "sip/msg.h"
 #include "sip/transport.h"
 #include "sip/transport_priv.h"
@@ -53,6 +55,9 @@ struct conn {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	struct conn_src *src;     /* its source's count; NULL when not counted */
+	char *name;   /* outbound: the name it was opened for (SNI, reuse key); else NULL */
+	bool outbound;  /* we connected (a trunk), not accepted */
+	bool connected; /* outbound: TCP (and TLS handshake) up */
 	bool in_rx;   /* inside the rx callback: freeing is deferred */
 	bool dead;    /* closed; unlinked, waiting to be freed */
 };
@@ -187,6 +192,7 @@ static void conn_free(struct conn *c)
 		event_free(c->deadline);
 	if (c->bev)
 		bufferevent_free(c->bev);
+	free(c->name);
 	free(c);
 }
 
@@ -311,11 +317,18 @@ static void conn_readable(struct bufferevent *bev, void *arg)
 	}
 }
 
+static void client_event(struct conn *c, short what);
+static void client_fail(struct conn *c, const char *reason, const char *detail);
+
 static void conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn *c = arg;
 
 	(void)bev;
+	if (c->outbound && !c->connected) {
+		client_event(c, what);
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED)
 		return; /* TLS handshake done; the deadline keeps running */
 	if (what & BEV_EVENT_TIMEOUT)
@@ -328,9 +341,15 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 
 static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 {
+	struct conn *c = arg;
+
 	(void)fd;
 	(void)what;
-	conn_close(arg, "handshake or message not completed in time");
+	if (c->outbound && !c->connected) {
+		client_fail(c, "timeout", "no connection or TLS handshake in time");
+		return;
+	}
+	conn_close(c, "handshake or message not completed in time");
 }
 
 static struct bufferevent *bev_for(struct transport *t, enum sip_transport tp,
@@ -658,6 +677,9 @@ void stream_close_all(struct transport *t)
 	if (t->ssl_ctx)
 		SSL_CTX_free(t->ssl_ctx);
 	t->ssl_ctx = NULL;
+	if (t->client_ctx)
+		SSL_CTX_free(t->client_ctx);
+	t->client_ctx = NULL;
 }
 
 int stream_send(struct transport *t, const struct sip_peer *dst,
@@ -715,4 +737,254 @@ void transport_set_conn_limit(struct transport *t, unsigned per_source)
 uint64_t transport_conns_refused(const struct transport *t)
 {
 	return t ? t->conns_refused : 0;
+}
+
+/* ---- Outbound connections (trunks) ----
+ *
+ * The same struct conn, buffers, caps and framing as accepted ones; they
+ * differ in how they start. Until the connect (and for TLS, the handshake
+ * with a verified certificate) has completed, a failure is reported to the
+ * fail callback with its reason, and whatever was queued is discarded with
+ * the connection: a failed verification never sends a byte of SIP. */
+
+int stream_client_tls_init(struct transport *t, const char *ca_file,
+			   char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	int ok;
+
+	ERR_clear_error();
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx) {
+		snprintf(err, errlen, "TLS client: cannot create a context");
+		return tls_fail(NULL, err, errlen, ENOMEM);
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1) {
+		snprintf(err, errlen, "TLS client: cipher or group list refused");
+		return tls_fail(ctx, err, errlen, EINVAL);
+	}
+	/* Verification is not optional: a trunk carries credentials and
+	 * calls that cost money. A private CA is configured, not skipped. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (ca_file[0])
+		ok = SSL_CTX_load_verify_locations(ctx, ca_file, NULL);
+	else
+		ok = SSL_CTX_set_default_verify_paths(ctx);
+	if (ok != 1) {
+		snprintf(err, errlen, "TLS client: cannot load CA certificates from %s",
+			 ca_file[0] ? ca_file : "the system store");
+		return tls_fail(ctx, err, errlen, EINVAL);
+	}
+	if (t->client_ctx)
+		SSL_CTX_free(t->client_ctx);
+	t->client_ctx = ctx;
+	return 0;
+}
+
+static bool name_is_ip(const char *name)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	return inet_pton(AF_INET, name, &a4) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
+}
+
+/* SNI for a host name (RFC 6066 forbids it for IP literals) and the name
+ * or address the certificate must carry. */
+static SSL *client_ssl(struct transport *t, const char *name)
+{
+	SSL *ssl = SSL_new(t->client_ctx);
+	bool ok;
+
+	if (!ssl)
+		return NULL;
+	if (name_is_ip(name))
+		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) == 1;
+	else
+		ok = SSL_set_tlsext_host_name(ssl, name) == 1 && SSL_set1_host(ssl, name) == 1;
+	if (!ok) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}
+
+static struct conn *client_find(const struct transport *t, enum sip_transport tp,
+				const struct sockaddr *sa, socklen_t salen,
+				const char *name)
+{
+	for (unsigned b = 0; b < TRANSPORT_CONN_BUCKETS; b++) {
+		for (struct conn *c = t->conns[b]; c; c = c->next) {
+			if (c->outbound && !c->dead && c->tp == tp &&
+			    c->addrlen == salen && memcmp(&c->addr, sa, salen) == 0 &&
+			    strcmp(c->name, name) == 0)
+				return c;
+		}
+	}
+	return NULL;
+}
+
+static struct bufferevent *client_bev(struct transport *t, enum sip_transport tp,
+				      const char *name)
+{
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (tp != SIP_TP_TLS)
+		return bufferevent_socket_new(t->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	ssl = client_ssl(t, name);
+	if (!ssl)
+		return NULL;
+	bev = bufferevent_openssl_socket_new(t->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+					     BEV_OPT_CLOSE_ON_FREE);
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
+static int client_start(struct conn *c, const struct sockaddr *sa, socklen_t salen)
+{
+	const struct timeval idle = { SIP_STREAM_IDLE_TIMEOUT_S, 0 };
+	const struct timeval limit = { SIP_CLIENT_CONNECT_TIMEOUT_S, 0 };
+	evutil_socket_t fd;
+	int one = 1;
+
+	c->deadline = evtimer_new(c->t->base, conn_deadline, c);
+	if (!c->deadline || evtimer_add(c->deadline, &limit) < 0)
+		return ENOMEM;
+	bufferevent_setcb(c->bev, conn_readable, NULL, conn_event, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, SIP_MAX_STREAM_BUFFER);
+	bufferevent_set_timeouts(c->bev, &idle, NULL);
+	if (bufferevent_socket_connect(c->bev, sa, (int)salen) < 0)
+		return errno ? errno : ECONNREFUSED;
+	fd = bufferevent_getfd(c->bev);
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return bufferevent_enable(c->bev, EV_READ | EV_WRITE) < 0 ? ENOMEM : 0;
+}
+
+int stream_connect(struct transport *t, enum sip_transport tp,
+		   const struct sockaddr *sa, socklen_t salen,
+		   const char *name, uint64_t *conn_id)
+{
+	struct conn *c;
+	int e;
+
+	if ((sa->sa_family != AF_INET && sa->sa_family != AF_INET6) ||
+	    salen > sizeof(c->addr) || strlen(name) > 253)
+		return EINVAL;
+	if (tp == SIP_TP_TLS && (!t->client_ctx || !name[0]))
+		return EPROTONOSUPPORT;
+	c = client_find(t, tp, sa, salen, name);
+	if (c) {
+		*conn_id = c->id;
+		return 0;
+	}
+	if (t->nconns >= SIP_MAX_CONNECTIONS)
+		return EMFILE;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return ENOMEM;
+	c->t = t;
+	c->tp = tp;
+	c->outbound = true;
+	memcpy(&c->addr, sa, salen);
+	c->addrlen = salen;
+	c->name = strdup(name);
+	c->bev = c->name ? client_bev(t, tp, name) : NULL;
+	e = c->bev ? client_start(c, sa, salen) : ENOMEM;
+	if (e) {
+		conn_free(c);
+		return e;
+	}
+	c->id = t->next_conn_id++;
+	c->next = t->conns[bucket_of(c->id)];
+	t->conns[bucket_of(c->id)] = c;
+	t->nconns++;
+	*conn_id = c->id;
+	return 0;
+}
+
+static void client_fail(struct conn *c, const char *reason, const char *detail)
+{
+	struct transport *t = c->t;
+	char where[80];
+
+	sockaddr_format((struct sockaddr *)&c->addr, where, sizeof(where));
+	if (strcmp(reason, "tls_verify_failed") == 0) {
+		struct secev e;
+
+		secev_begin(&e, "tls_verify_failed");
+		secev_src(&e, (struct sockaddr *)&c->addr, transport_name(c->tp));
+		secev_untrusted(&e, "name", c->name, strlen(c->name));
+		secev_untrusted(&e, "reason", detail, strlen(detail));
+		secev_emit(&e);
+	}
+	log_warn("%s connection to %s (%s) failed: %s (%s)", transport_name(c->tp),
+		 where, c->name, reason, detail);
+	if (!t->freeing && t->fail_cb)
+		t->fail_cb(t->fail_arg, c->id, reason, detail);
+	conn_close(c, reason);
+}
+
+/* Why a TLS connection did not come up: the certificate check (the
+ * verify result names it: expired, hostname mismatch, unknown issuer) or
+ * another handshake error. */
+static void client_tls_error(struct conn *c)
+{
+	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+	unsigned long e = bufferevent_get_openssl_error(c->bev);
+	char detail[160];
+
+	if (vr != X509_V_OK) {
+		client_fail(c, "tls_verify_failed", X509_verify_cert_error_string(vr));
+		return;
+	}
+	if (e)
+		ERR_error_string_n(e, detail, sizeof(detail));
+	else
+		snprintf(detail, sizeof(detail), "%s",
+			 EVUTIL_SOCKET_ERROR() ? strerror(EVUTIL_SOCKET_ERROR()) : "handshake failed");
+	ERR_clear_error();
+	client_fail(c, "tls_handshake", detail);
+}
+
+static void client_event(struct conn *c, short what)
+{
+	int e = EVUTIL_SOCKET_ERROR();
+
+	if (what & BEV_EVENT_CONNECTED) {
+		c->connected = true;
+		event_del(c->deadline);
+		return;
+	}
+	if (c->tp == SIP_TP_TLS && (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) &&
+	    bufferevent_getfd(c->bev) >= 0 && (e == 0 || (what & BEV_EVENT_EOF) ||
+					       bufferevent_get_openssl_error(c->bev))) {
+		client_tls_error(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		client_fail(c, "timeout", "no answer");
+	else
+		client_fail(c, "connect_failed", e ? strerror(e) : "closed by peer");
+}
+
+int stream_conn_local_addr(const struct transport *t, uint64_t conn_id,
+			   struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct conn *c = conn_find(t, conn_id);
+	evutil_socket_t fd;
+
+	if (!c || c->dead || (fd = bufferevent_getfd(c->bev)) < 0)
+		return ENOTCONN;
+	*len = sizeof(*ss);
+	return getsockname(fd, (struct sockaddr *)ss, len) < 0 ? errno : 0;
 }
