@@ -509,8 +509,37 @@ static void reply_ips(struct admin_reply *r, const struct trunk_record *t)
 	}
 }
 
+/* The registration client's last word on the trunk (pbx/trunk_reg.h):
+ * "off" when it does not register or the daemon has not looked at it. */
+static void trunk_status_of(struct admin_ctx *ctx, const struct trunk_record *t,
+			    struct trunk_status *st)
+{
+	if (!t->reg || store_trunk_status_get(ctx->store, t->name, st) != 0) {
+		memset(st, 0, sizeof(*st));
+		snprintf(st->state, sizeof(st->state), "off");
+		if (t->reg)
+			snprintf(st->reason, sizeof(st->reason), "the daemon has not started registering");
+	}
+}
+
+static void reply_status(struct admin_reply *r, const struct trunk_status *st)
+{
+	char when[32];
+
+	admin_reply_str(r, "state", st->state);
+	admin_reply_str(r, "reason", st->reason);
+	admin_reply_int(r, "last_code", st->last_code);
+	admin_reply_str(r, "registered_at", st->registered ?
+			admin_iso_time(st->registered, when, sizeof(when)) : "");
+	admin_reply_str(r, "expires", st->expires ?
+			admin_iso_time(st->expires, when, sizeof(when)) : "");
+	admin_reply_str(r, "next_attempt", st->next_attempt ?
+			admin_iso_time(st->next_attempt, when, sizeof(when)) : "");
+}
+
 /* Every view of a trunk. The password only as set or not set. */
-static void reply_trunk(struct admin_reply *r, const struct trunk_record *t, unsigned routes)
+static void reply_trunk(struct admin_reply *r, const struct trunk_record *t, unsigned routes,
+			const struct trunk_status *st)
 {
 	char when[32];
 
@@ -527,6 +556,7 @@ static void reply_trunk(struct admin_reply *r, const struct trunk_record *t, uns
 	admin_reply_int(r, "routes", routes);
 	admin_reply_str(r, "created", admin_iso_time(t->created, when, sizeof(when)));
 	admin_reply_str(r, "updated", admin_iso_time(t->updated, when, sizeof(when)));
+	reply_status(r, st);
 }
 
 static const struct admin_column trunk_columns[] = {
@@ -540,6 +570,8 @@ static const struct admin_column trunk_columns[] = {
 	{ "ips", "IPS" },
 	{ "max_calls", "MAX-CALLS" },
 	{ "routes", "ROUTES" },
+	{ "state", "STATE" },
+	{ "expires", "EXPIRES" },
 };
 
 struct trunk_walk {
@@ -551,12 +583,14 @@ struct trunk_walk {
 static int list_one(const struct trunk_record *t, void *arg)
 {
 	struct trunk_walk *w = arg;
+	struct trunk_status st;
 	struct route_use u;
 	int err = route_use(w->ctx, t->name, &u);
 
 	if (err)
 		return err;
-	reply_trunk(w->r, t, u.n);
+	trunk_status_of(w->ctx, t, &st);
+	reply_trunk(w->r, t, u.n, &st);
 	w->rows++;
 	return admin_reply_broken(w->r) ? ENOMEM : 0;
 }
@@ -598,14 +632,16 @@ int cmd_trunk_show(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		   const struct admin_args *a, struct admin_reply *r)
 {
 	struct trunk_record t;
+	struct trunk_status status;
 	struct route_use u;
 	int st, err;
 
 	if ((st = trunk_existing(ctx, a->pos[0], &t, r)))
 		return st;
 	err = route_use(ctx, t.name, &u);
+	trunk_status_of(ctx, &t, &status);
 	if (!err)
-		reply_trunk(r, &t, u.n);
+		reply_trunk(r, &t, u.n, &status);
 	secret_wipe(t.password, sizeof(t.password));
 	if (err)
 		return admin_reply_error(r, ADMIN_FAILED, "cannot read the routes: %s",

@@ -255,6 +255,11 @@ static const struct conf_key conf_table[] = {
 	{ "fraud", "suspend_on_critical", CT_BOOL, 0, 0, "true", true, false,
 	  FIELD(fraud_suspend_on_critical),
 	  "a critical anomaly suspends the extension's outbound calls until `ringfence ext resume`" },
+
+	{ "trunks", "dns_servers", CT_STRING, 0, 255, "", false, false, FIELD(trunk_dns_servers),
+	  "DNS servers for trunk hosts, comma-separated ip or ip:port ([ip6]:port), for a private resolver; empty uses /etc/resolv.conf" },
+	{ "trunks", "ca_file", CT_PATH, 0, CONF_PATH_MAX - 1, "", false, false, FIELD(trunk_ca_file),
+	  "CA certificates (PEM) that verify TLS trunks, for a private CA; empty uses the system's CAs. Verification cannot be turned off" },
 };
 
 #define CONF_NKEYS (sizeof(conf_table) / sizeof(conf_table[0]))
@@ -266,6 +271,7 @@ static const char *const conf_sections[] = {
 	"numbering",
 	"credit",
 	"fraud",
+	"trunks",
 };
 
 #define CONF_NSECTIONS (sizeof(conf_sections) / sizeof(conf_sections[0]))

@@ -119,6 +119,10 @@ struct rf_conf {
 	unsigned fraud_half_life_days, fraud_min_history_days;
 	unsigned fraud_rate_warn, fraud_rate_crit;               /* times the normal hourly rate */
 	bool fraud_suspend_on_critical;
+
+	/* [trunks] (pbx/dns.h, pbx/trunk_reg.h) */
+	char trunk_dns_servers[256]; /* empty: the system's resolv.conf */
+	char trunk_ca_file[CONF_PATH_MAX]; /* empty: the system's CAs */
 };
 
 /* Fill c with every default (paths relative to dir). */

@@ -25,6 +25,9 @@
 struct event_base;
 struct dns;
 
+/* "tp|port|host" cache and lookup key. */
+#define TRUNK_HOST_KEY_MAX 280
+
 struct dns_target {
 	enum sip_transport tp;
 	struct sockaddr_storage addr; /* address with its port */

@@ -206,6 +206,18 @@ static const char *const migrations[] = {
 	"  trunk TEXT NOT NULL DEFAULT '' CHECK (length(trunk) <= 32);"
 	"ALTER TABLE cdr ADD COLUMN"
 	"  cost INTEGER NOT NULL DEFAULT 0 CHECK (cost >= 0);",
+	/* 6 -> 7: what the daemon's registration client last did per trunk,
+	 * for `trunk show|list`; it goes with its trunk. */
+	"CREATE TABLE trunk_status ("
+	"  trunk        TEXT PRIMARY KEY NOT NULL REFERENCES trunks(name) ON DELETE CASCADE,"
+	"  state        TEXT NOT NULL CHECK (state IN ('off', 'registering', 'registered', 'failed')),"
+	"  reason       TEXT NOT NULL DEFAULT '' CHECK (length(reason) <= 200),"
+	"  last_code    INTEGER NOT NULL DEFAULT 0 CHECK (last_code BETWEEN 0 AND 699),"
+	"  expires      INTEGER NOT NULL DEFAULT 0,"
+	"  next_attempt INTEGER NOT NULL DEFAULT 0,"
+	"  registered   INTEGER NOT NULL DEFAULT 0,"
+	"  updated      INTEGER NOT NULL"
+	");",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

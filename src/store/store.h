@@ -275,6 +275,24 @@ int store_trunk_del(struct store *s, const char *name); /* ENOENT; EBUSY while a
 typedef int (*store_trunk_cb)(const struct trunk_record *r, void *arg);
 int store_trunk_foreach(struct store *s, store_trunk_cb cb, void *arg); /* by name */
 
+/* What the daemon's registration client last did for a trunk (trunk_status,
+ * written by the daemon, read by the CLI). Times are Unix seconds, 0 for
+ * none; reason is "" or a short text of ours (never provider bytes
+ * unescaped, never a secret). */
+#define TRUNK_STATUS_REASON_MAX 200
+struct trunk_status {
+	char trunk[TRUNK_NAME_MAX + 1];
+	char state[12];      /* off, registering, registered, failed */
+	char reason[TRUNK_STATUS_REASON_MAX + 1];
+	unsigned last_code;  /* last SIP status from the provider; 0 none */
+	int64_t expires;     /* registered until */
+	int64_t next_attempt;
+	int64_t registered;  /* when the current registration was first granted */
+	int64_t updated;
+};
+int store_trunk_status_put(struct store *s, const struct trunk_status *st); /* ENOENT: no such trunk */
+int store_trunk_status_get(struct store *s, const char *trunk, struct trunk_status *out); /* ENOENT */
+
 struct did_record {
 	char number[17];                    /* E.164 with '+' */
 	char ext[RF_MAX_EXT_LEN + 1];

@@ -529,3 +529,66 @@ int store_route_foreach(struct store *s, store_route_cb cb, void *arg)
 
 	return store_walk(s, SQL_ROUTE_ALL, row_to_route, &r, route_walk_one, &w);
 }
+
+/* ---- registration status ---- */
+
+#define SQL_TRUNK_STATUS_COLUMNS \
+	"trunk, state, reason, last_code, expires, next_attempt, registered, updated"
+#define SQL_TRUNK_STATUS_PUT \
+	"INSERT OR REPLACE INTO trunk_status (" SQL_TRUNK_STATUS_COLUMNS ")" \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+#define SQL_TRUNK_STATUS_GET \
+	"SELECT " SQL_TRUNK_STATUS_COLUMNS " FROM trunk_status WHERE trunk = ?1"
+
+static bool status_valid(const struct trunk_status *r)
+{
+	static const char *const states[] = { "off", "registering", "registered", "failed" };
+	bool known = false;
+
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		known |= strcmp(r->state, states[i]) == 0;
+	return known && name_valid(r->trunk) && r->last_code <= 699 &&
+	       text_fits(r->reason, sizeof(r->reason), 0);
+}
+
+int store_trunk_status_put(struct store *s, const struct trunk_status *r)
+{
+	sqlite3_stmt *st;
+
+	if (!status_valid(r))
+		return EINVAL;
+	st = store_stmt(s, STMT_TRUNK_STATUS_PUT, SQL_TRUNK_STATUS_PUT);
+	if (!st)
+		return EIO;
+	sqlite3_bind_text(st, 1, r->trunk, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 4, (int)r->last_code);
+	sqlite3_bind_int64(st, 5, r->expires);
+	sqlite3_bind_int64(st, 6, r->next_attempt);
+	sqlite3_bind_int64(st, 7, r->registered);
+	sqlite3_bind_int64(st, 8, now_or(r->updated));
+	/* ENOENT from the trunk's foreign key: it was deleted meanwhile. */
+	return store_step_done(st);
+}
+
+static void row_to_status(sqlite3_stmt *st, void *out)
+{
+	struct trunk_status *r = out;
+
+	memset(r, 0, sizeof(*r));
+	store_col_text(st, 0, r->trunk, sizeof(r->trunk));
+	store_col_text(st, 1, r->state, sizeof(r->state));
+	store_col_text(st, 2, r->reason, sizeof(r->reason));
+	r->last_code = store_col_unsigned(st, 3);
+	r->expires = sqlite3_column_int64(st, 4);
+	r->next_attempt = sqlite3_column_int64(st, 5);
+	r->registered = sqlite3_column_int64(st, 6);
+	r->updated = sqlite3_column_int64(st, 7);
+}
+
+int store_trunk_status_get(struct store *s, const char *trunk, struct trunk_status *out)
+{
+	return store_get_by_key(s, STMT_TRUNK_STATUS_GET, SQL_TRUNK_STATUS_GET, trunk,
+				row_to_status, out);
+}
