@@ -23,6 +23,7 @@ struct guard;
 struct nonce_uses;
 struct fraud;
 struct alerter;
+struct dns;
 
 struct sip_ctx {
 	struct rf_conf *conf;        /* borrowed from main */
@@ -38,6 +39,7 @@ struct sip_ctx {
 	struct nonce_uses *nonces;   /* digest replay protection (sip/nonce_use.h) */
 	struct fraud *fraud;         /* numbering, barring, blacklists (fraud/fraud.h) */
 	struct alerter *alerter;     /* borrowed; NULL raises no alerts (guard/alert.h) */
+	struct dns *dns;             /* trunk host resolution (pbx/dns.h) */
 	struct sip_reply *reply;     /* scratch buffer for one response */
 	uint8_t secret[DIGEST_SECRET_LEN];
 	time_t now;                  /* wall clock, refreshed per message */

@@ -28,6 +28,8 @@
 #include "guard/nft.h"
 #include "guard/nft_helper.h"
 #include "guard/secevent.h"
+#include "pbx/dns.h"
+#include "pbx/trunk_reg.h"
 #include "sip/auth.h"
 #include "sip/call.h"
 #include "sip/context.h"
@@ -60,6 +62,7 @@ struct server {
 	struct store_checkpointer *checkpointer;
 	struct nft_helper *nft;   /* the firewall helper; NULL without [firewall] nft_set */
 	struct alerter *alerter;
+	struct trunk_regs *trunks; /* registration clients of trunks */
 	/* Load since the last tick, for the overload guard. */
 	unsigned rx_streak_max, rx_messages, rx_work;
 };
@@ -324,6 +327,8 @@ static void server_poll_directory(struct server *s)
 	directory_free(s->ctx.dir);
 	s->ctx.dir = d;
 	location_foreach_aor(s->ctx.loc, drop_missing_ext, &s->ctx);
+	if (s->trunks)
+		trunk_regs_reload(s->trunks); /* trunks the CLI added, changed or removed */
 	log_info("directory reloaded: %zu extensions", d->n);
 }
 
@@ -498,10 +503,12 @@ static void server_close(struct server *s)
 	}
 	if (s->ev_tick)
 		event_free(s->ev_tick);
+	trunk_regs_free(s->trunks);
 	calls_free(s->ctx.calls);
 	if (s->ctx.tsx)
 		tsx_layer_free(s->ctx.tsx);
 	transport_free(s->ctx.tp);
+	dns_free(s->ctx.dns);
 	location_free(s->ctx.loc);
 	guard_free(s->ctx.guard);
 	nonce_uses_free(s->ctx.nonces);
@@ -552,6 +559,31 @@ static int server_start_firewall(struct server *s, char *err, size_t errlen)
 	return rc;
 }
 
+static void server_trunk_conn_failed(void *arg, uint64_t conn_id, const char *reason,
+				     const char *detail)
+{
+	struct server *s = arg;
+
+	if (s->trunks)
+		trunk_regs_conn_failed(s->trunks, conn_id, reason, detail);
+}
+
+/* What trunks need below SIP: a resolver and verified TLS to providers. */
+static int server_start_trunk_io(struct server *s, char *err, size_t errlen)
+{
+	const struct rf_conf *c = s->ctx.conf;
+	int rc;
+
+	rc = dns_alloc(&s->ctx.dns, s->ctx.base, c->trunk_dns_servers, err, errlen);
+	if (rc)
+		return rc;
+	rc = transport_client_tls_init(s->ctx.tp, c->trunk_ca_file, err, errlen);
+	if (rc)
+		return rc;
+	transport_set_fail_cb(s->ctx.tp, server_trunk_conn_failed, s);
+	return 0;
+}
+
 static int server_start(struct server *s, char *err, size_t errlen)
 {
 	struct rf_conf *c = s->ctx.conf;
@@ -576,6 +608,9 @@ static int server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the transaction layer");
 		return rc;
 	}
+	rc = server_start_trunk_io(s, err, errlen);
+	if (rc)
+		return rc;
 	if ((rc = secevent_open(c->security_log[0] ? c->security_log : NULL, c->syslog)) != 0)
 		log_warn("cannot open security log %s: %s", c->security_log, strerror(rc));
 	rc = server_open_state(s, err, errlen);
@@ -608,6 +643,11 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	rc = alerter_start(s->alerter);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the alert sender: %s", strerror(rc));
+		return rc;
+	}
+	rc = trunk_regs_alloc(&s->trunks, &s->ctx, s->ctx.dns);
+	if (rc) {
+		snprintf(err, errlen, "cannot start trunk registration: %s", strerror(rc));
 		return rc;
 	}
 	rc = server_events(s);

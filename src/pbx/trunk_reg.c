@@ -1,0 +1,627 @@
+/* The registration client for trunks; see trunk_reg.h.
+ *
+ * One struct trunk_reg per trunk with `register` set, on the signalling
+ * loop. Its life is a small cycle:
+ *   resolve (pbx/dns.h) -> connect (TCP/TLS) -> REGISTER -> 401/407 ->
+ *   REGISTER with credentials -> 2xx -> timer at ~85% of the grant -> ...
+ * Every failure lands in reg_fail(): either a retry after a backoff that
+ * doubles up to TRUNK_RETRY_MAX_S, or, for rejected credentials, a stop
+ * until the administrator changes the trunk. */
+#include "pbx/trunk_reg.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/secret.h"
+#include "guard/secevent.h"
+#include "pbx/dns.h"
+#include "pbx/trunk_auth.h"
+#include "sip/context.h"
+#include "sip/transaction.h"
+#include "sip/transport.h"
+#include "store/store.h"
+
+#define REFRESH_PERCENT 85u  /* refresh well before expiry, as phones do */
+#define REG_MSG_MAX 4096u    /* our REGISTER: fixed headers plus one digest */
+#define CHALLENGES_IN_A_ROW 2u /* answered challenges without success = refused */
+
+enum reg_state { REG_OFF, REG_REGISTERING, REG_REGISTERED, REG_FAILED };
+
+struct trunk_reg {
+	struct trunk_reg *next;
+	struct trunk_regs *set;      /* borrowed: the owner */
+	struct trunk_record rec;     /* holds the password: wiped on free */
+	enum reg_state state;
+	struct event *timer;         /* the next attempt or refresh */
+	uint64_t dns_id;             /* pending lookup, 0 none */
+	bool resolving;              /* between dns_resolve and its callback */
+	struct tsx *tsx;             /* pending REGISTER, NULL none */
+	struct sip_peer peer;        /* where REGISTER goes */
+	char call_id[33], from_tag[17];
+	uint32_t cseq;
+	struct trunk_challenge ch;
+	bool have_ch;
+	unsigned nc;                 /* requests answered under ch.nonce */
+	unsigned challenges;         /* answered in a row without a 2xx */
+	unsigned backoff_s;          /* the next retry's delay */
+	unsigned last_code;
+	int64_t expires, registered_at, next_attempt;
+	char reason[TRUNK_STATUS_REASON_MAX + 1];
+};
+
+struct trunk_regs {
+	struct sip_ctx *ctx;         /* borrowed */
+	struct dns *dns;             /* borrowed */
+	struct trunk_reg *list;
+};
+
+static const char *state_name(enum reg_state s)
+{
+	switch (s) {
+	case REG_REGISTERING: return "registering";
+	case REG_REGISTERED: return "registered";
+	case REG_FAILED: return "failed";
+	default: return "off";
+	}
+}
+
+static enum sip_transport tp_of(const struct trunk_record *r)
+{
+	if (strcmp(r->transport, "tls") == 0)
+		return SIP_TP_TLS;
+	return strcmp(r->transport, "tcp") == 0 ? SIP_TP_TCP : SIP_TP_UDP;
+}
+
+static void random_hex(char *out, size_t bytes)
+{
+	uint8_t raw[16];
+
+	if (bytes > sizeof(raw))
+		bytes = sizeof(raw);
+	if (secret_random(raw, bytes) != 0)
+		memset(raw, 0, bytes); /* secret_random only fails if the kernel does */
+	secret_hex(raw, bytes, out);
+}
+
+/* ---- state out: the store and the security log ---- */
+
+static void reg_save(struct trunk_reg *tr)
+{
+	struct trunk_status st;
+	int err;
+
+	memset(&st, 0, sizeof(st));
+	snprintf(st.trunk, sizeof(st.trunk), "%s", tr->rec.name);
+	snprintf(st.state, sizeof(st.state), "%s", state_name(tr->state));
+	snprintf(st.reason, sizeof(st.reason), "%s", tr->reason);
+	st.last_code = tr->last_code;
+	st.expires = tr->state == REG_REGISTERED ? tr->expires : 0;
+	st.registered = tr->state == REG_REGISTERED ? tr->registered_at : 0;
+	st.next_attempt = tr->next_attempt;
+	err = store_trunk_status_put(tr->set->ctx->store, &st);
+	if (err && err != ENOENT)
+		log_warn("trunk %s: cannot save its registration state: %s", tr->rec.name,
+			 strerror(err));
+}
+
+static void reg_event(struct trunk_reg *tr, const char *event, const char *reason)
+{
+	struct secev e;
+
+	secev_begin(&e, event);
+	if (tr->peer.addrlen)
+		secev_src(&e, (const struct sockaddr *)&tr->peer.addr, transport_name(tr->peer.tp));
+	secev_untrusted(&e, "trunk", tr->rec.name, strlen(tr->rec.name));
+	if (reason)
+		secev_token(&e, "reason", reason);
+	if (tr->last_code)
+		secev_uint(&e, "code", tr->last_code);
+	if (tr->state == REG_REGISTERED)
+		secev_uint(&e, "expires", (unsigned long long)(tr->expires - time(NULL)));
+	secev_emit(&e);
+}
+
+/* ---- timers ---- */
+
+static void reg_attempt(struct trunk_reg *tr);
+
+static void reg_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	reg_attempt(arg);
+}
+
+static void reg_arm(struct trunk_reg *tr, unsigned seconds)
+{
+	struct timeval tv = { (time_t)seconds, 0 };
+
+	tr->next_attempt = (int64_t)time(NULL) + seconds;
+	evtimer_add(tr->timer, &tv);
+}
+
+/* Cancel whatever is in flight: the lookup, the transaction. */
+static void reg_quiesce(struct trunk_reg *tr)
+{
+	if (tr->dns_id)
+		dns_cancel(tr->set->dns, tr->dns_id);
+	tr->dns_id = 0;
+	tr->resolving = false;
+	if (tr->tsx)
+		tsx_client_detach(tr->tsx);
+	tr->tsx = NULL;
+	evtimer_del(tr->timer);
+}
+
+/* reason_token is stable for the log; text is what `trunk show` says.
+ * retry false: wrong credentials, wait for the administrator. */
+static void reg_fail(struct trunk_reg *tr, const char *reason_token, const char *text,
+		     bool retry)
+{
+	reg_quiesce(tr);
+	tr->state = REG_FAILED;
+	tr->have_ch = false;
+	tr->challenges = 0;
+	snprintf(tr->reason, sizeof(tr->reason), "%s", text);
+	tr->next_attempt = 0;
+	if (retry) {
+		reg_arm(tr, tr->backoff_s);
+		tr->backoff_s = tr->backoff_s * 2 > TRUNK_RETRY_MAX_S ? TRUNK_RETRY_MAX_S
+								       : tr->backoff_s * 2;
+	}
+	reg_save(tr);
+	reg_event(tr, "trunk_registration_failed", reason_token);
+	log_warn("trunk %s: registration failed: %s%s", tr->rec.name, text,
+		 retry ? "; will retry" : "; not retrying until the trunk is changed");
+}
+
+/* ---- REGISTER ---- */
+
+static void reg_request_uri(const struct trunk_reg *tr, char *out, size_t len)
+{
+	if (tr->rec.port)
+		snprintf(out, len, "sip:%s:%u", tr->rec.host, tr->rec.port);
+	else
+		snprintf(out, len, "sip:%s", tr->rec.host);
+}
+
+/* Our address as the provider should see it: the connection's local end
+ * for TCP/TLS, the UDP listener of that family otherwise. */
+static int reg_local(const struct trunk_reg *tr, char *out, size_t len)
+{
+	const struct sip_ctx *ctx = tr->set->ctx;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int err;
+
+	if (tr->peer.tp == SIP_TP_UDP)
+		err = transport_local_addr(ctx->tp, SIP_TP_UDP, tr->peer.addr.ss_family, &ss, &sl);
+	else
+		err = transport_conn_local_addr(ctx->tp, tr->peer.conn_id, &ss, &sl);
+	if (!err)
+		sockaddr_format((const struct sockaddr *)&ss, out, len);
+	return err;
+}
+
+static void reg_on_response(void *arg, struct tsx *x, const struct sip_msg *resp, int err);
+
+static int reg_send(struct trunk_reg *tr)
+{
+	const struct sip_ctx *ctx = tr->set->ctx;
+	char msg[REG_MSG_MAX], auth[1024] = "", uri[300], local[80], branch[25], cnonce[17];
+	const char *tpu = tr->peer.tp == SIP_TP_TLS ? "TLS" : tr->peer.tp == SIP_TP_TCP ? "TCP" : "UDP";
+	int n, err;
+
+	if ((err = reg_local(tr, local, sizeof(local))) != 0)
+		return err;
+	reg_request_uri(tr, uri, sizeof(uri));
+	random_hex(branch, 12);
+	if (tr->have_ch) {
+		random_hex(cnonce, 8);
+		err = trunk_auth_header(&tr->ch, tr->rec.username, tr->rec.password, "REGISTER",
+					uri, ++tr->nc, cnonce, auth, sizeof(auth));
+		if (err)
+			return err;
+	}
+	n = snprintf(msg, sizeof(msg),
+		     "REGISTER %s SIP/2.0\r\n"
+		     "Via: SIP/2.0/%s %s;branch=z9hG4bK%s;rport\r\n"
+		     "Max-Forwards: 70\r\n"
+		     "From: <sip:%s@%s>;tag=%s\r\n"
+		     "To: <sip:%s@%s>\r\n"
+		     "Call-ID: %s\r\n"
+		     "CSeq: %u REGISTER\r\n"
+		     "Contact: <sip:%s@%s;transport=%s>\r\n"
+		     "Expires: %u\r\n"
+		     "%s%s%s%s"
+		     "Content-Length: 0\r\n\r\n",
+		     uri, tpu, local, branch, tr->rec.username, tr->rec.host, tr->from_tag,
+		     tr->rec.username, tr->rec.host, tr->call_id, ++tr->cseq,
+		     tr->rec.username, local, transport_name(tr->peer.tp), TRUNK_REGISTER_EXPIRES_S,
+		     ctx->conf->user_agent[0] ? "User-Agent: " : "", ctx->conf->user_agent,
+		     ctx->conf->user_agent[0] ? "\r\n" : "", auth);
+	secret_wipe(auth, sizeof(auth));
+	if (n < 0 || (size_t)n >= sizeof(msg))
+		return EMSGSIZE;
+	err = tsx_client_send(&tr->tsx, ctx->tsx, msg, (size_t)n, &tr->peer, reg_on_response, tr);
+	secret_wipe(msg, sizeof(msg));
+	if (err)
+		tr->tsx = NULL;
+	return err;
+}
+
+static void reg_send_or_fail(struct trunk_reg *tr)
+{
+	char text[120];
+	int err = reg_send(tr);
+
+	if (!err)
+		return;
+	snprintf(text, sizeof(text), "cannot send REGISTER: %s", strerror(err));
+	reg_fail(tr, "send_failed", text, true);
+}
+
+/* ---- responses ---- */
+
+/* The expiry the provider granted our contact: its Contact's expires
+ * parameter, else the Expires header, else what we asked for. */
+static unsigned reg_granted(const struct sip_msg *resp)
+{
+	struct sip_contact c[SIP_MAX_CONTACTS_PER_REGISTER];
+	const struct sip_hdr *h = sip_msg_hdr(resp, SIP_H_EXPIRES);
+	size_t n = 0;
+	bool star = false;
+	uint64_t v;
+	unsigned granted = TRUNK_REGISTER_EXPIRES_S;
+
+	if (h && sip_parse_uint(h->value, SIP_MAX_EXPIRES, &v) == 0)
+		granted = (unsigned)(v < TRUNK_REGISTER_EXPIRES_S ? v : TRUNK_REGISTER_EXPIRES_S);
+	if (sip_contacts_parse(resp, c, SIP_MAX_CONTACTS_PER_REGISTER, &n, &star) == 0) {
+		/* Several contacts: the shortest is the safe reading. */
+		for (size_t i = 0; i < n; i++)
+			if (c[i].has_expires && c[i].expires < granted)
+				granted = c[i].expires;
+	}
+	return granted;
+}
+
+static void reg_success(struct trunk_reg *tr, const struct sip_msg *resp)
+{
+	unsigned granted = reg_granted(resp), refresh;
+	int64_t now = time(NULL);
+	bool was = tr->state == REG_REGISTERED;
+
+	if (granted == 0) {
+		reg_fail(tr, "no_expiry", "the provider granted an expiry of 0", true);
+		return;
+	}
+	if (granted < TRUNK_MIN_GRANTED_S)
+		granted = TRUNK_MIN_GRANTED_S;
+	refresh = granted * REFRESH_PERCENT / 100u;
+	if (refresh == 0)
+		refresh = 1;
+	tr->state = REG_REGISTERED;
+	tr->expires = now + granted;
+	if (!was)
+		tr->registered_at = now;
+	tr->challenges = 0;
+	tr->backoff_s = TRUNK_RETRY_MIN_S;
+	tr->reason[0] = '\0';
+	reg_arm(tr, refresh);
+	reg_save(tr);
+	if (!was) {
+		reg_event(tr, "trunk_registered", NULL);
+		log_info("trunk %s: registered for %u s", tr->rec.name, granted);
+	}
+}
+
+static void reg_challenged(struct trunk_reg *tr, const struct sip_msg *resp)
+{
+	struct trunk_challenge ch;
+
+	if (trunk_challenge_pick(resp, &ch) != 0) {
+		reg_fail(tr, "bad_challenge", "the provider's challenge has no digest we can answer "
+			 "(MD5 or SHA-256, qop auth or none)", true);
+		return;
+	}
+	/* A second challenge right after our answer means the provider did
+	 * not accept it; asking again would only repeat a wrong password. */
+	if (++tr->challenges > CHALLENGES_IN_A_ROW ||
+	    (tr->have_ch && strcmp(ch.nonce, tr->ch.nonce) == 0)) {
+		reg_fail(tr, "credentials_refused", "the provider refused the credentials "
+			 "(check --username and --password)", false);
+		return;
+	}
+	tr->ch = ch;
+	tr->have_ch = true;
+	tr->nc = 0;
+	reg_send_or_fail(tr);
+}
+
+static void reg_final(struct trunk_reg *tr, const struct sip_msg *resp)
+{
+	char text[160];
+
+	tr->last_code = resp->status;
+	if (resp->status >= 200 && resp->status < 300) {
+		reg_success(tr, resp);
+		return;
+	}
+	if (resp->status == 401 || resp->status == 407) {
+		reg_challenged(tr, resp);
+		return;
+	}
+	if (resp->status == 403) {
+		reg_fail(tr, "forbidden", "403 Forbidden: the provider refused the credentials "
+			 "(check --username and --password)", false);
+		return;
+	}
+	snprintf(text, sizeof(text), "the provider answered %u", resp->status);
+	reg_fail(tr, "rejected", text, true);
+}
+
+static void reg_on_response(void *arg, struct tsx *x, const struct sip_msg *resp, int err)
+{
+	struct trunk_reg *tr = arg;
+	char text[120];
+
+	if (x != tr->tsx)
+		return;
+	if (resp && resp->status < 200)
+		return;
+	tr->tsx = NULL; /* a final answer or an error ends the transaction */
+	if (resp) {
+		reg_final(tr, resp);
+		return;
+	}
+	tr->last_code = 0;
+	if (err == ETIMEDOUT)
+		snprintf(text, sizeof(text), "no answer from the provider");
+	else
+		snprintf(text, sizeof(text), "cannot reach the provider: %s", strerror(err));
+	reg_fail(tr, err == ETIMEDOUT ? "timeout" : "transport", text, true);
+}
+
+/* ---- resolving and connecting ---- */
+
+static void reg_on_resolved(void *arg, int err, const struct dns_result *res)
+{
+	struct trunk_reg *tr = arg;
+	struct sip_ctx *ctx = tr->set->ctx;
+	char text[TRUNK_HOST_MAX + 80];
+	int e;
+
+	tr->dns_id = 0;
+	tr->resolving = false;
+	if (err) {
+		snprintf(text, sizeof(text), "cannot resolve %s: %s", tr->rec.host,
+			 err == ENOENT ? "no such name or no address" : strerror(err));
+		reg_fail(tr, "dns", text, true);
+		return;
+	}
+	memset(&tr->peer, 0, sizeof(tr->peer));
+	tr->peer.tp = res->t[0].tp;
+	tr->peer.addr = res->t[0].addr;
+	tr->peer.addrlen = res->t[0].addrlen;
+	tr->peer.sock = -1;
+	if (tr->peer.tp != SIP_TP_UDP) {
+		e = transport_connect(ctx->tp, tr->peer.tp, (const struct sockaddr *)&tr->peer.addr,
+				      tr->peer.addrlen, tr->rec.host, &tr->peer.conn_id);
+		if (e) {
+			snprintf(text, sizeof(text), "cannot connect: %s",
+				 e == EPROTONOSUPPORT ? "TLS client not available" : strerror(e));
+			reg_fail(tr, "connect_failed", text, true);
+			return;
+		}
+	}
+	reg_send_or_fail(tr);
+}
+
+static void reg_attempt(struct trunk_reg *tr)
+{
+	uint64_t id = 0;
+	int err;
+
+	reg_quiesce(tr);
+	if (tr->state != REG_REGISTERED)
+		tr->state = REG_REGISTERING;
+	/* Every attempt, refreshes too, starts unauthenticated and answers
+	 * the challenge it gets: an old nonce is not worth a failure. */
+	tr->have_ch = false;
+	tr->challenges = 0;
+	tr->next_attempt = 0;
+	reg_save(tr);
+	tr->resolving = true;
+	err = dns_resolve(tr->set->dns, tr->rec.host, tr->rec.port, tp_of(&tr->rec),
+			  reg_on_resolved, tr, &id);
+	if (err) {
+		tr->resolving = false;
+		reg_fail(tr, "dns", "cannot start resolving the host", true);
+		return;
+	}
+	/* The callback may have run already (cache, IP literal). */
+	if (tr->resolving)
+		tr->dns_id = id;
+}
+
+/* ---- the set of trunks ---- */
+
+static void reg_free(struct trunk_reg *tr)
+{
+	reg_quiesce(tr);
+	if (tr->timer)
+		event_free(tr->timer);
+	secret_wipe(&tr->rec, sizeof(tr->rec));
+	free(tr);
+}
+
+static int reg_alloc(struct trunk_reg **tp, struct trunk_regs *set,
+		     const struct trunk_record *rec)
+{
+	struct trunk_reg *tr = calloc(1, sizeof(*tr));
+	int err = 0;
+
+	if (!tr)
+		return ENOMEM;
+	tr->set = set;
+	tr->rec = *rec;
+	tr->backoff_s = TRUNK_RETRY_MIN_S;
+	random_hex(tr->call_id, 16);
+	random_hex(tr->from_tag, 8);
+	tr->timer = evtimer_new(set->ctx->base, reg_on_timer, tr);
+	if (!tr->timer) {
+		err = ENOMEM;
+		goto out;
+	}
+	tr->next = set->list;
+	set->list = tr;
+out:
+	if (err) {
+		reg_free(tr);
+		return err;
+	}
+	*tp = tr;
+	return 0;
+}
+
+static void reg_unlink(struct trunk_regs *set, struct trunk_reg *tr)
+{
+	for (struct trunk_reg **pp = &set->list; *pp; pp = &(*pp)->next) {
+		if (*pp == tr) {
+			*pp = tr->next;
+			return;
+		}
+	}
+}
+
+static struct trunk_reg *reg_find(struct trunk_regs *set, const char *name)
+{
+	for (struct trunk_reg *tr = set->list; tr; tr = tr->next)
+		if (strcmp(tr->rec.name, name) == 0)
+			return tr;
+	return NULL;
+}
+
+/* What registration depends on; the other fields (caps, addresses) can
+ * change without a new REGISTER. */
+static bool reg_same(const struct trunk_record *a, const struct trunk_record *b)
+{
+	return strcmp(a->host, b->host) == 0 && a->port == b->port &&
+	       strcmp(a->transport, b->transport) == 0 && a->reg == b->reg &&
+	       strcmp(a->username, b->username) == 0 && strcmp(a->password, b->password) == 0 &&
+	       a->updated == b->updated;
+}
+
+struct reload_walk {
+	struct trunk_regs *set;
+	struct trunk_reg *keep; /* the new list, built aside */
+};
+
+static int reload_one(const struct trunk_record *rec, void *arg)
+{
+	struct reload_walk *w = arg;
+	struct trunk_reg *tr;
+	int err;
+
+	if (!rec->reg)
+		return 0;
+	tr = reg_find(w->set, rec->name);
+	if (tr && reg_same(&tr->rec, rec)) {
+		reg_unlink(w->set, tr);
+		tr->next = w->keep;
+		w->keep = tr;
+		return 0;
+	}
+	if (tr) { /* changed: start over with the new settings */
+		reg_unlink(w->set, tr);
+		reg_free(tr);
+	}
+	err = reg_alloc(&tr, w->set, rec);
+	if (err)
+		return err;
+	reg_unlink(w->set, tr);
+	tr->next = w->keep;
+	w->keep = tr;
+	tr->state = REG_REGISTERING;
+	reg_attempt(tr);
+	return 0;
+}
+
+/* A trunk that no longer registers says so in `trunk show`. */
+static void reg_stop(struct trunk_reg *tr)
+{
+	reg_quiesce(tr);
+	tr->state = REG_OFF;
+	tr->next_attempt = 0;
+	snprintf(tr->reason, sizeof(tr->reason), "registration is off");
+	reg_save(tr);
+	reg_free(tr);
+}
+
+void trunk_regs_reload(struct trunk_regs *set)
+{
+	struct reload_walk w = { set, NULL };
+	int err = store_trunk_foreach(set->ctx->store, reload_one, &w);
+
+	/* What is left in set->list was deleted or no longer registers. On a
+	 * failed walk the unvisited trunks stay as they were. */
+	while (set->list) {
+		struct trunk_reg *tr = set->list;
+
+		set->list = tr->next;
+		if (err) {
+			tr->next = w.keep;
+			w.keep = tr;
+		} else {
+			reg_stop(tr);
+		}
+	}
+	set->list = w.keep;
+	if (err)
+		log_warn("trunks: cannot reload the registrations: %s", strerror(err));
+}
+
+void trunk_regs_conn_failed(struct trunk_regs *set, uint64_t conn_id,
+			    const char *reason, const char *detail)
+{
+	char text[TRUNK_STATUS_REASON_MAX + 1];
+
+	for (struct trunk_reg *tr = set->list; tr; tr = tr->next) {
+		if (tr->peer.tp == SIP_TP_UDP || tr->peer.conn_id != conn_id || !tr->tsx)
+			continue;
+		snprintf(text, sizeof(text), "%s: %s", reason, detail);
+		reg_fail(tr, reason, text, true);
+	}
+}
+
+int trunk_regs_alloc(struct trunk_regs **rp, struct sip_ctx *ctx, struct dns *dns)
+{
+	struct trunk_regs *set = calloc(1, sizeof(*set));
+
+	if (!set)
+		return ENOMEM;
+	set->ctx = ctx;
+	set->dns = dns;
+	trunk_regs_reload(set);
+	*rp = set;
+	return 0;
+}
+
+void trunk_regs_free(struct trunk_regs *set)
+{
+	if (!set)
+		return;
+	while (set->list) {
+		struct trunk_reg *tr = set->list;
+
+		set->list = tr->next;
+		reg_free(tr);
+	}
+	free(set);
+}
