@@ -300,7 +300,8 @@ def test_trunk_add_duplicate(instance):
 def test_trunk_list_text_and_json(instance):
     p = instance.cli("trunk", "list")
     assert table(p.stdout) == [["NAME", "HOST", "PORT", "TRANSPORT", "REGISTER", "USERNAME",
-                                "PASSWORD", "IPS", "MAX-CALLS", "ROUTES"], ["no trunks"]]
+                                "PASSWORD", "IPS", "MAX-CALLS", "ROUTES", "STATE", "EXPIRES"],
+                               ["no trunks"]]
     assert as_json(instance, "trunk", "list") == []
     instance.cli("trunk", "add", "zeta", "--host", "z.example", "--register", "--username", "u9",
                  "--password", PASSWORD, "--transport", "tcp")
@@ -309,8 +310,8 @@ def test_trunk_list_text_and_json(instance):
     rows = table(instance.cli("trunk", "list").stdout)
     assert rows[1:] == [
         ["alpha", "192.0.2.1", "5070", "udp", "no", "-", "not set",
-         "192.0.2.0/24,198.51.100.7/32", "5", "0"],
-        ["zeta", "z.example", "0", "tcp", "yes", "u9", "set", "-", "30", "0"]]
+         "192.0.2.0/24,198.51.100.7/32", "5", "0", "off", "-"],
+        ["zeta", "z.example", "0", "tcp", "yes", "u9", "set", "-", "30", "0", "off", "-"]]
     js = as_json(instance, "trunk", "list")
     assert [t["name"] for t in js] == ["alpha", "zeta"]
     assert js[1]["password"] == "set" and js[0]["password"] == "not set"

@@ -1,0 +1,300 @@
+"""Trunk registration against a provider (P4): the daemon registers with
+digest, refreshes before expiry, stops on refused credentials instead of
+hammering the provider, finds the provider through NAPTR/SRV/A with a
+private DNS server, and reaches TLS providers only with a verified
+certificate and name.
+
+The provider is SIPp (MD5, checked with verifyauth) or trunkpeer.Registrar
+(SHA-256, and TLS); DNS is trunkpeer.DnsServer. All on loopback."""
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import free_port
+from trunkpeer import DnsServer, Registrar, TestCA, tls_server_context
+
+SIPP = shutil.which("sipp")
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "sipp")
+USER = "acct-4471"
+PASSWORD = "Pr0vider-S3cret-pw"
+
+
+def show(inst, name="prov"):
+    out = inst.cli("trunk", "show", name).stdout
+    return dict(re.findall(r"^(\w+): (.*)$", out, re.M))
+
+
+def wait_state(inst, state, timeout=10, name="prov"):
+    deadline = time.time() + timeout
+    t = show(inst, name)
+    while time.time() < deadline:
+        t = show(inst, name)
+        if t["state"] == state:
+            return t
+        time.sleep(0.1)
+    raise AssertionError(f"trunk {name} is {t}, not {state}:\n{inst.daemon_output()[-3000:]}")
+
+
+def no_secret_anywhere(inst):
+    """The password, its digest inputs and our Authorization header never
+    reach the operational or security log."""
+    text = inst.daemon_output() + "\n".join(inst.security_events())
+    assert PASSWORD not in text
+    assert "Authorization" not in text
+    assert "nonce" not in text.lower()
+
+
+def start_sipp(workdir, port, password, expires=10):
+    cmd = [SIPP, "-sf", os.path.join(DATA, "provider-registrar.xml"), "-m", "10",
+           "-i", "127.0.0.1", "-p", str(port), "-nostdin",
+           "-key", "user", USER, "-key", "pass", password, "-key", "expires", str(expires),
+           "-trace_msg", "-message_file", os.path.join(workdir, "provider.msg"),
+           "-trace_err", "-error_file", os.path.join(workdir, "provider.err")]
+    proc = subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    return proc
+
+
+def sipp_registers(workdir):
+    """REGISTER requests the SIPp provider received."""
+    try:
+        with open(os.path.join(workdir, "provider.msg")) as f:
+            text = f.read()
+    except FileNotFoundError:
+        return []
+    return re.findall(r"^REGISTER sip:\S+ SIP/2\.0\r?$", text, re.M)
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def add_trunk(inst, host, *extra, password=PASSWORD):
+    inst.cli("trunk", "add", "prov", "--host", host, "--register", "--username", USER,
+             "--password", password, *extra)
+
+
+# ---- digest against SIPp ----
+
+@pytest.mark.skipif(SIPP is None, reason="sipp (Debian sip-tester) not installed")
+def test_registers_with_md5_digest_and_refreshes_before_expiry(instance, workdir):
+    port = free_port()
+    sipp = start_sipp(workdir, port, PASSWORD, expires=10)
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(port))
+        instance.start()
+        t = wait_state(instance, "registered")
+        assert t["last_code"] == "200"
+        assert t["reason"] == "-"
+        # Expires about 10 s from now; the refresh is due before that.
+        assert t["expires"] > t["registered_at"]
+        assert t["next_attempt"] < t["expires"]
+        ev = instance.security_events("trunk_registered")
+        assert len(ev) == 1 and 'trunk="prov"' in ev[0] and "expires=10" in ev[0], ev
+        assert f"src=127.0.0.1:{port} proto=udp" in ev[0]
+        # First REGISTER challenged, the second answered; within the 10 s
+        # grant the refresh repeats both, so the registration never lapses.
+        time.sleep(9.5)
+        regs = sipp_registers(workdir)
+        assert len(regs) >= 4, regs
+        t = show(instance)
+        assert t["state"] == "registered"
+        assert len(instance.security_events("trunk_registered")) == 1
+        assert instance.security_events("trunk_registration_failed") == []
+        # The list says it too.
+        assert "registered" in instance.cli("trunk", "list").stdout
+    finally:
+        stop(sipp)
+    no_secret_anywhere(instance)
+
+
+@pytest.mark.skipif(SIPP is None, reason="sipp (Debian sip-tester) not installed")
+def test_wrong_password_fails_with_reason_and_does_not_hammer(instance, workdir):
+    port = free_port()
+    sipp = start_sipp(workdir, port, "the-right-one")
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(port))
+        instance.start()
+        t = wait_state(instance, "failed")
+        assert t["last_code"] == "403"
+        assert "refused the credentials" in t["reason"]
+        assert t["next_attempt"] == "-"
+        # Over the next 6 s nothing more is tried: one challenge, one answer.
+        time.sleep(6)
+        assert len(sipp_registers(workdir)) == 2
+        ev = instance.security_events("trunk_registration_failed")
+        assert len(ev) == 1 and "reason=forbidden" in ev[0] and "code=403" in ev[0], ev
+        assert instance.security_events("trunk_registered") == []
+    finally:
+        stop(sipp)
+    no_secret_anywhere(instance)
+
+
+@pytest.mark.skipif(SIPP is None, reason="sipp (Debian sip-tester) not installed")
+def test_changing_the_trunk_registers_again(instance, workdir):
+    port = free_port()
+    sipp = start_sipp(workdir, port, PASSWORD)
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(port), password="wrong-one")
+        instance.start()
+        wait_state(instance, "failed")
+        instance.cli("trunk", "del", "prov")
+        add_trunk(instance, "127.0.0.1", "--port", str(port))
+        wait_state(instance, "registered")
+    finally:
+        stop(sipp)
+
+
+# ---- SHA-256 and backoff against the Python registrar ----
+
+def test_registers_with_sha256_digest(instance):
+    reg = Registrar(USER, PASSWORD, alg="SHA-256", expires=60)
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
+        instance.start()
+        t = wait_state(instance, "registered")
+        assert t["last_code"] == "200"
+        auth = [r for r in reg.requests if "Authorization:" in r]
+        assert len(auth) == 1
+        assert "algorithm=SHA-256" in auth[0] and "qop=auth" in auth[0]
+        assert "nc=00000001" in auth[0] and "cnonce=" in auth[0]
+    finally:
+        reg.close()
+    no_secret_anywhere(instance)
+
+
+def test_no_answer_is_retried_with_backoff(instance):
+    port = free_port()  # nothing listens there
+    add_trunk(instance, "127.0.0.1", "--port", str(port))
+    instance.start()
+    t = wait_state(instance, "failed", timeout=45)
+    assert t["reason"] == "no answer from the provider"
+    # The first retry waits the documented minimum of 30 s.
+    assert t["next_attempt"] != "-"
+    ev = instance.security_events("trunk_registration_failed")
+    assert len(ev) == 1 and "reason=timeout" in ev[0]
+
+
+# ---- DNS ----
+
+@pytest.fixture
+def dns_provider(instance):
+    """A SHA-256 registrar at sip1.provider.test, found through NAPTR ->
+    SRV -> A at a private DNS server the instance is configured to use."""
+    reg = Registrar(USER, PASSWORD, alg="SHA-256", expires=60)
+    dns = DnsServer({
+        ("provider.test", "NAPTR"): [
+            (300, (10, 50, "s", "SIP+D2T", "", "_sip._tcp.provider.test")),
+            (300, (20, 50, "s", "SIP+D2U", "", "_sip._udp.provider.test"))],
+        ("_sip._udp.provider.test", "SRV"): [
+            (300, (20, 10, 9, "backup.provider.test")),
+            (300, (10, 10, reg.port, "sip1.provider.test"))],
+        ("sip1.provider.test", "A"): [(300, "127.0.0.1")],
+        ("backup.provider.test", "A"): [(300, "127.0.0.9")],
+    })
+    instance.set_conf("trunks", "dns_servers", dns.addr)
+    yield reg, dns
+    dns.close()
+    reg.close()
+
+
+def test_provider_found_through_naptr_srv_and_a(instance, dns_provider):
+    reg, dns = dns_provider
+    add_trunk(instance, "provider.test")
+    instance.start()
+    wait_state(instance, "registered")
+    asked = dns.queries
+    assert ("provider.test", "NAPTR") in asked
+    assert ("_sip._udp.provider.test", "SRV") in asked
+    assert ("sip1.provider.test", "A") in asked
+    # Priority 10 first: the backup was never needed.
+    assert ("backup.provider.test", "A") not in asked or \
+        asked.index(("sip1.provider.test", "A")) < asked.index(("backup.provider.test", "A"))
+    assert reg.requests[0].startswith("REGISTER sip:provider.test SIP/2.0")
+    assert f"To: <sip:{USER}@provider.test>" in reg.requests[0]
+
+
+def test_unknown_host_fails_with_dns_reason(instance, dns_provider):
+    add_trunk(instance, "nowhere.test")
+    instance.start()
+    t = wait_state(instance, "failed")
+    assert "cannot resolve nowhere.test" in t["reason"]
+    ev = instance.security_events("trunk_registration_failed")
+    assert ev and "reason=dns" in ev[0]
+
+
+# ---- TLS ----
+
+@pytest.fixture
+def tls_env(instance, workdir):
+    """A test CA in [trunks] ca_file and a DNS server for provider.test."""
+    ca = TestCA(workdir)
+    dns = DnsServer({("provider.test", "A"): [(300, "127.0.0.1")]})
+    instance.set_conf("trunks", "ca_file", ca.path)
+    instance.set_conf("trunks", "dns_servers", dns.addr)
+    yield ca
+    dns.close()
+
+
+def tls_registrar(cert, key, names):
+    ctx = tls_server_context(cert, key)
+    ctx.sni_callback = lambda sock, name, c: names.append(name)
+    return Registrar(USER, PASSWORD, alg="SHA-256", expires=60, tls_ctx=ctx)
+
+
+def test_tls_with_a_good_certificate_registers_and_sends_sni(instance, workdir, tls_env):
+    cert, key = tls_env.leaf("good", dns=["provider.test"])
+    names = []
+    reg = tls_registrar(cert, key, names)
+    try:
+        add_trunk(instance, "provider.test", "--port", str(reg.port), "--transport", "tls")
+        instance.start()
+        t = wait_state(instance, "registered")
+        assert t["last_code"] == "200"
+        assert names and names[0] == "provider.test"
+        assert "Via: SIP/2.0/TLS " in reg.requests[0]
+        assert instance.security_events("tls_verify_failed") == []
+    finally:
+        reg.close()
+    no_secret_anywhere(instance)
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("wrong_name", "hostname mismatch"),
+    ("untrusted_ca", "unable to get local issuer certificate"),
+    ("expired", "certificate has expired"),
+])
+def test_tls_verification_failures_send_nothing(instance, workdir, tls_env, case, reason):
+    if case == "wrong_name":
+        cert, key = tls_env.leaf("other", dns=["other.test"])
+    elif case == "untrusted_ca":
+        cert, key = TestCA(workdir, cn="Someone Else's CA").leaf("rogue", dns=["provider.test"])
+    else:
+        cert, key = tls_env.leaf("old", dns=["provider.test"], days_valid=(-30, -1))
+    reg = tls_registrar(cert, key, [])
+    try:
+        add_trunk(instance, "provider.test", "--port", str(reg.port), "--transport", "tls")
+        instance.start()
+        t = wait_state(instance, "failed")
+        assert reason in t["reason"], t
+        assert t["reason"].startswith("tls_verify_failed")
+        assert t["next_attempt"] != "-"  # retried later, verified again
+        time.sleep(0.5)
+        # The handshake was refused: not one byte of SIP reached the server.
+        assert reg.requests == []
+        ev = instance.security_events("tls_verify_failed")
+        assert len(ev) == 1 and 'name="provider.test"' in ev[0] and reason.split()[0] in ev[0], ev
+        ev = instance.security_events("trunk_registration_failed")
+        assert ev and "reason=tls_verify_failed" in ev[0]
+    finally:
+        reg.close()

@@ -1,0 +1,298 @@
+"""A provider's side of a trunk, for the registration tests: a digest
+registrar over UDP or TLS (MD5 or SHA-256), a tiny DNS server answering
+NAPTR, SRV and A from a table, and a test CA with the certificates the TLS
+tests need. Everything listens on loopback only."""
+import datetime
+import hashlib
+import ipaddress
+import os
+import re
+import socket
+import ssl
+import struct
+import threading
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+REALM = "provider.test"
+
+
+# ---- certificates ----
+
+def _name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _write(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chmod(path, 0o644)
+
+
+class TestCA:
+    __test__ = False  # a helper, not a pytest class
+
+    """A CA whose certificate goes into [trunks] ca_file, and leaves it
+    signs for whatever names and dates a test needs."""
+
+    def __init__(self, workdir, cn="Ringfence Test CA"):
+        self.dir = workdir
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        self.cert = (x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(_name(cn))
+                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
+                     .not_valid_before(now - datetime.timedelta(days=1))
+                     .not_valid_after(now + datetime.timedelta(days=30))
+                     .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                     .add_extension(x509.KeyUsage(False, False, False, False, False, True, True,
+                                                  False, False), critical=True)
+                     .sign(self.key, hashes.SHA256()))
+        self.path = os.path.join(workdir, f"ca-{abs(hash(cn))}.pem")
+        _write(self.path, self.cert.public_bytes(serialization.Encoding.PEM))
+
+    def leaf(self, label, dns=(), ips=(), days_valid=(-1, 30)):
+        """Write label.pem / label.key for a server certificate; returns
+        (cert, key) paths."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        now = datetime.datetime.now(datetime.timezone.utc)
+        sans = [x509.DNSName(d) for d in dns] + [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+        cert = (x509.CertificateBuilder().subject_name(_name(dns[0] if dns else label))
+                .issuer_name(self.cert.subject).public_key(key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now + datetime.timedelta(days=days_valid[0]))
+                .not_valid_after(now + datetime.timedelta(days=days_valid[1]))
+                .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+                .sign(self.key, hashes.SHA256()))
+        cpath = os.path.join(self.dir, f"{label}.pem")
+        kpath = os.path.join(self.dir, f"{label}.key")
+        _write(cpath, cert.public_bytes(serialization.Encoding.PEM))
+        _write(kpath, key.private_bytes(serialization.Encoding.PEM,
+                                        serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption()))
+        return cpath, kpath
+
+
+# ---- the registrar ----
+
+def _hash(alg, text):
+    h = hashlib.sha256 if alg == "SHA-256" else hashlib.md5
+    return h(text.encode()).hexdigest()
+
+
+def _params(value):
+    return dict((k.lower(), v1 if v1 else v2)
+                for k, v1, v2 in re.findall(r'(\w+)\s*=\s*(?:"([^"]*)"|([^\s,]+))', value))
+
+
+class Registrar:
+    """Challenges every REGISTER without credentials (algorithm `alg`, qop
+    auth) and answers the credentials with 200 (Expires `expires`) or 403.
+    `requests` holds every REGISTER received, in order, as text."""
+
+    def __init__(self, user, password, alg="MD5", expires=10, port=0, tls_ctx=None):
+        self.user, self.password, self.alg, self.expires = user, password, alg, expires
+        self.requests = []
+        self.handshake_errors = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.nonce_seq = 0
+        self.tls_ctx = tls_ctx
+        kind = socket.SOCK_STREAM if tls_ctx else socket.SOCK_DGRAM
+        self.sock = socket.socket(socket.AF_INET, kind)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.port = self.sock.getsockname()[1]
+        self.sock.settimeout(0.2)
+        if tls_ctx:
+            self.sock.listen(8)
+        self.thread = threading.Thread(target=self._serve_tls if tls_ctx else self._serve_udp,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+    def count(self):
+        with self.lock:
+            return len(self.requests)
+
+    def answer(self, text):
+        """The response to one request (None for a non-REGISTER)."""
+        head = text.split("\r\n\r\n", 1)[0]
+        lines = head.split("\r\n")
+        if not lines[0].startswith("REGISTER "):
+            return None
+        with self.lock:
+            self.requests.append(text)
+        hdrs = {}
+        for ln in lines[1:]:
+            k, _, v = ln.partition(":")
+            hdrs.setdefault(k.strip().lower(), []).append(v.strip())
+        copy = "".join(f"{k}: {v}\r\n" for k in ("via", "from", "to", "call-id", "cseq")
+                       for v in hdrs.get(k, []))
+        auth = hdrs.get("authorization")
+        if not auth:
+            self.nonce_seq += 1
+            nonce = f"{os.urandom(8).hex()}{self.nonce_seq}"
+            return (f"SIP/2.0 401 Unauthorized\r\n{copy}WWW-Authenticate: Digest realm=\"{REALM}\", "
+                    f"nonce=\"{nonce}\", qop=\"auth\", algorithm={self.alg}\r\nContent-Length: 0\r\n\r\n")
+        if self._valid(auth[0], lines[0].split()[0]):
+            contact = hdrs.get("contact", ["<sip:x@127.0.0.1>"])[0]
+            return (f"SIP/2.0 200 OK\r\n{copy}Contact: {contact};expires={self.expires}\r\n"
+                    f"Expires: {self.expires}\r\nContent-Length: 0\r\n\r\n")
+        return f"SIP/2.0 403 Forbidden\r\n{copy}Content-Length: 0\r\n\r\n"
+
+    def _valid(self, auth, method):
+        p = _params(auth)
+        alg = p.get("algorithm", "MD5")
+        if alg != self.alg or p.get("username") != self.user or p.get("realm") != REALM:
+            return False
+        ha1 = _hash(alg, f"{self.user}:{REALM}:{self.password}")
+        ha2 = _hash(alg, f"{method}:{p.get('uri')}")
+        if p.get("qop") == "auth":
+            want = _hash(alg, f"{ha1}:{p['nonce']}:{p['nc']}:{p['cnonce']}:auth:{ha2}")
+        else:
+            want = _hash(alg, f"{ha1}:{p['nonce']}:{ha2}")
+        return want == p.get("response")
+
+    def _serve_udp(self):
+        while not self.stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            resp = self.answer(data.decode(errors="replace"))
+            if resp:
+                self.sock.sendto(resp.encode(), addr)
+
+    def _serve_tls(self):
+        while not self.stop.is_set():
+            try:
+                raw, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            threading.Thread(target=self._tls_conn, args=(raw,), daemon=True).start()
+
+    def _tls_conn(self, raw):
+        raw.settimeout(5)
+        try:
+            conn = self.tls_ctx.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            with self.lock:
+                self.handshake_errors.append(str(e))
+            raw.close()
+            return
+        buf = b""
+        conn.settimeout(0.5)
+        while not self.stop.is_set():
+            try:
+                chunk = conn.recv(65535)
+            except socket.timeout:
+                continue
+            except (ssl.SSLError, OSError):
+                break
+            if not chunk:
+                break
+            buf += chunk
+            while b"\r\n\r\n" in buf:
+                msg, buf = buf.split(b"\r\n\r\n", 1)
+                resp = self.answer(msg.decode(errors="replace") + "\r\n\r\n")
+                if resp:
+                    conn.sendall(resp.encode())
+        conn.close()
+
+
+def tls_server_context(cert, key):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+# ---- DNS ----
+
+TYPES = {"A": 1, "NAPTR": 35, "SRV": 33, "AAAA": 28}
+
+
+def _qname(data, off):
+    labels = []
+    while data[off]:
+        n = data[off]
+        labels.append(data[off + 1:off + 1 + n].decode())
+        off += 1 + n
+    return ".".join(labels).lower(), off + 1
+
+
+def _encode_name(name):
+    out = b""
+    for label in name.rstrip(".").split("."):
+        out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+
+def _rdata(rtype, value):
+    if rtype == "A":
+        return socket.inet_aton(value)
+    if rtype == "SRV":
+        prio, weight, port, target = value
+        return struct.pack("!HHH", prio, weight, port) + _encode_name(target)
+    if rtype == "NAPTR":
+        order, pref, flags, service, regexp, repl = value
+        s = lambda t: bytes([len(t)]) + t.encode()
+        return struct.pack("!HH", order, pref) + s(flags) + s(service) + s(regexp) + _encode_name(repl)
+    raise ValueError(rtype)
+
+
+class DnsServer:
+    """Answers from records {(name, type): [(ttl, value), ...]} on
+    127.0.0.x over UDP; anything else gets an empty NOERROR (or NXDOMAIN
+    for names not in the table at all). `queries` logs (name, type)."""
+
+    def __init__(self, records, ip="127.0.0.1"):
+        self.records = {(n.lower(), t): v for (n, t), v in records.items()}
+        self.queries = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((ip, 0))
+        self.sock.settimeout(0.2)
+        self.addr = f"{ip}:{self.sock.getsockname()[1]}"
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(4096)
+            except socket.timeout:
+                continue
+            try:
+                self.sock.sendto(self._answer(data), addr)
+            except (IndexError, struct.error):
+                continue
+
+    def _answer(self, q):
+        qid = q[:2]
+        name, off = _qname(q, 12)
+        qtype = struct.unpack("!H", q[off:off + 2])[0]
+        question = q[12:off + 4]
+        tname = next((k for k, v in TYPES.items() if v == qtype), str(qtype))
+        self.queries.append((name, tname))
+        rrs = self.records.get((name, tname), [])
+        known = any(n == name for n, _ in self.records)
+        rcode = 0 if known else 3
+        ans = b""
+        for ttl, value in rrs:
+            rd = _rdata(tname, value)
+            ans += b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, ttl, len(rd)) + rd
+        flags = 0x8180 | rcode
+        return qid + struct.pack("!HHHHH", flags, 1, len(rrs), 0, 0) + question + ans
