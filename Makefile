@@ -15,7 +15,7 @@ BUILD_DEPS := build-essential cmake pkg-config libevent-dev libssl-dev \
               openssl libsrtp2-dev libnftables-dev libcurl4-openssl-dev libc-ares-dev
 TEST_DEPS  := libcmocka-dev python3 python3-pytest sip-tester baresip \
               fail2ban clang libclang-rt-14-dev sipvicious iproute2 \
-              nftables python3-aiosmtpd
+              nftables python3-aiosmtpd python3-cryptography
 
 .PHONY: all build deps test-deps run test unit integration fuzz asan bench clean lint
 
