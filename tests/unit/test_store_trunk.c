@@ -567,6 +567,50 @@ static void test_route_foreach_stops(void **state)
 	assert_int_equal(seen, 2);
 }
 
+/* The registration client's state: written whole, read back, replaced,
+ * refused for an unknown trunk or state, and gone with its trunk. */
+static void test_trunk_status_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct trunk_record t = trunk("prov", "sip.provider.example");
+	struct trunk_status st, got;
+
+	assert_int_equal(store_trunk_add(f->s, &t), 0);
+	assert_int_equal(store_trunk_status_get(f->s, "prov", &got), ENOENT);
+	memset(&st, 0, sizeof(st));
+	snprintf(st.trunk, sizeof(st.trunk), "prov");
+	snprintf(st.state, sizeof(st.state), "registered");
+	st.last_code = 200;
+	st.expires = 1800000600;
+	st.registered = 1800000000;
+	st.next_attempt = 1800000510;
+	assert_int_equal(store_trunk_status_put(f->s, &st), 0);
+	assert_int_equal(store_trunk_status_get(f->s, "prov", &got), 0);
+	assert_string_equal(got.state, "registered");
+	assert_int_equal(got.last_code, 200);
+	assert_int_equal(got.expires, 1800000600);
+	assert_int_equal(got.registered, 1800000000);
+	assert_int_equal(got.next_attempt, 1800000510);
+	assert_true(got.updated > 0);
+
+	snprintf(st.state, sizeof(st.state), "failed");
+	snprintf(st.reason, sizeof(st.reason), "403 Forbidden");
+	st.last_code = 403;
+	assert_int_equal(store_trunk_status_put(f->s, &st), 0);
+	assert_int_equal(store_trunk_status_get(f->s, "prov", &got), 0);
+	assert_string_equal(got.state, "failed");
+	assert_string_equal(got.reason, "403 Forbidden");
+
+	snprintf(st.state, sizeof(st.state), "dancing");
+	assert_int_equal(store_trunk_status_put(f->s, &st), EINVAL);
+	snprintf(st.state, sizeof(st.state), "off");
+	snprintf(st.trunk, sizeof(st.trunk), "nosuch");
+	assert_int_equal(store_trunk_status_put(f->s, &st), ENOENT);
+
+	assert_int_equal(store_trunk_del(f->s, "prov"), 0);
+	assert_int_equal(store_trunk_status_get(f->s, "prov", &got), ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -590,6 +634,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_route_add_is_atomic, setup_routes, teardown),
 		cmocka_unit_test_setup_teardown(test_route_foreach_stops, setup_routes, teardown),
+		cmocka_unit_test_setup_teardown(test_trunk_status_round_trip, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
