@@ -271,3 +271,14 @@ int secret_load_or_create(const char *path, uint8_t *buf, size_t n)
 		secret_wipe(buf, n);
 	return err;
 }
+
+void secret_random_hex(char *out, size_t bytes)
+{
+	uint8_t raw[16];
+
+	if (bytes > sizeof(raw))
+		bytes = sizeof(raw);
+	if (secret_random(raw, bytes) != 0)
+		memset(raw, 0, bytes); /* secret_random only fails if the kernel does */
+	secret_hex(raw, bytes, out);
+}

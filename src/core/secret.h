@@ -20,6 +20,10 @@ int secret_uniform(uint32_t bound, uint32_t *out);
  * Returns 0, EINVAL or EIO. */
 int secret_password(char *out, size_t len);
 
+/* `bytes` random bytes (at most 16) as lower-case hex into out (2 *
+ * bytes + 1): branches, tags, Call-IDs, cnonces. */
+void secret_random_hex(char *out, size_t bytes);
+
 /* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void secret_hex(const uint8_t *in, size_t n, char *out);
 

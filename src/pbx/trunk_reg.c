@@ -78,17 +78,6 @@ static enum sip_transport tp_of(const struct trunk_record *r)
 	return strcmp(r->transport, "tcp") == 0 ? SIP_TP_TCP : SIP_TP_UDP;
 }
 
-static void random_hex(char *out, size_t bytes)
-{
-	uint8_t raw[16];
-
-	if (bytes > sizeof(raw))
-		bytes = sizeof(raw);
-	if (secret_random(raw, bytes) != 0)
-		memset(raw, 0, bytes); /* secret_random only fails if the kernel does */
-	secret_hex(raw, bytes, out);
-}
-
 /* ---- state out: the store and the security log ---- */
 
 static void reg_save(struct trunk_reg *tr)
@@ -221,9 +210,9 @@ static int reg_send(struct trunk_reg *tr)
 	if ((err = reg_local(tr, local, sizeof(local))) != 0)
 		return err;
 	reg_request_uri(tr, uri, sizeof(uri));
-	random_hex(branch, 12);
+	secret_random_hex(branch, 12);
 	if (tr->have_ch) {
-		random_hex(cnonce, 8);
+		secret_random_hex(cnonce, 8);
 		err = trunk_auth_header(&tr->ch, tr->rec.username, tr->rec.password, "REGISTER",
 					uri, ++tr->nc, cnonce, auth, sizeof(auth));
 		if (err)
@@ -472,8 +461,8 @@ static int reg_alloc(struct trunk_reg **tp, struct trunk_regs *set,
 	tr->set = set;
 	tr->rec = *rec;
 	tr->backoff_s = TRUNK_RETRY_MIN_S;
-	random_hex(tr->call_id, 16);
-	random_hex(tr->from_tag, 8);
+	secret_random_hex(tr->call_id, 16);
+	secret_random_hex(tr->from_tag, 8);
 	tr->timer = evtimer_new(set->ctx->base, reg_on_timer, tr);
 	if (!tr->timer) {
 		err = ENOMEM;

@@ -46,13 +46,7 @@ char *call_strdup(struct sip_str s)
 
 void call_random_hex(char *out, size_t bytes)
 {
-	uint8_t raw[16];
-
-	if (bytes > sizeof(raw))
-		bytes = sizeof(raw);
-	if (secret_random(raw, bytes) != 0)
-		memset(raw, 0, bytes); /* secret_random only fails if the kernel does */
-	secret_hex(raw, bytes, out);
+	secret_random_hex(out, bytes);
 }
 
 void call_security_event(const char *event, const struct sip_peer *src,

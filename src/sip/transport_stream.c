@@ -352,28 +352,33 @@ static void conn_deadline(evutil_socket_t fd, short what, void *arg)
 	conn_close(c, "handshake or message not completed in time");
 }
 
+/* A TLS bufferevent over fd (-1: connected later) that owns ssl, which is
+ * freed on failure. */
+static struct bufferevent *bev_tls(struct transport *t, evutil_socket_t fd, SSL *ssl,
+				   enum bufferevent_ssl_state state)
+{
+	struct bufferevent *bev = bufferevent_openssl_socket_new(t->base, fd, ssl, state,
+								 BEV_OPT_CLOSE_ON_FREE);
+
+	if (!bev) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* Peers often drop TCP without close_notify; that is an ordinary EOF
+	 * for SIP, not an attack (no length is implied by TLS EOF). */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
+}
+
 static struct bufferevent *bev_for(struct transport *t, enum sip_transport tp,
 				   evutil_socket_t fd)
 {
-	struct bufferevent *bev;
 	SSL *ssl;
 
 	if (tp != SIP_TP_TLS)
 		return bufferevent_socket_new(t->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	ssl = SSL_new(t->ssl_ctx);
-	if (!ssl)
-		return NULL;
-	bev = bufferevent_openssl_socket_new(t->base, fd, ssl,
-					     BUFFEREVENT_SSL_ACCEPTING,
-					     BEV_OPT_CLOSE_ON_FREE);
-	if (!bev) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	/* Phones often drop TCP without close_notify; that is an ordinary
-	 * EOF for SIP, not an attack (no length is implied by TLS EOF). */
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
+	return ssl ? bev_tls(t, fd, ssl, BUFFEREVENT_SSL_ACCEPTING) : NULL;
 }
 
 static int conn_alloc(struct conn **cp, struct stream_listener *l,
@@ -598,6 +603,31 @@ static int load_key(SSL_CTX *ctx, const char *cert, const char *key,
 	return 0;
 }
 
+/* What every context of ours has, server or client: TLS 1.2 at least, no
+ * compression (CRIME), no renegotiation (a cheap CPU attack and a source
+ * of past bugs), forward-secret AEAD suites. */
+static int tls_ctx_new(SSL_CTX **cp, const SSL_METHOD *method, const char *what,
+		       char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+
+	ERR_clear_error();
+	ctx = SSL_CTX_new(method);
+	if (!ctx) {
+		snprintf(err, errlen, "%s: cannot create a context", what);
+		return tls_fail(NULL, err, errlen, ENOMEM);
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1) {
+		snprintf(err, errlen, "%s: cipher or group list refused", what);
+		return tls_fail(ctx, err, errlen, EINVAL);
+	}
+	*cp = ctx;
+	return 0;
+}
+
 int stream_tls_init(struct transport *t, const char *cert, const char *key,
 		    char *err, size_t errlen)
 {
@@ -619,22 +649,11 @@ int stream_tls_init(struct transport *t, const char *cert, const char *key,
 		snprintf(err, errlen, "tls_key %s: %s", key, strerror(e));
 		return e;
 	}
-	ERR_clear_error();
-	ctx = SSL_CTX_new(TLS_server_method());
-	if (!ctx) {
-		snprintf(err, errlen, "TLS: cannot create a context");
-		return tls_fail(NULL, err, errlen, ENOMEM);
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	/* No compression (CRIME), no renegotiation (a cheap CPU attack and a
-	 * source of past bugs), our cipher order rather than the client's. */
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-			    SSL_OP_CIPHER_SERVER_PREFERENCE);
-	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
-	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1) {
-		snprintf(err, errlen, "TLS: cipher or group list refused");
-		return tls_fail(ctx, err, errlen, EINVAL);
-	}
+	e = tls_ctx_new(&ctx, TLS_server_method(), "TLS", err, errlen);
+	if (e)
+		return e;
+	/* Our cipher order rather than the client's. */
+	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_default_passwd_cb(ctx, no_password);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		snprintf(err, errlen, "tls_cert %s: not a PEM certificate chain", cert);
@@ -751,21 +770,11 @@ int stream_client_tls_init(struct transport *t, const char *ca_file,
 			   char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
-	int ok;
+	int ok, e;
 
-	ERR_clear_error();
-	ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx) {
-		snprintf(err, errlen, "TLS client: cannot create a context");
-		return tls_fail(NULL, err, errlen, ENOMEM);
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-	if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1 ||
-	    SSL_CTX_set1_groups_list(ctx, TLS_GROUPS) != 1) {
-		snprintf(err, errlen, "TLS client: cipher or group list refused");
-		return tls_fail(ctx, err, errlen, EINVAL);
-	}
+	e = tls_ctx_new(&ctx, TLS_client_method(), "TLS client", err, errlen);
+	if (e)
+		return e;
 	/* Verification is not optional: a trunk carries credentials and
 	 * calls that cost money. A private CA is configured, not skipped. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
@@ -830,22 +839,12 @@ static struct conn *client_find(const struct transport *t, enum sip_transport tp
 static struct bufferevent *client_bev(struct transport *t, enum sip_transport tp,
 				      const char *name)
 {
-	struct bufferevent *bev;
 	SSL *ssl;
 
 	if (tp != SIP_TP_TLS)
 		return bufferevent_socket_new(t->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	ssl = client_ssl(t, name);
-	if (!ssl)
-		return NULL;
-	bev = bufferevent_openssl_socket_new(t->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-					     BEV_OPT_CLOSE_ON_FREE);
-	if (!bev) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
+	return ssl ? bev_tls(t, -1, ssl, BUFFEREVENT_SSL_CONNECTING) : NULL;
 }
 
 static int client_start(struct conn *c, const struct sockaddr *sa, socklen_t salen)
