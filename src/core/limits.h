@@ -229,4 +229,8 @@
 #define TRUNK_REGISTER_EXPIRES_S 3600u
 #define TRUNK_MIN_GRANTED_S 5u
 
+/* The largest Min-Expires (423) we follow: a day. A larger one is a
+ * provider's mistake, and the registration fails with it instead. */
+#define TRUNK_MAX_MIN_EXPIRES_S 86400u
+
 #endif

@@ -43,6 +43,9 @@ struct trunk_reg {
 	bool resolving;              /* between dns_resolve and its callback */
 	struct tsx *tsx;             /* pending REGISTER, NULL none */
 	struct sip_peer peer;        /* where REGISTER goes */
+	struct dns_result targets;   /* the resolved list, tried in order */
+	unsigned target;             /* the one in use */
+	unsigned expires_req;        /* what we ask for; raised by a 423 */
 	char call_id[33], from_tag[17];
 	uint32_t cseq;
 	struct trunk_challenge ch;
@@ -199,6 +202,7 @@ static int reg_local(const struct trunk_reg *tr, char *out, size_t len)
 }
 
 static void reg_on_response(void *arg, struct tsx *x, const struct sip_msg *resp, int err);
+static void reg_next_or_fail(struct trunk_reg *tr, const char *token, const char *text);
 
 static int reg_send(struct trunk_reg *tr)
 {
@@ -232,7 +236,7 @@ static int reg_send(struct trunk_reg *tr)
 		     "Content-Length: 0\r\n\r\n",
 		     uri, tpu, local, branch, tr->rec.username, tr->rec.host, tr->from_tag,
 		     tr->rec.username, tr->rec.host, tr->call_id, ++tr->cseq,
-		     tr->rec.username, local, transport_name(tr->peer.tp), TRUNK_REGISTER_EXPIRES_S,
+		     tr->rec.username, local, transport_name(tr->peer.tp), tr->expires_req,
 		     ctx->conf->user_agent[0] ? "User-Agent: " : "", ctx->conf->user_agent,
 		     ctx->conf->user_agent[0] ? "\r\n" : "", auth);
 	secret_wipe(auth, sizeof(auth));
@@ -260,17 +264,19 @@ static void reg_send_or_fail(struct trunk_reg *tr)
 
 /* The expiry the provider granted our contact: its Contact's expires
  * parameter, else the Expires header, else what we asked for. */
-static unsigned reg_granted(const struct sip_msg *resp)
+static unsigned reg_granted(const struct sip_msg *resp, unsigned asked)
 {
 	struct sip_contact c[SIP_MAX_CONTACTS_PER_REGISTER];
 	const struct sip_hdr *h = sip_msg_hdr(resp, SIP_H_EXPIRES);
 	size_t n = 0;
 	bool star = false;
 	uint64_t v;
-	unsigned granted = TRUNK_REGISTER_EXPIRES_S;
+	unsigned granted = asked;
 
+	/* Never longer than asked: a provider's typo must not make us wait
+	 * a year to refresh. */
 	if (h && sip_parse_uint(h->value, SIP_MAX_EXPIRES, &v) == 0)
-		granted = (unsigned)(v < TRUNK_REGISTER_EXPIRES_S ? v : TRUNK_REGISTER_EXPIRES_S);
+		granted = (unsigned)(v < asked ? v : asked);
 	if (sip_contacts_parse(resp, c, SIP_MAX_CONTACTS_PER_REGISTER, &n, &star) == 0) {
 		/* Several contacts: the shortest is the safe reading. */
 		for (size_t i = 0; i < n; i++)
@@ -282,7 +288,7 @@ static unsigned reg_granted(const struct sip_msg *resp)
 
 static void reg_success(struct trunk_reg *tr, const struct sip_msg *resp)
 {
-	unsigned granted = reg_granted(resp), refresh;
+	unsigned granted = reg_granted(resp, tr->expires_req), refresh;
 	int64_t now = time(NULL);
 	bool was = tr->state == REG_REGISTERED;
 
@@ -333,6 +339,20 @@ static void reg_challenged(struct trunk_reg *tr, const struct sip_msg *resp)
 	reg_send_or_fail(tr);
 }
 
+/* 423 Interval Too Brief: ask again with the provider's Min-Expires, only
+ * upwards and within a day, so a provider cannot make us ask forever. */
+static bool reg_raise_expires(struct trunk_reg *tr, const struct sip_msg *resp)
+{
+	const struct sip_hdr *h = sip_msg_hdr(resp, SIP_H_MIN_EXPIRES);
+	uint64_t v;
+
+	if (!h || sip_parse_uint(h->value, SIP_MAX_EXPIRES, &v) != 0 ||
+	    v <= tr->expires_req || v > TRUNK_MAX_MIN_EXPIRES_S)
+		return false;
+	tr->expires_req = (unsigned)v;
+	return true;
+}
+
 static void reg_final(struct trunk_reg *tr, const struct sip_msg *resp)
 {
 	char text[160];
@@ -344,6 +364,10 @@ static void reg_final(struct trunk_reg *tr, const struct sip_msg *resp)
 	}
 	if (resp->status == 401 || resp->status == 407) {
 		reg_challenged(tr, resp);
+		return;
+	}
+	if (resp->status == 423 && reg_raise_expires(tr, resp)) {
+		reg_send_or_fail(tr);
 		return;
 	}
 	if (resp->status == 403) {
@@ -374,17 +398,62 @@ static void reg_on_response(void *arg, struct tsx *x, const struct sip_msg *resp
 		snprintf(text, sizeof(text), "no answer from the provider");
 	else
 		snprintf(text, sizeof(text), "cannot reach the provider: %s", strerror(err));
-	reg_fail(tr, err == ETIMEDOUT ? "timeout" : "transport", text, true);
+	reg_next_or_fail(tr, err == ETIMEDOUT ? "timeout" : "transport", text);
 }
 
 /* ---- resolving and connecting ---- */
 
+/* Send to the current target of the resolved list, connecting first for
+ * TCP and TLS. */
+static void reg_use_target(struct trunk_reg *tr)
+{
+	const struct dns_target *t = &tr->targets.t[tr->target];
+	char text[120];
+	int e;
+
+	memset(&tr->peer, 0, sizeof(tr->peer));
+	tr->peer.tp = t->tp;
+	tr->peer.addr = t->addr;
+	tr->peer.addrlen = t->addrlen;
+	tr->peer.sock = -1;
+	if (tr->peer.tp != SIP_TP_UDP) {
+		e = transport_connect(tr->set->ctx->tp, tr->peer.tp,
+				      (const struct sockaddr *)&tr->peer.addr, tr->peer.addrlen,
+				      tr->rec.host, &tr->peer.conn_id);
+		if (e) {
+			snprintf(text, sizeof(text), "cannot connect: %s",
+				 e == EPROTONOSUPPORT ? "TLS client not available" : strerror(e));
+			reg_next_or_fail(tr, "connect_failed", text);
+			return;
+		}
+	}
+	reg_send_or_fail(tr);
+}
+
+/* RFC 3263 4.3: a target that does not answer or cannot be reached hands
+ * over to the next one of the list; the last one's failure is the
+ * attempt's. */
+static void reg_next_or_fail(struct trunk_reg *tr, const char *token, const char *text)
+{
+	char where[80];
+
+	if (tr->target + 1 >= tr->targets.n) {
+		reg_fail(tr, token, text, true);
+		return;
+	}
+	if (tr->tsx)
+		tsx_client_detach(tr->tsx);
+	tr->tsx = NULL;
+	sip_peer_format(&tr->peer, where, sizeof(where));
+	log_info("trunk %s: %s (%s); trying the next address", tr->rec.name, text, where);
+	tr->target++;
+	reg_use_target(tr);
+}
+
 static void reg_on_resolved(void *arg, int err, const struct dns_result *res)
 {
 	struct trunk_reg *tr = arg;
-	struct sip_ctx *ctx = tr->set->ctx;
 	char text[TRUNK_HOST_MAX + 80];
-	int e;
 
 	tr->dns_id = 0;
 	tr->resolving = false;
@@ -394,22 +463,9 @@ static void reg_on_resolved(void *arg, int err, const struct dns_result *res)
 		reg_fail(tr, "dns", text, true);
 		return;
 	}
-	memset(&tr->peer, 0, sizeof(tr->peer));
-	tr->peer.tp = res->t[0].tp;
-	tr->peer.addr = res->t[0].addr;
-	tr->peer.addrlen = res->t[0].addrlen;
-	tr->peer.sock = -1;
-	if (tr->peer.tp != SIP_TP_UDP) {
-		e = transport_connect(ctx->tp, tr->peer.tp, (const struct sockaddr *)&tr->peer.addr,
-				      tr->peer.addrlen, tr->rec.host, &tr->peer.conn_id);
-		if (e) {
-			snprintf(text, sizeof(text), "cannot connect: %s",
-				 e == EPROTONOSUPPORT ? "TLS client not available" : strerror(e));
-			reg_fail(tr, "connect_failed", text, true);
-			return;
-		}
-	}
-	reg_send_or_fail(tr);
+	tr->targets = *res;
+	tr->target = 0;
+	reg_use_target(tr);
 }
 
 static void reg_attempt(struct trunk_reg *tr)
@@ -461,6 +517,7 @@ static int reg_alloc(struct trunk_reg **tp, struct trunk_regs *set,
 	tr->set = set;
 	tr->rec = *rec;
 	tr->backoff_s = TRUNK_RETRY_MIN_S;
+	tr->expires_req = TRUNK_REGISTER_EXPIRES_S;
 	secret_random_hex(tr->call_id, 16);
 	secret_random_hex(tr->from_tag, 8);
 	tr->timer = evtimer_new(set->ctx->base, reg_on_timer, tr);
@@ -543,12 +600,12 @@ static int reload_one(const struct trunk_record *rec, void *arg)
 }
 
 /* A trunk that no longer registers says so in `trunk show`. */
-static void reg_stop(struct trunk_reg *tr)
+static void reg_stop(struct trunk_reg *tr, const char *why)
 {
 	reg_quiesce(tr);
 	tr->state = REG_OFF;
 	tr->next_attempt = 0;
-	snprintf(tr->reason, sizeof(tr->reason), "registration is off");
+	snprintf(tr->reason, sizeof(tr->reason), "%s", why);
 	reg_save(tr);
 	reg_free(tr);
 }
@@ -568,7 +625,7 @@ void trunk_regs_reload(struct trunk_regs *set)
 			tr->next = w.keep;
 			w.keep = tr;
 		} else {
-			reg_stop(tr);
+			reg_stop(tr, "registration is off");
 		}
 	}
 	set->list = w.keep;
@@ -585,7 +642,13 @@ void trunk_regs_conn_failed(struct trunk_regs *set, uint64_t conn_id,
 		if (tr->peer.tp == SIP_TP_UDP || tr->peer.conn_id != conn_id || !tr->tsx)
 			continue;
 		snprintf(text, sizeof(text), "%s: %s", reason, detail);
-		reg_fail(tr, reason, text, true);
+		/* A certificate that fails is an answer, not an outage: it is
+		 * reported, not worked around with another address. */
+		if (strcmp(reason, "tls_verify_failed") == 0)
+			reg_fail(tr, reason, text, true);
+		else
+			reg_next_or_fail(tr, reason, text);
+		return;
 	}
 }
 
@@ -610,7 +673,7 @@ void trunk_regs_free(struct trunk_regs *set)
 		struct trunk_reg *tr = set->list;
 
 		set->list = tr->next;
-		reg_free(tr);
+		reg_stop(tr, "the daemon is not running");
 	}
 	free(set);
 }

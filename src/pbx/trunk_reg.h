@@ -26,8 +26,9 @@ struct trunk_regs;
  * from ctx->store and starts registering. 0 or errno. */
 int trunk_regs_alloc(struct trunk_regs **rp, struct sip_ctx *ctx,
 		     struct dns *dns);
-/* Cancels timers, lookups and transactions; no un-REGISTER is sent (a
- * restart re-registers at once). */
+/* Cancels timers, lookups and transactions and records every trunk as
+ * `off` (the daemon is stopping); no un-REGISTER is sent (a restart
+ * re-registers at once). */
 void trunk_regs_free(struct trunk_regs *r);
 
 /* The store changed (data_version): trunks added, changed or deleted are

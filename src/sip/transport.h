@@ -134,8 +134,9 @@ int transport_connect(struct transport *t, enum sip_transport tp,
 /* Why an outbound connection failed: reason is a stable token
  * ("connect_failed", "timeout", "tls_verify_failed", "tls_handshake") and
  * detail a human reason ("certificate has expired", "hostname mismatch",
- * "unable to get local issuer certificate", strerror). Called before the
- * close callback of that connection. */
+ * "unable to get local issuer certificate", strerror). Called once the
+ * connection is closed (after its close callback), so the owner may
+ * connect again from inside it. */
 typedef void (*transport_fail_cb)(void *arg, uint64_t conn_id,
 				  const char *reason, const char *detail);
 void transport_set_fail_cb(struct transport *t, transport_fail_cb cb,

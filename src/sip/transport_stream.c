@@ -914,6 +914,7 @@ static void client_fail(struct conn *c, const char *reason, const char *detail)
 {
 	struct transport *t = c->t;
 	char where[80];
+	uint64_t id;
 
 	sockaddr_format((struct sockaddr *)&c->addr, where, sizeof(where));
 	if (strcmp(reason, "tls_verify_failed") == 0) {
@@ -927,9 +928,12 @@ static void client_fail(struct conn *c, const char *reason, const char *detail)
 	}
 	log_warn("%s connection to %s (%s) failed: %s (%s)", transport_name(c->tp),
 		 where, c->name, reason, detail);
-	if (!t->freeing && t->fail_cb)
-		t->fail_cb(t->fail_arg, c->id, reason, detail);
+	/* Closed first, so an owner that reconnects at once from the callback
+	 * gets a new connection, never this dying one. */
+	id = c->id;
 	conn_close(c, reason);
+	if (!t->freeing && t->fail_cb)
+		t->fail_cb(t->fail_arg, id, reason, detail);
 }
 
 /* Why a TLS connection did not come up: the certificate check (the

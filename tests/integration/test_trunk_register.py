@@ -185,6 +185,33 @@ def test_no_answer_is_retried_with_backoff(instance):
     assert len(ev) == 1 and "reason=timeout" in ev[0]
 
 
+def test_interval_too_brief_asks_for_the_providers_minimum(instance):
+    reg = Registrar(USER, PASSWORD, alg="MD5", expires=7200, min_expires=7200)
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
+        instance.start()
+        wait_state(instance, "registered")
+        # 3600 first, refused with 423, then the provider's 7200.
+        assert "Expires: 3600\r\n" in reg.requests[0]
+        assert all("Expires: 7200\r\n" in r for r in reg.requests[1:])
+    finally:
+        reg.close()
+
+
+def test_stopped_daemon_leaves_the_trunk_off(instance):
+    reg = Registrar(USER, PASSWORD, alg="MD5", expires=60)
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
+        instance.start()
+        wait_state(instance, "registered")
+        instance.stop()
+        t = show(instance)
+        assert t["state"] == "off" and t["reason"] == "the daemon is not running", t
+        assert t["expires"] == "-"
+    finally:
+        reg.close()
+
+
 # ---- DNS ----
 
 @pytest.fixture
@@ -222,6 +249,31 @@ def test_provider_found_through_naptr_srv_and_a(instance, dns_provider):
         asked.index(("sip1.provider.test", "A")) < asked.index(("backup.provider.test", "A"))
     assert reg.requests[0].startswith("REGISTER sip:provider.test SIP/2.0")
     assert f"To: <sip:{USER}@provider.test>" in reg.requests[0]
+
+
+def test_next_srv_target_when_the_first_refuses_over_tcp(instance):
+    reg = Registrar(USER, PASSWORD, alg="MD5", expires=60, tcp=True)
+    dead = free_port()  # nothing listens: the connect is refused
+    dns = DnsServer({
+        ("provider.test", "NAPTR"): [],
+        ("_sip._tcp.provider.test", "SRV"): [
+            (300, (10, 0, dead, "sip1.provider.test")),
+            (300, (20, 0, reg.port, "sip2.provider.test"))],
+        ("sip1.provider.test", "A"): [(300, "127.0.0.1")],
+        ("sip2.provider.test", "A"): [(300, "127.0.0.1")],
+    })
+    instance.set_conf("trunks", "dns_servers", dns.addr)
+    try:
+        add_trunk(instance, "provider.test", "--transport", "tcp")
+        instance.start()
+        wait_state(instance, "registered")
+        assert ("_sip._tcp.provider.test", "SRV") in dns.queries
+        assert "Via: SIP/2.0/TCP " in reg.requests[0]
+        assert f"127.0.0.1:{dead}" in instance.daemon_output()
+        assert "trying the next address" in instance.daemon_output()
+    finally:
+        dns.close()
+        reg.close()
 
 
 def test_unknown_host_fails_with_dns_reason(instance, dns_provider):

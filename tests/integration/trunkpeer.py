@@ -92,23 +92,26 @@ class Registrar:
     auth) and answers the credentials with 200 (Expires `expires`) or 403.
     `requests` holds every REGISTER received, in order, as text."""
 
-    def __init__(self, user, password, alg="MD5", expires=10, port=0, tls_ctx=None):
+    def __init__(self, user, password, alg="MD5", expires=10, port=0, tls_ctx=None,
+                 tcp=False, min_expires=0):
         self.user, self.password, self.alg, self.expires = user, password, alg, expires
+        self.min_expires = min_expires
         self.requests = []
         self.handshake_errors = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.nonce_seq = 0
         self.tls_ctx = tls_ctx
-        kind = socket.SOCK_STREAM if tls_ctx else socket.SOCK_DGRAM
+        stream = tcp or tls_ctx is not None
+        kind = socket.SOCK_STREAM if stream else socket.SOCK_DGRAM
         self.sock = socket.socket(socket.AF_INET, kind)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
         self.sock.settimeout(0.2)
-        if tls_ctx:
+        if stream:
             self.sock.listen(8)
-        self.thread = threading.Thread(target=self._serve_tls if tls_ctx else self._serve_udp,
+        self.thread = threading.Thread(target=self._serve_stream if stream else self._serve_udp,
                                        daemon=True)
         self.thread.start()
 
@@ -136,6 +139,10 @@ class Registrar:
         copy = "".join(f"{k}: {v}\r\n" for k in ("via", "from", "to", "call-id", "cseq")
                        for v in hdrs.get(k, []))
         auth = hdrs.get("authorization")
+        asked = int(hdrs.get("expires", ["3600"])[0])
+        if self.min_expires and asked < self.min_expires:
+            return (f"SIP/2.0 423 Interval Too Brief\r\n{copy}Min-Expires: {self.min_expires}\r\n"
+                    "Content-Length: 0\r\n\r\n")
         if not auth:
             self.nonce_seq += 1
             nonce = f"{os.urandom(8).hex()}{self.nonce_seq}"
@@ -170,23 +177,25 @@ class Registrar:
             if resp:
                 self.sock.sendto(resp.encode(), addr)
 
-    def _serve_tls(self):
+    def _serve_stream(self):
         while not self.stop.is_set():
             try:
                 raw, _ = self.sock.accept()
             except socket.timeout:
                 continue
-            threading.Thread(target=self._tls_conn, args=(raw,), daemon=True).start()
+            threading.Thread(target=self._stream_conn, args=(raw,), daemon=True).start()
 
-    def _tls_conn(self, raw):
+    def _stream_conn(self, raw):
         raw.settimeout(5)
-        try:
-            conn = self.tls_ctx.wrap_socket(raw, server_side=True)
-        except (ssl.SSLError, OSError) as e:
-            with self.lock:
-                self.handshake_errors.append(str(e))
-            raw.close()
-            return
+        conn = raw
+        if self.tls_ctx:
+            try:
+                conn = self.tls_ctx.wrap_socket(raw, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                with self.lock:
+                    self.handshake_errors.append(str(e))
+                raw.close()
+                return
         buf = b""
         conn.settimeout(0.5)
         while not self.stop.is_set():
