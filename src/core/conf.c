@@ -20,6 +20,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "fraud/rating.h"
 #include "guard/alert_conf.h"
 #include "guard/nft.h"
 #include "sip/digest.h"
@@ -42,6 +43,8 @@ enum conf_type {
 	CT_LOGLEVEL,   /* error|warn|info|debug */
 	CT_DIGEST_ALGS, /* ordered, non-empty subset of sha256,md5 */
 	CT_NEWNET,     /* alert|deny|allow */
+	CT_MONEY,      /* a decimal amount of [credit] currency, exact to the micro-unit */
+	CT_PERCENTS,   /* ascending list of whole percentages 1..100; min/max bound the count */
 };
 
 struct conf_key {
@@ -203,6 +206,22 @@ static const struct conf_key conf_table[] = {
 
 	{ "credit", "currency", CT_STRING, 3, 3, "GBP", false, false, FIELD(currency),
 	  "currency of rates and caps (ISO 4217); rate tables in another currency are refused" },
+	/* Defaults for a small office: docs/fraud.md says why these. */
+	{ "credit", "daily_cap", CT_MONEY, 0, 0, "100", true, false, FIELD(credit_daily_cap),
+	  "most all chargeable calls together may cost in a day, in currency; 0: no cap (not advised)" },
+	{ "credit", "monthly_cap", CT_MONEY, 0, 0, "1000", true, false, FIELD(credit_monthly_cap),
+	  "most all chargeable calls together may cost in a calendar month; 0: no cap" },
+	{ "credit", "ext_daily_cap", CT_MONEY, 0, 0, "20", true, false, FIELD(credit_ext_daily_cap),
+	  "most one extension's calls may cost in a day, unless it has a cap of its own; 0: no cap" },
+	{ "credit", "ext_monthly_cap", CT_MONEY, 0, 0, "200", true, false, FIELD(credit_ext_monthly_cap),
+	  "most one extension's calls may cost in a month, unless it has a cap of its own; 0: no cap" },
+	{ "credit", "trunk_daily_cap", CT_MONEY, 0, 0, "0", true, false, FIELD(credit_trunk_daily_cap),
+	  "most the calls over one trunk may cost in a day, unless it has a cap of its own; 0: no cap" },
+	{ "credit", "trunk_monthly_cap", CT_MONEY, 0, 0, "0", true, false, FIELD(credit_trunk_monthly_cap),
+	  "most the calls over one trunk may cost in a month, unless it has a cap of its own; 0: no cap" },
+	{ "credit", "alert_thresholds", CT_PERCENTS, 1, CONF_MAX_PERCENTS, "50,80,100", true, false,
+	  FIELD(credit_thresholds),
+	  "percentages of each cap at which an alert is sent, once a period: 1 to 3 ascending, at most 100" },
 
 	{ "fraud", "calls_per_minute_warn", CT_UINT, 0, 1000, "10", true, false, FIELD(fraud_cpm_warn),
 	  "outbound calls one extension starts in a minute that raise a warning; 0 is off" },
@@ -632,6 +651,57 @@ static int digest_alg_item(const char *item, unsigned idx, void *arg, char *why,
 	return 0;
 }
 
+/* An amount of money, with rating's exact price parser. */
+static int parse_money(const char *v, int64_t *out, char *why, size_t wl)
+{
+	const char *reason = NULL;
+	char shown[RATE_PRICE_TEXT_MAX + 8];
+
+	if (rating_parse_price(v, strlen(v), out, &reason) == 0)
+		return 0;
+	/* Quote at most what a price can be: the rest is noise. */
+	snprintf(shown, sizeof(shown), "%.*s%s", RATE_PRICE_TEXT_MAX, v,
+		 strlen(v) > RATE_PRICE_TEXT_MAX ? "..." : "");
+	snprintf(why, wl, "'%s' %s", shown, reason);
+	return EINVAL;
+}
+
+static int percent_item(const char *item, unsigned idx, void *arg, char *why, size_t wl)
+{
+	struct conf_percents *p = arg;
+	unsigned v;
+
+	if (parse_uint(item, 1, 100, &v, why, wl))
+		return EINVAL;
+	if (idx > 0 && v <= p->pct[idx - 1]) {
+		snprintf(why, wl, "'%u' does not follow %u: list the percentages in ascending "
+			 "order, each once", v, p->pct[idx - 1]);
+		return EINVAL;
+	}
+	p->pct[idx] = v;
+	return 0;
+}
+
+static int parse_percents(const struct conf_key *k, const char *v, struct conf_percents *out,
+			  char *why, size_t wl)
+{
+	struct conf_percents p;
+	unsigned count;
+	int err;
+
+	memset(&p, 0, sizeof(p));
+	err = for_each_item(v, (unsigned)k->max, &count, percent_item, &p, why, wl);
+	if (!err && count < k->min) {
+		snprintf(why, wl, "at least %lu percentage needed", k->min);
+		err = EINVAL;
+	}
+	if (err)
+		return err;
+	p.n = count;
+	*out = p;
+	return 0;
+}
+
 /* Parse v for key k into c. dir resolves relative paths. */
 static int conf_set(const struct conf_key *k, struct rf_conf *c, const char *dir,
 		    const char *v, char *why, size_t wl)
@@ -691,6 +761,10 @@ static int conf_set(const struct conf_key *k, struct rf_conf *c, const char *dir
 		if (!err)
 			c->ndigest_algs = count;
 		return err;
+	case CT_MONEY:
+		return parse_money(v, field(c, k), why, wl);
+	case CT_PERCENTS:
+		return parse_percents(k, v, field(c, k), why, wl);
 	case CT_NEWNET:
 		if (strcmp(v, "alert") != 0 && strcmp(v, "deny") != 0 && strcmp(v, "allow") != 0) {
 			snprintf(why, wl, "'%s' is not alert, deny or allow", v);
@@ -977,6 +1051,31 @@ static void conf_check_firewall(struct loader *ld)
 		     why);
 }
 
+/* A monthly cap below the daily one leaves the daily one unreachable:
+ * almost surely a slip of the keyboard. */
+static void conf_check_caps(struct loader *ld, const char *daily, const char *monthly,
+			    int64_t d, int64_t m)
+{
+	char dt[RATE_PRICE_BUF], mt[RATE_PRICE_BUF];
+
+	if (d && m && m < d)
+		fail(ld, max_line(line_of(ld, "credit", daily), line_of(ld, "credit", monthly)),
+		     "%s (%s) is below %s (%s) in [credit]: the daily cap could never be reached",
+		     monthly, rating_format_price(m, mt, sizeof(mt)), daily,
+		     rating_format_price(d, dt, sizeof(dt)));
+}
+
+static void conf_check_credit(struct loader *ld)
+{
+	const struct rf_conf *c = &ld->conf;
+
+	conf_check_caps(ld, "daily_cap", "monthly_cap", c->credit_daily_cap, c->credit_monthly_cap);
+	conf_check_caps(ld, "ext_daily_cap", "ext_monthly_cap", c->credit_ext_daily_cap,
+			c->credit_ext_monthly_cap);
+	conf_check_caps(ld, "trunk_daily_cap", "trunk_monthly_cap", c->credit_trunk_daily_cap,
+			c->credit_trunk_monthly_cap);
+}
+
 static void conf_check_alerts(struct loader *ld)
 {
 	const char *key = NULL;
@@ -1056,6 +1155,7 @@ static void conf_cross_check(struct loader *ld)
 	conf_check_firewall(ld);
 	conf_check_alerts(ld);
 	conf_check_fraud(ld);
+	conf_check_credit(ld);
 }
 
 int conf_load(struct rf_conf *c, const char *path, char *err, size_t errlen)
@@ -1151,6 +1251,16 @@ static void format_value(const struct rf_conf *c, const struct conf_key *k,
 	case CT_BOOL:
 		snprintf(out, outlen, "%s", *(const bool *)cfield(c, k) ? "true" : "false");
 		break;
+	case CT_MONEY:
+		rating_format_price(*(const int64_t *)cfield(c, k), out, outlen);
+		break;
+	case CT_PERCENTS: {
+		const struct conf_percents *p = cfield(c, k);
+
+		for (unsigned i = 0; i < p->n && o < outlen; i++)
+			o += (size_t)snprintf(out + o, outlen - o, "%s%u", i ? "," : "", p->pct[i]);
+		break;
+	}
 	case CT_ADDRS:
 		for (unsigned i = 0; i < c->nlisten && o < outlen; i++)
 			o += (size_t)snprintf(out + o, outlen - o, "%s%s", i ? "," : "", c->listen[i]);

@@ -17,6 +17,7 @@
 #define CONF_MAX_LISTEN 8
 #define CONF_MAX_LAN 32
 #define CONF_PATH_MAX 512
+#define CONF_MAX_PERCENTS 3 /* [credit] alert_thresholds */
 
 struct rf_conf {
 	char path[CONF_PATH_MAX]; /* the file read */
@@ -103,8 +104,15 @@ struct rf_conf {
 	/* [numbering] (fraud/numplan.h) */
 	char numbering_country[3];
 
-	/* [credit] */
+	/* [credit] (fraud/credit.h). Money is micro-units of `currency`. */
 	char currency[4];
+	int64_t credit_daily_cap, credit_monthly_cap;         /* system-wide; 0 = none */
+	int64_t credit_ext_daily_cap, credit_ext_monthly_cap; /* an extension without its own */
+	int64_t credit_trunk_daily_cap, credit_trunk_monthly_cap; /* a trunk without its own */
+	struct conf_percents {
+		unsigned pct[CONF_MAX_PERCENTS]; /* ascending, 1..100 */
+		unsigned n;
+	} credit_thresholds;
 
 	/* [fraud] (fraud/pattern.h): warning and critical levels, 0 is off */
 	unsigned fraud_cpm_warn, fraud_cpm_crit;                 /* calls per minute */

@@ -22,6 +22,11 @@
 	"SELECT * FROM (SELECT id, " CDR_COLUMNS " FROM cdr WHERE start_ms >= ?1" \
 	" ORDER BY start_ms DESC, id DESC LIMIT ?2) ORDER BY start_ms, id"
 
+#define SQL_CDR_SPEND \
+	"SELECT caller, trunk, start_ms, cost FROM cdr" \
+	" WHERE start_ms >= ?1 AND direction = 'outbound' AND cost > 0" \
+	" ORDER BY start_ms, id"
+
 /* The largest SIP status code: the schema refuses anything above. */
 #define CDR_RESULT_MAX 999u
 
@@ -134,11 +139,11 @@ static void row_to_cdr(sqlite3_stmt *st, struct cdr_record *r)
 }
 
 /* Listing runs rarely and from the CLI, so its statements are prepared
- * per call instead of holding a cached one on the daemon's connection. */
-static int walk(struct store *s, const char *sql, int64_t since_ms,
-		int64_t limit, store_cdr_cb cb, void *arg)
+ * per call instead of holding a cached one on the daemon's connection.
+ * Calls row() for each row; stops on its non-zero return. */
+static int each_row(struct store *s, const char *sql, int64_t since_ms, int64_t limit,
+		    int (*row)(sqlite3_stmt *st, void *ctx), void *ctx)
 {
-	struct cdr_record r;
 	sqlite3_stmt *st;
 	int rc, ret = 0;
 
@@ -148,16 +153,35 @@ static int walk(struct store *s, const char *sql, int64_t since_ms,
 	sqlite3_bind_int64(st, 1, since_ms);
 	if (limit > 0)
 		sqlite3_bind_int64(st, 2, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_to_cdr(st, &r);
-		ret = cb(&r, arg);
-		if (ret)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((ret = row(st, ctx)) != 0)
 			break;
-	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = store_errno(rc);
 	sqlite3_finalize(st);
 	return ret;
+}
+
+struct cdr_walk {
+	store_cdr_cb cb;
+	void *arg;
+};
+
+static int cdr_row(sqlite3_stmt *st, void *ctx)
+{
+	struct cdr_walk *w = ctx;
+	struct cdr_record r;
+
+	row_to_cdr(st, &r);
+	return w->cb(&r, w->arg);
+}
+
+static int walk(struct store *s, const char *sql, int64_t since_ms,
+		int64_t limit, store_cdr_cb cb, void *arg)
+{
+	struct cdr_walk w = { cb, arg };
+
+	return each_row(s, sql, since_ms, limit, cdr_row, &w);
 }
 
 int store_cdr_foreach(struct store *s, int64_t since_ms, store_cdr_cb cb, void *arg)
@@ -171,4 +195,29 @@ int store_cdr_foreach_latest(struct store *s, int64_t since_ms, unsigned limit,
 	if (limit == 0)
 		return EINVAL;
 	return walk(s, SQL_CDR_LATEST, since_ms, limit, cb, arg);
+}
+
+struct spend_walk {
+	store_cdr_spend_cb cb;
+	void *arg;
+};
+
+static int spend_row(sqlite3_stmt *st, void *ctx)
+{
+	struct spend_walk *w = ctx;
+	struct cdr_spend r;
+
+	memset(&r, 0, sizeof(r));
+	store_col_text(st, 0, r.caller, sizeof(r.caller));
+	store_col_text(st, 1, r.trunk, sizeof(r.trunk));
+	r.start_ms = sqlite3_column_int64(st, 2);
+	r.cost = sqlite3_column_int64(st, 3);
+	return w->cb(&r, w->arg);
+}
+
+int store_cdr_spend(struct store *s, int64_t since_ms, store_cdr_spend_cb cb, void *arg)
+{
+	struct spend_walk w = { cb, arg };
+
+	return each_row(s, SQL_CDR_SPEND, since_ms, 0, spend_row, &w);
 }

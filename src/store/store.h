@@ -169,6 +169,21 @@ int store_cdr_foreach(struct store *s, int64_t since_ms, store_cdr_cb cb, void *
 int store_cdr_foreach_latest(struct store *s, int64_t since_ms, unsigned limit,
 			     store_cdr_cb cb, void *arg);
 
+/* What one outbound call cost, for credit limits (fraud/credit_store.c). */
+struct cdr_spend {
+	char caller[RF_MAX_EXT_LEN + 1];  /* the calling extension; "" none */
+	char trunk[33];                   /* "" none */
+	int64_t start_ms;                 /* the period it counts in follows from this */
+	int64_t cost;                     /* micro-units, > 0 */
+};
+typedef int (*store_cdr_spend_cb)(const struct cdr_spend *r, void *arg);
+/* Each outbound call with a cost that started at or after since_ms,
+ * oldest first; stops and returns cb's value when it is non-zero. One row
+ * per call rather than SQL sums: the caller splits them into days and
+ * months in local time, and adds them up saturating where SQLite's sum()
+ * would fail on an overflow. */
+int store_cdr_spend(struct store *s, int64_t since_ms, store_cdr_spend_cb cb, void *arg);
+
 /* ---- bans and account locks (store/ban.c; the ban engine is guard/ban.h) ---- */
 #define BAN_ADDR_MAX 46   /* INET6_ADDRSTRLEN: the longest IPv6 text */
 #define BAN_REASON_MAX 15

@@ -156,6 +156,77 @@ static void test_callback_stops_the_walk(void **state)
 	assert_int_equal(got.n, 2);
 }
 
+/* ---- spend (credit limits) ---- */
+
+struct spent {
+	struct cdr_spend rows[8];
+	size_t n;
+};
+
+static int collect_spend(const struct cdr_spend *r, void *arg)
+{
+	struct spent *s = arg;
+
+	assert_true(s->n < 8);
+	s->rows[s->n++] = *r;
+	return s->n == 8 ? 42 : 0;
+}
+
+static void add_charged(struct fixture *f, const char *caller, const char *trunk,
+			const char *direction, int64_t start_ms, int64_t cost)
+{
+	struct cdr_record r;
+
+	make_cdr(&r, caller, "+441632960123", start_ms);
+	snprintf(r.direction, sizeof(r.direction), "%s", direction);
+	snprintf(r.trunk, sizeof(r.trunk), "%s", trunk);
+	r.cost = cost;
+	assert_int_equal(store_cdr_add(f->s, &r), 0);
+}
+
+static void test_spend_is_outbound_calls_with_a_cost(void **state)
+{
+	struct fixture *f = *state;
+	struct spent got = { .n = 0 };
+
+	add_charged(f, "1001", "sip1", "outbound", T0 + 3000, 250000);
+	add_charged(f, "1002", "", "outbound", T0 + 1000, 1);
+	add_charged(f, "1001", "sip2", "outbound", T0 - 1, 999);      /* before since */
+	add_charged(f, "1001", "sip1", "outbound", T0 + 2000, 0);     /* free */
+	add_charged(f, "1003", "sip1", "inbound", T0 + 2000, 500);    /* not ours to pay */
+	add_charged(f, "1003", "", "internal", T0 + 2000, 500);
+	add_charged(f, "", "sip2", "outbound", T0 + 4000, INT64_MAX); /* a forward, huge */
+
+	assert_int_equal(store_cdr_spend(f->s, T0, collect_spend, &got), 0);
+	assert_int_equal(got.n, 3);
+	assert_string_equal(got.rows[0].caller, "1002");
+	assert_string_equal(got.rows[0].trunk, "");
+	assert_int_equal(got.rows[0].start_ms, T0 + 1000);
+	assert_int_equal(got.rows[0].cost, 1);
+	assert_string_equal(got.rows[1].caller, "1001");
+	assert_string_equal(got.rows[1].trunk, "sip1");
+	assert_int_equal(got.rows[1].cost, 250000);
+	assert_string_equal(got.rows[2].caller, "");
+	assert_string_equal(got.rows[2].trunk, "sip2");
+	assert_int_equal(got.rows[2].cost, INT64_MAX);
+
+	got.n = 0;
+	assert_int_equal(store_cdr_spend(f->s, T0 + 3001, collect_spend, &got), 0);
+	assert_int_equal(got.n, 1);
+	assert_int_equal(got.rows[0].start_ms, T0 + 4000);
+}
+
+static void test_spend_walk_stops_on_the_callback(void **state)
+{
+	struct fixture *f = *state;
+	struct spent got = { .n = 0 };
+
+	for (int i = 0; i < 10; i++)
+		add_charged(f, "1001", "sip1", "outbound", T0 + i, 10);
+	assert_int_equal(store_cdr_spend(f->s, 0, collect_spend, &got), 42);
+	assert_int_equal(got.n, 8);
+}
+
 static void test_every_field_round_trips(void **state)
 {
 	struct fixture *f = *state;
@@ -474,6 +545,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_since_is_inclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_latest_keeps_the_newest_in_time_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_callback_stops_the_walk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spend_is_outbound_calls_with_a_cost, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_spend_walk_stops_on_the_callback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_every_field_round_trips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unanswered_call_round_trips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_counters, setup, teardown),

@@ -91,6 +91,18 @@ static void load_fails(struct fx *f, const char *text, const char *want)
 	assert_string_equal(f->err, full);
 }
 
+static char *print_to_string(const struct rf_conf *c)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+
+	assert_non_null(m);
+	conf_print(c, m);
+	fclose(m);
+	return buf;
+}
+
 /* ---- defaults ---- */
 
 static void empty_file_gives_every_default(void **state)
@@ -128,6 +140,17 @@ static void empty_file_gives_every_default(void **state)
 	assert_false(c->syslog);
 	snprintf(want, sizeof(want), "%s/ringfence.db", f->dir);
 	assert_string_equal(c->database, want);
+	/* A small office's caps: a system-wide daily cap always exists. */
+	assert_int_equal(c->credit_daily_cap, INT64_C(100000000));
+	assert_int_equal(c->credit_monthly_cap, INT64_C(1000000000));
+	assert_int_equal(c->credit_ext_daily_cap, INT64_C(20000000));
+	assert_int_equal(c->credit_ext_monthly_cap, INT64_C(200000000));
+	assert_int_equal(c->credit_trunk_daily_cap, 0);
+	assert_int_equal(c->credit_trunk_monthly_cap, 0);
+	assert_int_equal(c->credit_thresholds.n, 3);
+	assert_int_equal(c->credit_thresholds.pct[0], 50);
+	assert_int_equal(c->credit_thresholds.pct[1], 80);
+	assert_int_equal(c->credit_thresholds.pct[2], 100);
 }
 
 /* The calling-pattern defaults (docs/config.md says why each). */
@@ -444,6 +467,115 @@ static void log_levels(void **state)
 		   "2: bad value for 'log_level' in [general]: 'verbose' is not a log level (error, warn, info, debug)");
 }
 
+static void money(void **state)
+{
+	struct fx *f = *state;
+
+	load_ok(f, "[credit]\ndaily_cap = 20\nmonthly_cap = 20.00\next_daily_cap = 0.000001\n"
+		   "ext_monthly_cap = 0.50\ntrunk_daily_cap = 0\ntrunk_monthly_cap = 1000000\n");
+	assert_int_equal(f->c.credit_daily_cap, 20000000);
+	assert_int_equal(f->c.credit_monthly_cap, 20000000);
+	assert_int_equal(f->c.credit_ext_daily_cap, 1);
+	assert_int_equal(f->c.credit_ext_monthly_cap, 500000);
+	assert_int_equal(f->c.credit_trunk_daily_cap, 0);
+	assert_int_equal(f->c.credit_trunk_monthly_cap, INT64_C(1000000000000));
+
+	load_fails(f, "[credit]\ndaily_cap = 20,00\n",
+		   "2: bad value for 'daily_cap' in [credit]: '20,00' has a comma: write the decimal "
+		   "point as '.' (0.0123) and no thousands separator");
+	load_fails(f, "[credit]\ndaily_cap = -5\n",
+		   "2: bad value for 'daily_cap' in [credit]: '-5' is negative");
+	load_fails(f, "[credit]\next_daily_cap = 0.1234567\n",
+		   "2: bad value for 'ext_daily_cap' in [credit]: '0.1234567' has more than 6 decimal "
+		   "places: prices are exact to the micro-unit (0.000001)");
+	load_fails(f, "[credit]\ntrunk_daily_cap = 1000000.000001\n",
+		   "2: bad value for 'trunk_daily_cap' in [credit]: '1000000.000001' is more than the "
+		   "largest price, 1000000");
+	load_fails(f, "[credit]\nmonthly_cap = £20\n",
+		   "2: bad value for 'monthly_cap' in [credit]: '£20' is not a price: write a decimal "
+		   "number such as 0.0123");
+	load_fails(f, "[credit]\nmonthly_cap = 2e3\n",
+		   "2: bad value for 'monthly_cap' in [credit]: '2e3' is not a price: write a decimal "
+		   "number such as 0.0123");
+	load_fails(f, "[credit]\ndaily_cap =\n",
+		   "2: bad value for 'daily_cap' in [credit]: '' is empty");
+	load_fails(f, "[credit]\ndaily_cap = 1234567890123456789012345678901234567890\n",
+		   "2: bad value for 'daily_cap' in [credit]: '12345678901234567890123456789012...' "
+		   "is too long for a price");
+}
+
+static void money_prints_exactly_and_round_trips(void **state)
+{
+	struct fx *f = *state;
+	struct rf_conf first;
+
+	load_ok(f, "[credit]\ndaily_cap = 12.5\next_daily_cap = 0.000001\nalert_thresholds = 75\n");
+	char *out = print_to_string(&f->c);
+	assert_non_null(strstr(out, "\ndaily_cap = 12.50\n"));
+	assert_non_null(strstr(out, "\next_daily_cap = 0.000001\n"));
+	assert_non_null(strstr(out, "\nmonthly_cap = 1000.00\n"));
+	assert_non_null(strstr(out, "\nalert_thresholds = 75\n"));
+	first = f->c;
+	write_conf(f, out, strlen(out));
+	free(out);
+	assert_int_equal(conf_load(&f->c, f->path, f->err, sizeof(f->err)), 0);
+	assert_int_equal(f->c.credit_daily_cap, first.credit_daily_cap);
+	assert_int_equal(f->c.credit_ext_daily_cap, first.credit_ext_daily_cap);
+	assert_int_equal(f->c.credit_thresholds.n, 1);
+	assert_int_equal(f->c.credit_thresholds.pct[0], 75);
+}
+
+static void monthly_caps_below_daily_ones_are_refused(void **state)
+{
+	struct fx *f = *state;
+
+	load_fails(f, "[credit]\nmonthly_cap = 50\n",
+		   "2: monthly_cap (50.00) is below daily_cap (100.00) in [credit]: the daily cap "
+		   "could never be reached");
+	load_fails(f, "[credit]\next_monthly_cap = 19.99\n\next_daily_cap = 20\n",
+		   "4: ext_monthly_cap (19.99) is below ext_daily_cap (20.00) in [credit]: the daily "
+		   "cap could never be reached");
+	load_fails(f, "[credit]\ntrunk_daily_cap = 10\ntrunk_monthly_cap = 5\n",
+		   "3: trunk_monthly_cap (5.00) is below trunk_daily_cap (10.00) in [credit]: the daily "
+		   "cap could never be reached");
+	/* Equal is fine, and either one 0 (no cap) is too. */
+	load_ok(f, "[credit]\ndaily_cap = 30\nmonthly_cap = 30\ntrunk_daily_cap = 10\n"
+		   "ext_monthly_cap = 0\n");
+	load_ok(f, "[credit]\ndaily_cap = 0\nmonthly_cap = 5\n");
+}
+
+static void alert_thresholds(void **state)
+{
+	struct fx *f = *state;
+
+	load_ok(f, "[credit]\nalert_thresholds = 90\n");
+	assert_int_equal(f->c.credit_thresholds.n, 1);
+	assert_int_equal(f->c.credit_thresholds.pct[0], 90);
+	load_ok(f, "[credit]\nalert_thresholds = 1, 99,100\n");
+	assert_int_equal(f->c.credit_thresholds.n, 3);
+	assert_int_equal(f->c.credit_thresholds.pct[0], 1);
+	assert_int_equal(f->c.credit_thresholds.pct[2], 100);
+
+	load_fails(f, "[credit]\nalert_thresholds = 80,50\n",
+		   "2: bad value for 'alert_thresholds' in [credit]: '50' does not follow 80: list the "
+		   "percentages in ascending order, each once");
+	load_fails(f, "[credit]\nalert_thresholds = 50,50\n",
+		   "2: bad value for 'alert_thresholds' in [credit]: '50' does not follow 50: list the "
+		   "percentages in ascending order, each once");
+	load_fails(f, "[credit]\nalert_thresholds = 50,80,100,100\n",
+		   "2: bad value for 'alert_thresholds' in [credit]: too many items (at most 3)");
+	load_fails(f, "[credit]\nalert_thresholds = 0,50\n",
+		   "2: bad value for 'alert_thresholds' in [credit]: '0' is out of range 1..100");
+	load_fails(f, "[credit]\nalert_thresholds = 50,120\n",
+		   "2: bad value for 'alert_thresholds' in [credit]: '120' is out of range 1..100");
+	load_fails(f, "[credit]\nalert_thresholds = 50%\n",
+		   "2: bad value for 'alert_thresholds' in [credit]: '50%' is not a whole number");
+	load_fails(f, "[credit]\nalert_thresholds =\n",
+		   "2: bad value for 'alert_thresholds' in [credit]: at least 1 percentage needed");
+	load_fails(f, "[credit]\nalert_thresholds = 50,,80\n",
+		   "2: bad value for 'alert_thresholds' in [credit]: empty item in list '50,,80'");
+}
+
 /* ---- structure errors ---- */
 
 static void unknown_sections(void **state)
@@ -569,18 +701,6 @@ static void cross_field_rules(void **state)
 
 /* ---- printing and the starter file ---- */
 
-static char *print_to_string(const struct rf_conf *c)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *m = open_memstream(&buf, &len);
-
-	assert_non_null(m);
-	conf_print(c, m);
-	fclose(m);
-	return buf;
-}
-
 static void print_shows_every_key_and_round_trips(void **state)
 {
 	struct fx *f = *state;
@@ -637,8 +757,12 @@ static void reload_copies_only_reloadable_keys(void **state)
 	load_ok(f, "[sip]\nport = 5070\n[calls]\nmax_calls = 5\n"
 		   "[security]\nlan = 10.8.0.0/24, 10.9.0.0/24\n"
 		   "[registrar]\ndigest_algorithms = md5\n[guard]\nban_failures = 7\n"
-		   "[fraud]\ncalls_per_minute_crit = 25\n");
+		   "[fraud]\ncalls_per_minute_crit = 25\n"
+		   "[credit]\next_daily_cap = 5\nalert_thresholds = 90\n");
 	conf_apply_reloadable(&running, &f->c);
+	assert_int_equal(running.credit_ext_daily_cap, 5000000);
+	assert_int_equal(running.credit_thresholds.n, 1);
+	assert_int_equal(running.credit_thresholds.pct[0], 90);
 	assert_int_equal(running.max_calls, 5);
 	assert_int_equal(running.fraud_cpm_crit, 25);
 	assert_int_equal(running.ban_failures, 7);
@@ -678,7 +802,7 @@ static void every_key_is_documented(void **state)
 		if (!strstr(doc, needle))
 			fail_msg("docs/config.md does not document %s", needle);
 	}
-	assert_int_equal(keys, 88);
+	assert_int_equal(keys, 88 + 7);
 	free(out);
 	free(doc);
 }
@@ -778,6 +902,10 @@ int main(void)
 		T(uint_bounds),
 		T(uint_syntax),
 		T(booleans),
+		T(money),
+		T(money_prints_exactly_and_round_trips),
+		T(monthly_caps_below_daily_ones_are_refused),
+		T(alert_thresholds),
 		T(address_lists),
 		T(cidr_lists),
 		T(transports),
