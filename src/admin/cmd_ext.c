@@ -398,7 +398,8 @@ static int ext_set_args(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		return st;
 	if (!c->name && !c->srtp_given && !ext_policy_given(&c->policy))
 		return admin_reply_error(r, ADMIN_USAGE, "nothing to change: give at least one of "
-					 "--name, --srtp, --cos, --allow, --countries, --caller-id");
+					 "--name, --srtp, --cos, --allow, --countries, --caller-id, "
+					 "--daily-cap, --monthly-cap");
 	return ADMIN_OK;
 }
 

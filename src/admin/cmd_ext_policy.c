@@ -1,9 +1,10 @@
-/* The calling policy of an extension from the command line (S11, S14). */
+/* The calling policy of an extension from the command line (S11, S13, S14). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "admin/cmd_credit.h"
 #include "admin/cmd_ext_policy.h"
 #include "admin/util.h"
 #include "core/conf.h"
@@ -102,7 +103,8 @@ int ext_policy_parse(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	int st = ADMIN_OK;
 
 	memset(p, 0, sizeof(*p));
-	if ((cos && (st = parse_cos(cos, p, r))) || (allow && (st = parse_allow(allow, p, r))))
+	if ((cos && (st = parse_cos(cos, p, r))) || (allow && (st = parse_allow(allow, p, r))) ||
+	    (st = cap_args_parse(cmd, ctx, a, CREDIT_EXT, &p->caps, r)))
 		return st;
 	if (!countries && !caller_id)
 		return ADMIN_OK;
@@ -118,7 +120,8 @@ int ext_policy_parse(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 
 bool ext_policy_given(const struct ext_policy_args *p)
 {
-	return p->cos_given || p->allow_given || p->countries_given || p->caller_id_given;
+	return p->cos_given || p->allow_given || p->countries_given || p->caller_id_given ||
+	       p->caps.daily_given || p->caps.monthly_given;
 }
 
 void ext_policy_apply(const struct ext_policy_args *p, struct ext_record *rec)
@@ -131,13 +134,15 @@ void ext_policy_apply(const struct ext_policy_args *p, struct ext_record *rec)
 		snprintf(rec->countries, sizeof(rec->countries), "%s", p->countries);
 	if (p->caller_id_given)
 		snprintf(rec->caller_id, sizeof(rec->caller_id), "%s", p->caller_id);
+	cap_args_apply(&p->caps, &rec->daily_cap, &rec->monthly_cap);
 }
 
 void ext_policy_changes(const struct ext_policy_args *p, char *out, size_t len)
 {
-	snprintf(out, len, "%s%s%s%s", p->cos_given ? "cos," : "",
+	snprintf(out, len, "%s%s%s%s%s%s", p->cos_given ? "cos," : "",
 		 p->allow_given ? "allow," : "", p->countries_given ? "countries," : "",
-		 p->caller_id_given ? "caller_id," : "");
+		 p->caller_id_given ? "caller_id," : "", p->caps.daily_given ? "daily_cap," : "",
+		 p->caps.monthly_given ? "monthly_cap," : "");
 	if (*out)
 		out[strlen(out) - 1] = '\0';
 }
@@ -148,6 +153,8 @@ void ext_policy_reply(struct admin_reply *r, const struct ext_record *rec)
 	admin_reply_str(r, "allow", rec->allow_classes);
 	admin_reply_str(r, "countries", rec->countries);
 	admin_reply_str(r, "caller_id", rec->caller_id);
+	cap_reply(r, "daily_cap", rec->daily_cap);
+	cap_reply(r, "monthly_cap", rec->monthly_cap);
 	admin_reply_bool(r, "suspended", rec->suspended);
 	admin_reply_str(r, "suspended_why", rec->suspended_why);
 }

@@ -1,12 +1,14 @@
 /* The calling-policy options of `ext add` and `ext set` (--cos, --allow,
- * --countries, --caller-id) and `ext resume` (S11, S14). Every value is
- * checked against the numbering plan before anything is written. */
+ * --countries, --caller-id, --daily-cap, --monthly-cap) and `ext resume`
+ * (S11, S13, S14). Every value is checked (numbers against the numbering
+ * plan, amounts as exact money) before anything is written. */
 #ifndef RF_ADMIN_CMD_EXT_POLICY_H
 #define RF_ADMIN_CMD_EXT_POLICY_H
 
 #include <stdbool.h>
 
 #include "admin/admin.h"
+#include "admin/cmd_credit.h"
 #include "store/store.h"
 
 struct ext_policy_args {
@@ -15,6 +17,7 @@ struct ext_policy_args {
 	char allow[EXT_ALLOW_MAX + 1];
 	char countries[EXT_COUNTRIES_MAX * 3];
 	char caller_id[17];               /* normalised to E.164 */
+	struct cap_args caps;             /* --daily-cap, --monthly-cap */
 };
 
 /* Read and check the options; a usage error names the option and why. */

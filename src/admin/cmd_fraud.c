@@ -328,16 +328,6 @@ static const struct admin_column rate_columns[] = {
 	{ "currency", "CURRENCY" },
 };
 
-/* A price as text and as exact micro-units. */
-static void reply_price(struct admin_reply *r, const char *key, int64_t micro)
-{
-	char text[RATE_PRICE_BUF], key_micro[32];
-
-	admin_reply_str(r, key, rating_format_price(micro, text, sizeof(text)));
-	snprintf(key_micro, sizeof(key_micro), "%s_micro", key);
-	admin_reply_int(r, key_micro, micro);
-}
-
 static void reply_rate(struct admin_reply *r, const struct numplan *np,
 		       const struct rate_record *rate)
 {
@@ -345,8 +335,8 @@ static void reply_rate(struct admin_reply *r, const struct numplan *np,
 
 	admin_reply_str(r, "prefix", rate->prefix);
 	admin_reply_str(r, "country", country_of(np, rate->prefix));
-	reply_price(r, "per_minute", rate->per_minute);
-	reply_price(r, "connection", rate->connection);
+	admin_reply_price(r, "per_minute", rate->per_minute);
+	admin_reply_price(r, "connection", rate->connection);
 	admin_reply_str(r, "currency", rate->currency);
 	admin_reply_str(r, "created", admin_iso_time(rate->created, t, sizeof(t)));
 }
@@ -454,12 +444,12 @@ static void reply_lookup(struct admin_reply *r, const struct num_info *info,
 	if (!rate)
 		return;
 	admin_reply_str(r, "prefix", rate->prefix);
-	reply_price(r, "per_minute", rate->per_minute);
-	reply_price(r, "connection", rate->connection);
+	admin_reply_price(r, "per_minute", rate->per_minute);
+	admin_reply_price(r, "connection", rate->connection);
 	admin_reply_str(r, "currency", rate->currency);
 	admin_reply_str(r, "duration", admin_format_duration(secs, d, sizeof(d)));
 	admin_reply_int(r, "duration_s", secs);
-	reply_price(r, "cost", rating_cost(rate, (unsigned)secs));
+	admin_reply_price(r, "cost", rating_cost(rate, (unsigned)secs));
 }
 
 static int lookup(struct admin_ctx *ctx, const struct numplan *np, const char *number,

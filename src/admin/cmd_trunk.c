@@ -1,4 +1,4 @@
-/* trunk add|list|show|del, and the parsers of the trunk, DID and route
+/* trunk add|list|show|set|del, and the parsers of the trunk, DID and route
  * commands (cmd_route.c has the DID and route handlers). A trunk's
  * password is kept because the registration client needs it in clear,
  * so it is never printed, logged or repeated in an error: views say only
@@ -13,6 +13,7 @@
 
 #include "admin/admin.h"
 #include "admin/cmd_ban.h"
+#include "admin/cmd_credit.h"
 #include "admin/cmd_trunk.h"
 #include "admin/util.h"
 #include "core/log.h"
@@ -375,10 +376,11 @@ static int credentials_arg(const struct admin_cmd *cmd, const struct admin_args 
 	return ADMIN_OK;
 }
 
-static int trunk_add_args(const struct admin_cmd *cmd, const struct admin_args *a,
-			  struct trunk_record *t, struct admin_reply *r)
+static int trunk_add_args(const struct admin_cmd *cmd, struct admin_ctx *ctx,
+			  const struct admin_args *a, struct trunk_record *t, struct admin_reply *r)
 {
 	const char *host = admin_arg(cmd, a, "--host");
+	struct cap_args caps;
 	char why[256];
 	int st;
 
@@ -395,8 +397,10 @@ static int trunk_add_args(const struct admin_cmd *cmd, const struct admin_args *
 	    (st = admin_uint_arg(cmd, a, "--port", 1, 65535, &t->port, r)) ||
 	    (st = transport_arg(cmd, a, t, r)) || (st = credentials_arg(cmd, a, t, r)) ||
 	    (st = ips_arg(cmd, a, t, r)) ||
-	    (st = admin_uint_arg(cmd, a, "--max-calls", 0, TRUNK_CLI_MAX_CALLS, &t->max_calls, r)))
+	    (st = admin_uint_arg(cmd, a, "--max-calls", 0, TRUNK_CLI_MAX_CALLS, &t->max_calls, r)) ||
+	    (st = cap_args_parse(cmd, ctx, a, CREDIT_TRUNK, &caps, r)))
 		return st;
+	cap_args_apply(&caps, &t->daily_cap, &t->monthly_cap);
 	return ADMIN_OK;
 }
 
@@ -425,16 +429,20 @@ static int stdin_password(struct trunk_record *t, struct admin_reply *r)
 
 /* ---- trunk add ---- */
 
-static void log_trunk(struct admin_ctx *ctx, const char *event, const struct trunk_record *t)
+/* change: what trunk_changed changed, else NULL. */
+static void log_trunk(struct admin_ctx *ctx, const char *event, const struct trunk_record *t,
+		      const char *change)
 {
 	struct secev e;
 
 	secev_begin(&e, event);
 	secev_token(&e, "trunk", t->name);
-	if (t->host[0]) {
+	if (t->host[0] && !change) {
 		secev_untrusted(&e, "host", t->host, strlen(t->host));
 		secev_token(&e, "register", t->reg ? "yes" : "no");
 	}
+	if (change)
+		secev_token(&e, "change", change);
 	secev_token(&e, "by", ctx->by ? ctx->by : "cli");
 	secev_emit(&e);
 }
@@ -445,7 +453,7 @@ int cmd_trunk_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	struct trunk_record t, old;
 	int st, err;
 
-	if ((st = trunk_add_args(cmd, a, &t, r)))
+	if ((st = trunk_add_args(cmd, ctx, a, &t, r)))
 		return st;
 	/* Refuse a duplicate before asking for the password. */
 	err = store_trunk_get(ctx->store, t.name, &old);
@@ -463,7 +471,7 @@ int cmd_trunk_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	if (err)
 		return admin_reply_error(r, ADMIN_FAILED, "cannot add trunk %s: %s", t.name,
 					 strerror(err));
-	log_trunk(ctx, "trunk_added", &t);
+	log_trunk(ctx, "trunk_added", &t, NULL);
 	admin_reply_note(r, "trunk %s added", t.name);
 	return ADMIN_OK;
 }
@@ -553,6 +561,8 @@ static void reply_trunk(struct admin_reply *r, const struct trunk_record *t, uns
 	admin_reply_str(r, "password", t->password[0] ? "set" : "not set");
 	reply_ips(r, t);
 	admin_reply_int(r, "max_calls", t->max_calls);
+	cap_reply(r, "daily_cap", t->daily_cap);
+	cap_reply(r, "monthly_cap", t->monthly_cap);
 	admin_reply_int(r, "routes", routes);
 	admin_reply_str(r, "created", admin_iso_time(t->created, when, sizeof(when)));
 	admin_reply_str(r, "updated", admin_iso_time(t->updated, when, sizeof(when)));
@@ -628,25 +638,99 @@ static int trunk_existing(struct admin_ctx *ctx, const char *name, struct trunk_
 	return ADMIN_OK;
 }
 
+/* One trunk as show and set print it: with its routes and state. */
+static int reply_one_trunk(struct admin_ctx *ctx, const struct trunk_record *t,
+			   struct admin_reply *r)
+{
+	struct trunk_status status;
+	struct route_use u;
+	int err = route_use(ctx, t->name, &u);
+
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot read the routes: %s",
+					 strerror(err));
+	trunk_status_of(ctx, t, &status);
+	reply_trunk(r, t, u.n, &status);
+	return ADMIN_OK;
+}
+
 int cmd_trunk_show(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		   const struct admin_args *a, struct admin_reply *r)
 {
 	struct trunk_record t;
-	struct trunk_status status;
-	struct route_use u;
-	int st, err;
+	int st;
 
 	if ((st = trunk_existing(ctx, a->pos[0], &t, r)))
 		return st;
-	err = route_use(ctx, t.name, &u);
-	trunk_status_of(ctx, &t, &status);
-	if (!err)
-		reply_trunk(r, &t, u.n, &status);
+	st = reply_one_trunk(ctx, &t, r);
 	secret_wipe(t.password, sizeof(t.password));
+	return st;
+}
+
+/* ---- trunk set ---- */
+
+/* Read, change and write back in one transaction: the update rewrites
+ * every column, the password too, which another command may have
+ * changed in between. */
+static int trunk_set_tx(struct admin_ctx *ctx, const char *name, const struct cap_args *caps,
+			struct trunk_record *t, struct admin_reply *r)
+{
+	int st, err;
+
+	if ((st = trunk_existing(ctx, name, t, r)))
+		return st;
+	cap_args_apply(caps, &t->daily_cap, &t->monthly_cap);
+	t->updated = (int64_t)time(NULL);
+	err = store_trunk_update(ctx->store, t);
 	if (err)
-		return admin_reply_error(r, ADMIN_FAILED, "cannot read the routes: %s",
+		return admin_reply_error(r, ADMIN_FAILED, "cannot change trunk %s: %s", name,
 					 strerror(err));
 	return ADMIN_OK;
+}
+
+static int trunk_set_commit(struct admin_ctx *ctx, const char *name,
+			    const struct cap_args *caps, struct trunk_record *t,
+			    struct admin_reply *r)
+{
+	int st, err = store_begin(ctx->store);
+
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot change trunk %s: %s", name,
+					 strerror(err));
+	st = trunk_set_tx(ctx, name, caps, t, r);
+	if (!st && (err = store_commit(ctx->store)) != 0)
+		st = admin_reply_error(r, ADMIN_FAILED, "cannot change trunk %s: %s", name,
+				       strerror(err));
+	if (st)
+		store_rollback(ctx->store);
+	return st;
+}
+
+int cmd_trunk_set(const struct admin_cmd *cmd, struct admin_ctx *ctx,
+		  const struct admin_args *a, struct admin_reply *r)
+{
+	struct trunk_record t;
+	struct cap_args caps;
+	char why[160];
+	int st;
+
+	if (trunk_cli_name_check(a->pos[0], why, sizeof(why)))
+		return admin_reply_error(r, ADMIN_USAGE, "%s", why);
+	if ((st = cap_args_parse(cmd, ctx, a, CREDIT_TRUNK, &caps, r)))
+		return st;
+	if (!caps.daily_given && !caps.monthly_given)
+		return admin_reply_error(r, ADMIN_USAGE, "nothing to change: give --daily-cap, "
+					 "--monthly-cap or both");
+	memset(&t, 0, sizeof(t));
+	st = trunk_set_commit(ctx, a->pos[0], &caps, &t, r);
+	if (!st) {
+		log_trunk(ctx, "trunk_changed", &t, caps.daily_given && caps.monthly_given
+			  ? "daily_cap,monthly_cap" : caps.daily_given ? "daily_cap" : "monthly_cap");
+		admin_reply_note(r, "trunk %s changed", t.name);
+		st = reply_one_trunk(ctx, &t, r);
+	}
+	secret_wipe(t.password, sizeof(t.password));
+	return st;
 }
 
 /* ---- trunk del ---- */
@@ -681,7 +765,7 @@ int cmd_trunk_del(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		return admin_reply_error(r, ADMIN_FAILED, "cannot delete trunk %s: %s", t.name,
 					 strerror(err));
 	t.host[0] = '\0';
-	log_trunk(ctx, "trunk_removed", &t);
+	log_trunk(ctx, "trunk_removed", &t, NULL);
 	admin_reply_note(r, "trunk %s removed", t.name);
 	return ADMIN_OK;
 }

@@ -1,4 +1,4 @@
-/* trunk add|list|show|del, did add|list|del, route add|list|del|test:
+/* trunk add|list|show|set|del, did add|list|del, route add|list|del|test:
  * provider trunks, the numbers they deliver to extensions, and the
  * outbound dial plan (P4). The handlers are registered in cmdtab.c; the
  * parsers are here so that tests and the fuzz harness can reach them.
@@ -51,6 +51,7 @@ int route_cli_dialled_check(const char *text, char *why, size_t whylen);
 int cmd_trunk_add(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
 int cmd_trunk_list(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
 int cmd_trunk_show(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
+int cmd_trunk_set(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
 int cmd_trunk_del(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
 int cmd_did_add(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);
 int cmd_did_list(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *, struct admin_reply *);

@@ -6,6 +6,7 @@
 #include "admin/admin.h"
 #include "admin/cmd_alert.h"
 #include "admin/cmd_ban.h"
+#include "admin/cmd_credit.h"
 #include "admin/cmd_ext_policy.h"
 #include "admin/cmd_firewall.h"
 #include "admin/cmd_fraud.h"
@@ -45,6 +46,34 @@
 	"and always raise an alert. Numbers are read with the [numbering]\n" \
 	"country plan (docs/numbering.md); --caller-id is normalised to\n" \
 	"E.164 and must be a number a line can have.\n"
+
+/* whose: "its calls", "the calls over it"; kind: "ext", "trunk". */
+#define OPTS_CAPS(whose, kind) \
+	{ "--daily-cap", "AMOUNT", false, "Most " whose " may cost in a day, such as 20 or 7.50; 0 or default: [credit] " kind "_daily_cap." }, \
+	{ "--monthly-cap", "AMOUNT", false, "Most " whose " may cost in a calendar month; 0 or default: [credit] " kind "_monthly_cap." }
+
+#define CAPS_TEXT \
+	"Spending caps: --daily-cap and --monthly-cap set the most this\n" \
+	"extension's chargeable calls may cost in a local calendar day and\n" \
+	"month, in [credit] currency, exact to 6 decimals (20, 20.00, 0.50;\n" \
+	"no sign, symbol or thousands separator; at most 1000000). 0 or\n" \
+	"the word default stands for the configured default, [credit]\n" \
+	"ext_daily_cap and ext_monthly_cap (20 and 200 unless changed);\n" \
+	"ext show prints default then. At a cap, new calls are refused and\n" \
+	"live ones ended; 'ringfence spend' shows the spend against each\n" \
+	"cap. A monthly cap below the daily one given with it is refused.\n"
+
+#define TRUNK_CAPS_TEXT \
+	"Spending caps: --daily-cap and --monthly-cap set the most the\n" \
+	"chargeable calls over this trunk, from every extension together,\n" \
+	"may cost in a local calendar day and month, in [credit] currency,\n" \
+	"exact to 6 decimals (30, 30.00, 0.50; at most 1000000). 0 or the\n" \
+	"word default stands for [credit] trunk_daily_cap and\n" \
+	"trunk_monthly_cap, which are no cap unless configured: the system\n" \
+	"caps cover a site with one trunk. Give a trunk caps of its own when\n" \
+	"it has a budget of its own, such as a prepaid account. At a cap, new\n" \
+	"calls over the trunk are refused and live ones ended; 'ringfence\n" \
+	"spend' shows the spend against each cap.\n"
 
 #define OPT_JSON { "--json", NULL, false, "Print the result as JSON instead of a table." }
 #define OPT_CALLER(text) { "--caller", NULL, false, text }
@@ -135,11 +164,13 @@ const struct admin_cmd admin_cmds[] = {
 			{ "--remote", NULL, false, "Allow registration from anywhere, over TLS only; implies --srtp required." },
 			OPT_SRTP("SRTP policy of its calls: required, optional or off. Default optional; required for --remote."),
 			OPTS_POLICY,
+			OPTS_CAPS("its calls", "ext"),
 			OPT_END,
 		},
 		.summary = "add an extension",
 		.synopsis = "ext add EXT [--name NAME] [--password PW] [--permit CIDR]... [--deny CIDR]... [--remote] [--srtp MODE]\n"
-			    "        [--cos CLASS] [--allow LIST] [--countries LIST] [--caller-id NUMBER]",
+			    "        [--cos CLASS] [--allow LIST] [--countries LIST] [--caller-id NUMBER]\n"
+			    "        [--daily-cap AMOUNT] [--monthly-cap AMOUNT]",
 		.description =
 			"Add extension EXT: 1 to 32 characters of digits, letters, '_',\n"
 			"'.' and '-'.\n"
@@ -157,6 +188,8 @@ const struct admin_cmd admin_cmds[] = {
 			"\n"
 			POLICY_TEXT
 			"\n"
+			CAPS_TEXT
+			"\n"
 			"The change reaches a running daemon within a second and is\n"
 			"recorded as event ext_added in the security log.\n",
 		.examples =
@@ -164,7 +197,8 @@ const struct admin_cmd admin_cmds[] = {
 			"ringfence ext add 1004 --permit 192.168.10.0/24 --deny 192.168.10.66\n"
 			"ringfence ext add 1005 --srtp required\n"
 			"ringfence ext add 2001 --remote\n"
-			"ringfence ext add 1006 --cos international --countries FR,IE --caller-id 01632960006\n",
+			"ringfence ext add 1006 --cos international --countries FR,IE --caller-id 01632960006\n"
+			"ringfence ext add 1007 --daily-cap 5 --monthly-cap 50\n",
 		.handler = cmd_ext_add,
 	},
 	{
@@ -232,17 +266,19 @@ const struct admin_cmd admin_cmds[] = {
 			{ "--name", "NAME", false, "New display name ('' clears it)." },
 			OPT_SRTP("New SRTP policy: required, optional or off. A remote extension stays required."),
 			OPTS_POLICY,
+			OPTS_CAPS("its calls", "ext"),
 			OPT_END,
 		},
-		.summary = "change the name, SRTP policy or calling policy of an extension",
+		.summary = "change the name, SRTP policy, calling policy or spending caps of an extension",
 		.synopsis = "ext set EXT [--name NAME] [--srtp MODE] [--cos CLASS] [--allow LIST] [--countries LIST]\n"
-			    "        [--caller-id NUMBER]",
+			    "        [--caller-id NUMBER] [--daily-cap AMOUNT] [--monthly-cap AMOUNT]",
 		.description =
-			"Change the display name, the SRTP policy or the calling policy\n"
-			"of extension EXT; give at least one of the options. Options not\n"
-			"given keep their values, and so does everything else (password,\n"
-			"access lists, remote flag); the password has its own command,\n"
-			"ext passwd. The extension is printed as it is after the change.\n"
+			"Change the display name, the SRTP policy, the calling policy or\n"
+			"the spending caps of extension EXT; give at least one of the\n"
+			"options. Options not given keep their values, and so does\n"
+			"everything else (password, access lists, remote flag); the\n"
+			"password has its own command, ext passwd. The extension is\n"
+			"printed as it is after the change.\n"
 			"\n"
 			"SRTP: required refuses a call whose SDP has no SRTP (488) and\n"
 			"logs it; optional (the default of ext add) encrypts a leg\n"
@@ -254,15 +290,19 @@ const struct admin_cmd admin_cmds[] = {
 			"\n"
 			POLICY_TEXT
 			"\n"
+			CAPS_TEXT
+			"\n"
 			"An unknown extension or a refused value changes nothing. Each\n"
 			"change is recorded as event ext_changed in the security log,\n"
 			"with change=name, change=srtp, or the policy fields changed\n"
-			"(change=cos,countries).\n",
+			"(change=cos,countries or change=daily_cap,monthly_cap).\n",
 		.examples =
 			"ringfence ext set 1001 --srtp required\n"
 			"ringfence ext set 1002 --name \"Meeting room\" --srtp off\n"
 			"ringfence ext set 1003 --cos international --countries FR,DE\n"
-			"ringfence ext set 1004 --allow directory\n",
+			"ringfence ext set 1004 --allow directory\n"
+			"ringfence ext set 1005 --daily-cap 50 --monthly-cap 400\n"
+			"ringfence ext set 1005 --daily-cap default\n",
 		.handler = cmd_ext_set,
 	},
 	{
@@ -420,10 +460,12 @@ const struct admin_cmd admin_cmds[] = {
 			{ "--password", "PW", false, "The account password (with --register); '-' reads it from standard input." },
 			{ "--ip", "CIDR", true, "An address or network the provider sends from, up to 16." },
 			{ "--max-calls", "N", false, "Most calls at once, inbound and outbound together: 0 to 10000, 0 for no limit. Default 30." },
+			OPTS_CAPS("the calls over it", "trunk"),
 			OPT_END,
 		},
 		.summary = "add a provider trunk",
-		.synopsis = "trunk add NAME --host HOST [--port N] [--transport udp|tcp|tls] [--register --username USER --password PW] [--ip CIDR]... [--max-calls N]",
+		.synopsis = "trunk add NAME --host HOST [--port N] [--transport udp|tcp|tls] [--register --username USER --password PW] [--ip CIDR]... [--max-calls N]\n"
+			    "        [--daily-cap AMOUNT] [--monthly-cap AMOUNT]",
 		.description =
 			"Add trunk NAME, a connection to a SIP provider that carries calls to\n"
 			"and from the public network. NAME is 1 to 32 letters, digits, '-'\n"
@@ -456,13 +498,16 @@ const struct admin_cmd admin_cmds[] = {
 			"worth: enough for most sites, and it stops a stolen extension from\n"
 			"opening hundreds of paid calls at once. 0 removes the limit.\n"
 			"\n"
+			TRUNK_CAPS_TEXT
+			"\n"
 			"Every value is checked before anything is written; a refusal names\n"
 			"the option and stores nothing. Recorded as event trunk_added in\n"
 			"the security log.\n",
 		.examples =
 			"ringfence trunk add voipco --host sip.voipco.example --register --username 4420 --password -  < pwfile\n"
 			"ringfence trunk add carrier --host 203.0.113.10 --transport tcp --ip 203.0.113.0/24 --max-calls 60\n"
-			"ringfence trunk add secure --host sip.example.net --transport tls --port 5061\n",
+			"ringfence trunk add secure --host sip.example.net --transport tls --port 5061\n"
+			"ringfence trunk add prepaid --host 198.51.100.7 --daily-cap 30 --monthly-cap 300\n",
 		.handler = cmd_trunk_add,
 	},
 	{
@@ -500,6 +545,30 @@ const struct admin_cmd admin_cmds[] = {
 			"An unknown trunk is an error with exit status 1.\n",
 		.examples = "ringfence trunk show voipco\nringfence trunk show voipco --json\n",
 		.handler = cmd_trunk_show,
+	},
+	{
+		.name = "trunk set",
+		.access = ADMIN_WRITE,
+		.needs = NEEDS_STORE,
+		.pos_names = "NAME",
+		.min_pos = 1, .max_pos = 1,
+		.opts = { OPTS_CAPS("the calls over it", "trunk"), OPT_END },
+		.summary = "change the spending caps of a trunk",
+		.synopsis = "trunk set NAME [--daily-cap AMOUNT] [--monthly-cap AMOUNT]",
+		.description =
+			"Change the spending caps of trunk NAME; give at least one of the\n"
+			"options. The one not given keeps its value, and so does the rest\n"
+			"of the trunk. The trunk is printed as it is after the change.\n"
+			"\n"
+			TRUNK_CAPS_TEXT
+			"\n"
+			"An unknown trunk or a refused value changes nothing. Recorded as\n"
+			"event trunk_changed in the security log, with the caps changed\n"
+			"(change=daily_cap,monthly_cap).\n",
+		.examples =
+			"ringfence trunk set prepaid --daily-cap 50\n"
+			"ringfence trunk set voipco --daily-cap default --monthly-cap default\n",
+		.handler = cmd_trunk_set,
 	},
 	{
 		.name = "trunk del",
@@ -1049,6 +1118,48 @@ const struct admin_cmd admin_cmds[] = {
 			"ringfence rates lookup 00972501234567 --duration 10m\n"
 			"ringfence rates lookup +441632960000 --json\n",
 		.handler = cmd_rates_lookup,
+	},
+	{
+		.name = "spend",
+		.access = ADMIN_READ,
+		.needs = NEEDS_STORE,
+		.json = true,
+		.min_pos = 0, .max_pos = 0,
+		.opts = { OPT_JSON, OPT_END },
+		.summary = "show today's and this month's spend against each spending cap",
+		.synopsis = "spend [--json]",
+		.description =
+			"Show what chargeable calls have cost today and this month\n"
+			"against each cap that applies: the system, each extension with a\n"
+			"cap or with spend, and each trunk (a deleted one while it has\n"
+			"spend).\n"
+			"Days and months are local calendar days and months (the TZ of\n"
+			"the command, which should be the daemon's), and a call counts in\n"
+			"full for the day and month in which it started, even if it ran\n"
+			"past midnight.\n"
+			"\n"
+			"The table has SCOPE (system, ext or trunk), NAME, PERIOD (day or\n"
+			"month), DATE (2026-11-26 or 2026-11), SPENT, CAP and USED, the\n"
+			"percentage of the cap spent, rounded down. CAP is an extension's\n"
+			"or trunk's own cap or the default of its kind ([credit]\n"
+			"ext_daily_cap, trunk_daily_cap, ...), 'none' where no cap\n"
+			"applies (USED '-'). Amounts are in [credit] currency.\n"
+			"\n"
+			"The spend is read from the call records of ended calls (their\n"
+			"cost, outbound calls only): this command runs apart from the\n"
+			"daemon and cannot see calls in progress, which the daemon counts\n"
+			"against the caps while they run. A cap the daemon reached by\n"
+			"ending calls may show a little under 100%: calls are ended on\n"
+			"the last whole second that keeps the spend within the cap.\n"
+			"\n"
+			"--json prints an array with, for each row: scope, name (\"\" for\n"
+			"the system), period, date, since (the period's first second, ISO\n"
+			"8601 UTC), spent and cap as decimal text and as micro-units\n"
+			"(spent_micro, cap_micro; cap \"none\" and cap_micro 0 without a\n"
+			"cap), used, percent (a number), reached (true once spent is at\n"
+			"the cap) and currency.\n",
+		.examples = "ringfence spend\nringfence spend --json\n",
+		.handler = cmd_spend,
 	},
 	{
 		.name = "ban list",

@@ -9,8 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "admin/reply.h"
 #include "admin/util.h"
 #include "core/conf.h"
+#include "fraud/rating.h"
 
 const char *admin_iso_time(int64_t t, char *buf, size_t len)
 {
@@ -322,4 +324,13 @@ void admin_progress_end(struct admin_progress *p)
 		fflush(p->out);
 	}
 	p->shown = false;
+}
+
+void admin_reply_price(struct admin_reply *r, const char *key, int64_t micro)
+{
+	char text[RATE_PRICE_BUF], key_micro[32];
+
+	admin_reply_str(r, key, rating_format_price(micro, text, sizeof(text)));
+	snprintf(key_micro, sizeof(key_micro), "%s_micro", key);
+	admin_reply_int(r, key_micro, micro);
 }

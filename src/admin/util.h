@@ -66,6 +66,11 @@ void admin_progress_at(struct admin_progress *p, const char *phase, size_t done,
 		       size_t total, int64_t now_ms);
 void admin_progress_end(struct admin_progress *p);
 
+struct admin_reply;
+/* A money field as exact decimal text (`key`, "1.50") and as micro-units
+ * (`key`_micro, 1500000), so JSON readers need not parse decimals. */
+void admin_reply_price(struct admin_reply *r, const char *key, int64_t micro);
+
 struct rf_conf;
 /* Make the configuration's file paths (database, secret, security log,
  * certificate and key) absolute against the config's own directory, so
