@@ -36,8 +36,8 @@
  *                 log an event naming why.scope, why.name, why.period,
  *                 why.spent and why.cap;
  *             else credit_call_start(c, now, &info, &call) and keep `call`
- *                 in the B2BUA's call. `now` must be the start time the
- *                 CDR gets (start_ms / 1000).
+ *                 in the B2BUA's call. `now` must be the start time
+ *                 written to its CDR, start_ms / 1000.
  *   200 OK relayed to the caller: credit_call_answer(c, call, now).
  *   call over (any reason): cost = credit_call_end(c, call, now); write it
  *             to the CDR's cost.
