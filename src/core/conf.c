@@ -279,6 +279,10 @@ static const struct conf_key conf_table[] = {
 	  "DNS servers for trunk hosts, comma-separated ip or ip:port ([ip6]:port), for a private resolver; empty uses /etc/resolv.conf" },
 	{ "trunks", "ca_file", CT_PATH, 0, CONF_PATH_MAX - 1, "", false, false, FIELD(trunk_ca_file),
 	  "CA certificates (PEM) that verify TLS trunks, for a private CA; empty uses the system's CAs. Verification cannot be turned off" },
+	{ "trunks", "tls_client_cert", CT_PATH, 0, CONF_PATH_MAX - 1, "", false, false, FIELD(trunk_client_cert),
+	  "certificate chain (PEM) presented to TLS trunks that require one (mutual TLS); empty presents none" },
+	{ "trunks", "tls_client_key", CT_PATH, 0, CONF_PATH_MAX - 1, "", false, false, FIELD(trunk_client_key),
+	  "private key (PEM, unencrypted) of tls_client_cert; keep it mode 0600" },
 };
 
 #define CONF_NKEYS (sizeof(conf_table) / sizeof(conf_table[0]))

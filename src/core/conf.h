@@ -131,6 +131,8 @@ struct rf_conf {
 	/* [trunks] (pbx/dns.h, pbx/trunk_reg.h) */
 	char trunk_dns_servers[256]; /* empty: the system's resolv.conf */
 	char trunk_ca_file[CONF_PATH_MAX]; /* empty: the system's CAs */
+	char trunk_client_cert[CONF_PATH_MAX]; /* mutual TLS; empty: none */
+	char trunk_client_key[CONF_PATH_MAX];
 };
 
 /* Fill c with every default (paths relative to dir). */

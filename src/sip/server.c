@@ -577,7 +577,8 @@ static int server_start_trunk_io(struct server *s, char *err, size_t errlen)
 	rc = dns_alloc(&s->ctx.dns, s->ctx.base, c->trunk_dns_servers, err, errlen);
 	if (rc)
 		return rc;
-	rc = transport_client_tls_init(s->ctx.tp, c->trunk_ca_file, err, errlen);
+	rc = transport_client_tls_init(s->ctx.tp, c->trunk_ca_file, c->trunk_client_cert,
+				       c->trunk_client_key, err, errlen);
 	if (rc)
 		return rc;
 	transport_set_fail_cb(s->ctx.tp, server_trunk_conn_failed, s);

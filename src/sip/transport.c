@@ -239,11 +239,13 @@ int transport_send(struct transport *t, const struct sip_peer *dst,
 }
 
 int transport_client_tls_init(struct transport *t, const char *ca_file,
+			      const char *cert, const char *key,
 			      char *err, size_t errlen)
 {
 	if (!t)
 		return EINVAL;
-	return stream_client_tls_init(t, ca_file ? ca_file : "", err, errlen);
+	return stream_client_tls_init(t, ca_file ? ca_file : "", cert ? cert : "",
+				      key ? key : "", err, errlen);
 }
 
 int transport_connect(struct transport *t, enum sip_transport tp,

@@ -109,10 +109,13 @@ int transport_local_addr(const struct transport *t, enum sip_transport tp,
 /* ---- Additions: outbound connections (trunks). ---- */
 
 /* Outbound TLS settings: the CA file that verifies providers ("" or NULL:
- * the system's CAs). Verification of the chain and of the name is always
- * on; there is no switch to turn it off. Returns 0 or errno with a message
- * in err (an unreadable or empty CA file). */
+ * the system's CAs), and optionally our own certificate chain and key for
+ * providers that ask for one (mutual TLS; both "" or NULL: none).
+ * Verification of the chain and of the name is always on; there is no
+ * switch to turn it off. Returns 0 or errno with a message in err (an
+ * unreadable CA file, a key that does not match its certificate). */
 int transport_client_tls_init(struct transport *t, const char *ca_file,
+			      const char *cert, const char *key,
 			      char *err, size_t errlen);
 
 /* Open, or reuse, an outbound TCP or TLS connection to sa. Connections are
@@ -131,8 +134,9 @@ int transport_connect(struct transport *t, enum sip_transport tp,
 		      const struct sockaddr *sa, socklen_t salen,
 		      const char *name, uint64_t *conn_id);
 
-/* Why an outbound connection failed: reason is a stable token
- * ("connect_failed", "timeout", "tls_verify_failed", "tls_handshake") and
+/* Why an outbound connection failed or ended: reason is a stable token
+ * ("connect_failed", "timeout", "tls_verify_failed", "tls_handshake", or
+ * "closed" when an established one is ended by the peer) and
  * detail a human reason ("certificate has expired", "hostname mismatch",
  * "unable to get local issuer certificate", strerror). Called once the
  * connection is closed (after its close callback), so the owner may

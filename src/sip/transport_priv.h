@@ -102,6 +102,7 @@ int stream_listen(struct transport *t, enum sip_transport tp,
 		  const struct sockaddr *sa, socklen_t len,
 		  char *err, size_t errlen);
 int stream_client_tls_init(struct transport *t, const char *ca_file,
+			   const char *cert, const char *key,
 			   char *err, size_t errlen);
 int stream_connect(struct transport *t, enum sip_transport tp,
 		   const struct sockaddr *sa, socklen_t salen,

@@ -325,7 +325,7 @@ static void conn_event(struct bufferevent *bev, short what, void *arg)
 	struct conn *c = arg;
 
 	(void)bev;
-	if (c->outbound && !c->connected) {
+	if (c->outbound && (!c->connected || (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))) {
 		client_event(c, what);
 		return;
 	}
@@ -766,7 +766,26 @@ uint64_t transport_conns_refused(const struct transport *t)
  * fail callback with its reason, and whatever was queued is discarded with
  * the connection: a failed verification never sends a byte of SIP. */
 
+/* Our certificate for providers that ask for one (mutual TLS). */
+static int client_identity(SSL_CTX *ctx, const char *cert, const char *key,
+			   char *err, size_t errlen)
+{
+	if (!cert[0] && !key[0])
+		return 0;
+	if (!cert[0] || !key[0]) {
+		snprintf(err, errlen, "[trunks] tls_client_cert and tls_client_key go together");
+		return tls_fail(ctx, err, errlen, EINVAL);
+	}
+	SSL_CTX_set_default_passwd_cb(ctx, no_password);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		snprintf(err, errlen, "tls_client_cert %s: not a PEM certificate chain", cert);
+		return tls_fail(ctx, err, errlen, EINVAL);
+	}
+	return load_key(ctx, cert, key, err, errlen); /* frees ctx on failure */
+}
+
 int stream_client_tls_init(struct transport *t, const char *ca_file,
+			   const char *cert, const char *key,
 			   char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
@@ -787,6 +806,9 @@ int stream_client_tls_init(struct transport *t, const char *ca_file,
 			 ca_file[0] ? ca_file : "the system store");
 		return tls_fail(ctx, err, errlen, EINVAL);
 	}
+	e = client_identity(ctx, cert, key, err, errlen);
+	if (e)
+		return e; /* ctx already freed */
 	if (t->client_ctx)
 		SSL_CTX_free(t->client_ctx);
 	t->client_ctx = ctx;
@@ -936,6 +958,17 @@ static void client_fail(struct conn *c, const char *reason, const char *detail)
 		t->fail_cb(t->fail_arg, id, reason, detail);
 }
 
+/* OpenSSL's reason for a queued error ("tlsv13 alert certificate
+ * required"), or the fallback: libevent also queues bare SSL_get_error()
+ * codes, which have no library and no text. */
+static const char *ssl_reason(unsigned long e, const char *fallback)
+{
+	const char *why = e && ERR_GET_LIB(e) ? ERR_reason_error_string(e) : NULL;
+
+	ERR_clear_error();
+	return why ? why : fallback;
+}
+
 /* Why a TLS connection did not come up: the certificate check (the
  * verify result names it: expired, hostname mismatch, unknown issuer) or
  * another handshake error. */
@@ -944,25 +977,35 @@ static void client_tls_error(struct conn *c)
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 	unsigned long e = bufferevent_get_openssl_error(c->bev);
-	char detail[160];
+	int se = EVUTIL_SOCKET_ERROR();
 
 	if (vr != X509_V_OK) {
+		ERR_clear_error();
 		client_fail(c, "tls_verify_failed", X509_verify_cert_error_string(vr));
 		return;
 	}
-	if (e)
-		ERR_error_string_n(e, detail, sizeof(detail));
-	else
-		snprintf(detail, sizeof(detail), "%s",
-			 EVUTIL_SOCKET_ERROR() ? strerror(EVUTIL_SOCKET_ERROR()) : "handshake failed");
-	ERR_clear_error();
-	client_fail(c, "tls_handshake", detail);
+	client_fail(c, "tls_handshake", ssl_reason(e, se ? strerror(se) : "handshake failed"));
+}
+
+/* An established outbound connection that the provider ends: its owner
+ * may be waiting for an answer on it (TLS 1.3 servers refuse a client
+ * certificate only after the handshake, with an alert). */
+static void client_lost(struct conn *c, short what, int e)
+{
+	unsigned long ssl_err = c->tp == SIP_TP_TLS ? bufferevent_get_openssl_error(c->bev) : 0;
+
+	client_fail(c, "closed", ssl_reason(ssl_err, (what & BEV_EVENT_EOF) || !e ?
+					   "closed by peer" : strerror(e)));
 }
 
 static void client_event(struct conn *c, short what)
 {
 	int e = EVUTIL_SOCKET_ERROR();
 
+	if (c->connected) {
+		client_lost(c, what, e);
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		c->connected = true;
 		event_del(c->deadline);

@@ -9,6 +9,7 @@ The provider is SIPp (MD5, checked with verifyauth) or trunkpeer.Registrar
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import time
 
@@ -350,3 +351,50 @@ def test_tls_verification_failures_send_nothing(instance, workdir, tls_env, case
         assert ev and "reason=tls_verify_failed" in ev[0]
     finally:
         reg.close()
+
+
+def test_mutual_tls_presents_our_certificate(instance, workdir, tls_env):
+    cert, key = tls_env.leaf("good", dns=["provider.test"])
+    ours, our_key = tls_env.leaf("pbx", dns=["pbx.example"])
+    ctx = tls_server_context(cert, key)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(tls_env.path)
+    reg = Registrar(USER, PASSWORD, alg="SHA-256", expires=60, tls_ctx=ctx)
+    try:
+        add_trunk(instance, "provider.test", "--port", str(reg.port), "--transport", "tls")
+        instance.set_conf("trunks", "tls_client_cert", ours)
+        instance.set_conf("trunks", "tls_client_key", our_key)
+        instance.start()
+        wait_state(instance, "registered")
+        assert reg.handshake_errors == []
+    finally:
+        reg.close()
+
+
+def test_mutual_tls_without_our_certificate_fails(instance, workdir, tls_env):
+    cert, key = tls_env.leaf("good", dns=["provider.test"])
+    ctx = tls_server_context(cert, key)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(tls_env.path)
+    reg = Registrar(USER, PASSWORD, alg="SHA-256", expires=60, tls_ctx=ctx)
+    try:
+        add_trunk(instance, "provider.test", "--port", str(reg.port), "--transport", "tls")
+        instance.start()
+        t = wait_state(instance, "failed")
+        # TLS 1.3 completes our side of the handshake first; the provider
+        # then refuses and closes, and the REGISTER never reaches it.
+        assert t["reason"].split(":")[0] in ("tls_handshake", "closed"), t
+        assert reg.requests == []
+    finally:
+        reg.close()
+
+
+def test_client_key_that_does_not_match_stops_the_daemon(instance, workdir, tls_env):
+    ours, _ = tls_env.leaf("pbx", dns=["pbx.example"])
+    _, other_key = tls_env.leaf("other", dns=["other.example"])
+    instance.set_conf("trunks", "tls_client_cert", ours)
+    instance.set_conf("trunks", "tls_client_key", other_key)
+    p = subprocess.run([os.environ.get("RINGFENCE_BIN", "build/ringfence"), "-c", instance.conf,
+                        "serve"], capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0
+    assert "does not match" in p.stderr
