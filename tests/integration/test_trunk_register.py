@@ -353,13 +353,19 @@ def test_tls_verification_failures_send_nothing(instance, workdir, tls_env, case
         reg.close()
 
 
-def test_mutual_tls_presents_our_certificate(instance, workdir, tls_env):
-    cert, key = tls_env.leaf("good", dns=["provider.test"])
-    ours, our_key = tls_env.leaf("pbx", dns=["pbx.example"])
+def mutual_tls_registrar(ca):
+    """A TLS registrar for provider.test that requires a client
+    certificate from the test CA."""
+    cert, key = ca.leaf("good", dns=["provider.test"])
     ctx = tls_server_context(cert, key)
     ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.load_verify_locations(tls_env.path)
-    reg = Registrar(USER, PASSWORD, alg="SHA-256", expires=60, tls_ctx=ctx)
+    ctx.load_verify_locations(ca.path)
+    return Registrar(USER, PASSWORD, alg="SHA-256", expires=60, tls_ctx=ctx)
+
+
+def test_mutual_tls_presents_our_certificate(instance, workdir, tls_env):
+    ours, our_key = tls_env.leaf("pbx", dns=["pbx.example"])
+    reg = mutual_tls_registrar(tls_env)
     try:
         add_trunk(instance, "provider.test", "--port", str(reg.port), "--transport", "tls")
         instance.set_conf("trunks", "tls_client_cert", ours)
@@ -372,11 +378,7 @@ def test_mutual_tls_presents_our_certificate(instance, workdir, tls_env):
 
 
 def test_mutual_tls_without_our_certificate_fails(instance, workdir, tls_env):
-    cert, key = tls_env.leaf("good", dns=["provider.test"])
-    ctx = tls_server_context(cert, key)
-    ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.load_verify_locations(tls_env.path)
-    reg = Registrar(USER, PASSWORD, alg="SHA-256", expires=60, tls_ctx=ctx)
+    reg = mutual_tls_registrar(tls_env)
     try:
         add_trunk(instance, "provider.test", "--port", str(reg.port), "--transport", "tls")
         instance.start()
