@@ -55,6 +55,8 @@ struct server {
 	struct event *ev_tick;
 	unsigned ticks;
 	uint64_t data_version;
+	/* The change counters at the last reload of each in-memory copy. */
+	int64_t seen_directory, seen_blacklist, seen_trunks;
 	unsigned bad_logged;
 	unsigned long bad_suppressed;
 	time_t bad_second;
@@ -304,32 +306,61 @@ static void drop_missing_ext(struct loc_aor *a, void *arg)
 		location_remove_ext(ctx->loc, a->ext, registrar_log_removed, NULL);
 }
 
-/* The CLI writes to the database; PRAGMA data_version tells us another
- * connection committed, and we rebuild the directory aside and swap it. */
-static void server_poll_directory(struct server *s)
+/* Whether the rows behind `name` changed since *seen (store_change_count);
+ * updates *seen. A count that cannot be read counts as a change:
+ * rebuilding is always safe. */
+static bool server_changed(struct server *s, const char *name, int64_t *seen)
+{
+	int64_t n;
+
+	if (store_change_count(s->ctx.store, name, &n) != 0)
+		return true;
+	if (n == *seen)
+		return false;
+	*seen = n;
+	return true;
+}
+
+/* Rebuild the directory aside and swap it. False when it failed and the
+ * current one stays. */
+static bool server_reload_directory(struct server *s)
 {
 	struct directory *d;
+	int err = directory_load(&d, s->ctx.store);
+
+	if (err) {
+		log_warn("directory reload failed (%s); keeping the current one", strerror(err));
+		return false;
+	}
+	directory_free(s->ctx.dir);
+	s->ctx.dir = d;
+	location_foreach_aor(s->ctx.loc, drop_missing_ext, &s->ctx);
+	log_info("directory reloaded: %zu extensions", d->n);
+	return true;
+}
+
+/* The CLI writes to the database; PRAGMA data_version tells us another
+ * connection committed, and the change counters which of our in-memory
+ * copies it touched: alerts and CDRs written by our own threads move
+ * data_version too, and must not cost a reload of every list. */
+static void server_poll_store(struct server *s)
+{
 	uint64_t v;
 	int err;
 
 	if (store_data_version(s->ctx.store, &v) != 0 || v == s->data_version)
 		return;
-	err = directory_load(&d, s->ctx.store);
-	if (err) {
-		log_warn("directory reload failed (%s); keeping the current one", strerror(err));
-		return;
-	}
 	s->data_version = v;
 	guard_load(s->ctx.guard); /* bans and locks the CLI added or lifted */
-	err = fraud_reload(s->ctx.fraud, s->ctx.store);
-	if (err)
+	if (server_changed(s, "directory", &s->seen_directory) && !server_reload_directory(s))
+		s->seen_directory = -1; /* try again at the next poll */
+	if (server_changed(s, "blacklist", &s->seen_blacklist) &&
+	    (err = fraud_reload(s->ctx.fraud, s->ctx.store)) != 0) {
 		log_warn("blacklist reload failed (%s); keeping the current lists", strerror(err));
-	directory_free(s->ctx.dir);
-	s->ctx.dir = d;
-	location_foreach_aor(s->ctx.loc, drop_missing_ext, &s->ctx);
-	if (s->trunks)
+		s->seen_blacklist = -1;
+	}
+	if (s->trunks && server_changed(s, "trunks", &s->seen_trunks))
 		trunk_regs_reload(s->trunks); /* trunks the CLI added, changed or removed */
-	log_info("directory reloaded: %zu extensions", d->n);
 }
 
 static void server_tick(evutil_socket_t fd, short what, void *arg)
@@ -342,7 +373,7 @@ static void server_tick(evutil_socket_t fd, short what, void *arg)
 	s->ctx.now = time(NULL);
 	s->ticks++;
 	if (s->ticks % SERVER_DIR_POLL_TICKS == 0)
-		server_poll_directory(s);
+		server_poll_store(s);
 	guard_note_load(s->ctx.guard, s->rx_streak_max, s->rx_messages, s->rx_work);
 	s->rx_streak_max = transport_rx_backlog(s->ctx.tp);
 	s->rx_messages = s->rx_work = 0;
@@ -440,6 +471,10 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 		return rc;
 	}
 	store_data_version(s->ctx.store, &s->data_version);
+	/* Read before the loads below: a change in between reloads once more. */
+	store_change_count(s->ctx.store, "directory", &s->seen_directory);
+	store_change_count(s->ctx.store, "blacklist", &s->seen_blacklist);
+	store_change_count(s->ctx.store, "trunks", &s->seen_trunks);
 	if ((rc = store_checkpointer_start(s->ctx.store, &s->checkpointer)) != 0)
 		log_warn("database checkpoints stay on the signalling thread (%s)", strerror(rc));
 	if ((rc = directory_load(&s->ctx.dir, s->ctx.store)) != 0 ||

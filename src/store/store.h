@@ -29,6 +29,13 @@ int store_open_existing(struct store **sp, const char *path, const char **err);
  * daemon polls it to see CLI changes without a restart. */
 int store_data_version(struct store *s, uint64_t *out);
 
+/* How often the rows behind one in-memory copy have changed, moved by
+ * triggers: "directory" (extensions and their access lists), "blacklist",
+ * "rates", "trunks" (trunks, their addresses, DIDs and routes). The
+ * daemon rebuilds a copy only when its count moved, not on every write
+ * another connection makes. Returns 0, or ENOENT for another name. */
+int store_change_count(struct store *s, const char *name, int64_t *out);
+
 /* The SQLite library version in use, for `ringfence version`. */
 const char *store_library_version(void);
 

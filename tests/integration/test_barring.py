@@ -9,6 +9,7 @@ hangup `barred` and a `call_barred` event: the two answers tell the
 verdicts apart. The CDR carries the normalised number and its class."""
 import json
 import sqlite3
+import time
 
 import pytest
 
@@ -246,3 +247,24 @@ def test_a_blacklisted_destination_is_refused_in_every_spelling(pbx):
     assert p.returncode != 0
     inst.cli("blacklist", "del", "+9725")
     assert wait_until(lambda: dial(phone, "+972501234567") == 404, 3)
+
+
+def test_only_a_change_to_a_list_rebuilds_it(pbx):
+    """Alerts and CDRs written by other connections move the database's
+    data_version but not the change counters: the daemon rebuilds the
+    directory (and a 100,000-entry blacklist) only when they changed."""
+    inst, phone = pbx
+
+    def reloads():
+        return inst.daemon_output().count("directory reloaded")
+
+    before = reloads()
+    db = sqlite3.connect(f"{inst.dir}/ringfence.db", timeout=10)
+    with db:
+        db.execute("INSERT INTO cdr (caller, callee, call_id, start_ms, end_ms, result)"
+                   " VALUES ('1001', '1002', 'x', 1, 2, 200)")
+    db.close()
+    time.sleep(1.0)
+    assert reloads() == before, inst.daemon_output()[-2000:]
+    inst.cli("ext", "set", "1001", "--name", "Reception")
+    assert wait_until(lambda: reloads() == before + 1, 5), inst.daemon_output()[-2000:]

@@ -313,6 +313,40 @@ static void test_data_version_sees_other_connection(void **state)
 	store_close(other);
 }
 
+/* The counters move with the rows behind each in-memory copy, and only
+ * with those: a CDR or an alert leaves them alone. */
+static void test_change_counts_follow_their_tables(void **state)
+{
+	struct fixture *f = *state;
+	struct blacklist_record b = { .dir = BLACKLIST_DEST, .prefix = "+449", .created = 1 };
+	struct cdr_record c = { .caller = "1001", .callee = "1002", .result = 200 };
+	struct ext_record r;
+	int64_t dir0, dir1, bl0, bl1, n;
+
+	assert_int_equal(store_change_count(f->s, "directory", &dir0), 0);
+	assert_int_equal(store_change_count(f->s, "blacklist", &bl0), 0);
+	make_ext(&r, "1001", "");
+	add_cidr(r.acl.permit, &r.acl.npermit, "10.0.0.0/8");
+	assert_int_equal(store_ext_add(f->s, &r), 0);
+	assert_int_equal(store_change_count(f->s, "directory", &dir1), 0);
+	assert_true(dir1 > dir0);
+	assert_int_equal(store_cdr_add(f->s, &c), 0);
+	assert_int_equal(store_change_count(f->s, "directory", &n), 0);
+	assert_int_equal(n, dir1);
+	assert_int_equal(store_change_count(f->s, "blacklist", &n), 0);
+	assert_int_equal(n, bl0);
+	assert_int_equal(store_blacklist_put(f->s, &b), 0);
+	assert_int_equal(store_change_count(f->s, "blacklist", &bl1), 0);
+	assert_true(bl1 > bl0);
+	assert_int_equal(store_change_count(f->s, "directory", &n), 0);
+	assert_int_equal(n, dir1);
+	assert_int_equal(store_ext_del(f->s, "1001"), 0);
+	assert_int_equal(store_change_count(f->s, "directory", &n), 0);
+	assert_true(n > dir1);
+	assert_int_equal(store_change_count(f->s, "trunks", &n), 0);
+	assert_int_equal(store_change_count(f->s, "bans", &n), ENOENT);
+}
+
 static void test_transaction_rollback(void **state)
 {
 	struct fixture *f = *state;
@@ -385,6 +419,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_contacts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_purge_expired, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_version_sees_other_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_change_counts_follow_their_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transaction_rollback, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_refuses_garbage, setup, teardown),
