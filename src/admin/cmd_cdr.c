@@ -9,6 +9,7 @@
 #include "admin/admin.h"
 #include "admin/cmd_cdr.h"
 #include "admin/util.h"
+#include "fraud/rating.h"
 #include "store/store.h"
 
 #define MS_PER_S INT64_C(1000)
@@ -427,6 +428,7 @@ static int list_one(const struct cdr_record *c, void *arg)
 	admin_reply_str(r, "e164", c->e164);
 	admin_reply_str(r, "class", c->dest_class);
 	admin_reply_str(r, "trunk", c->trunk);
+	admin_reply_price(r, "cost", c->cost);
 	w->rows++;
 	return admin_reply_broken(r) ? ENOMEM : 0;
 }
@@ -468,6 +470,7 @@ static const char *const csv_header[] = {
 	/* Added later, and so at the end: consumers that read columns by
 	 * position keep working. */
 	"srtp_a", "srtp_b",
+	"direction", "e164", "class", "trunk", "cost",
 };
 #define CSV_NFIELDS (sizeof(csv_header) / sizeof(csv_header[0]))
 /* Twice the longest field (every byte a quote) plus quotes and prefix,
@@ -507,7 +510,7 @@ static int export_one(const struct cdr_record *c, void *arg)
 	struct admin_reply *r = arg;
 	char id[24], start[40], start_ms[24], answer[40], answer_ms[24], end[40];
 	char end_ms[24], dur[24], result[24], pa[24], ba[24], pb[24], bb[24];
-	char drop[24], lost[24], line[CSV_LINE_MAX];
+	char drop[24], lost[24], cost[RATE_PRICE_BUF], line[CSV_LINE_MAX];
 	const char *f[CSV_NFIELDS] = {
 		I64(id, c->id), cdr_iso_ms(c->start_ms, start, sizeof(start)),
 		I64(start_ms, c->start_ms), cdr_iso_ms(c->answer_ms, answer, sizeof(answer)),
@@ -517,6 +520,8 @@ static int export_one(const struct cdr_record *c, void *arg)
 		U64(ba, c->bytes_a), U64(pb, c->packets_b), U64(bb, c->bytes_b),
 		U64(drop, c->dropped_foreign), U64(lost, c->lost), yes_no(c->srtp),
 		yes_no(c->srtp_a), yes_no(c->srtp_b),
+		c->direction[0] ? c->direction : "internal", c->e164, c->dest_class, c->trunk,
+		rating_format_price(c->cost, cost, sizeof(cost)),
 	};
 
 	if (!csv_join(f, CSV_NFIELDS, line, sizeof(line)))

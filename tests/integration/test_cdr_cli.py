@@ -21,7 +21,8 @@ AS_ROOT = os.geteuid() == 0
 CSV_HEADER = ["id", "start", "start_ms", "answer", "answer_ms", "end", "end_ms",
               "duration_s", "caller", "callee", "call_id", "result", "hangup",
               "packets_a", "bytes_a", "packets_b", "bytes_b", "dropped_foreign",
-              "lost", "srtp", "srtp_a", "srtp_b"]
+              "lost", "srtp", "srtp_a", "srtp_b", "direction", "e164", "class", "trunk",
+              "cost"]
 
 # 2026-11-26T15:04:05.123Z
 T0 = 1795705445123
@@ -49,7 +50,8 @@ def cdr(caller, callee, start_ms, **kw):
     row = dict(caller=caller, callee=callee, call_id=f"{start_ms}@phone", start_ms=start_ms,
                answer_ms=0, end_ms=start_ms + 4000, duration_s=0, result=486,
                hangup="callee", packets_a=0, bytes_a=0, packets_b=0, bytes_b=0,
-               dropped_foreign=0, lost=0, srtp=0, srtp_a=0, srtp_b=0)
+               dropped_foreign=0, lost=0, srtp=0, srtp_a=0, srtp_b=0,
+               direction="internal", e164="", trunk="", cost=0, **{"class": ""})
     row.update(kw)
     return row
 
@@ -63,7 +65,8 @@ ANSWERED = cdr("1001", "1002", T0, call_id="a84b4c76e66710@pc33", answer_ms=T0 +
 HOSTILE = cdr("1002", '=HYPERLINK("http://evil","x")', T0 + 60000,
               call_id='q"u,o\nte\x1b[2J@evil', result=404, hangup="")
 PLUS = cdr("1001", "+442071234567", T0 + 120000, result=487, hangup="cancel",
-           packets_a=BIG, bytes_a=2**63 - 1)
+           packets_a=BIG, bytes_a=2**63 - 1, direction="outbound", e164="+442071234567",
+           **{"class": "geographic"}, trunk="gamma", cost=12300)
 
 
 @pytest.fixture
@@ -272,6 +275,12 @@ def test_export_csv(with_cdrs):
                                                            "558656", "7", "2"]
     assert rec[1]["answer"] == "" and rec[1]["srtp"] == "no"
     assert rec[2]["packets_a"] == str(BIG)
+    # An outbound call's number, class, trunk and rated cost; a call
+    # between extensions is internal and free.
+    assert [rec[2][k] for k in ("direction", "e164", "class", "trunk", "cost")] == \
+        ["outbound", "'+442071234567", "geographic", "gamma", "0.0123"]
+    assert [rec[0][k] for k in ("direction", "e164", "class", "trunk", "cost")] == \
+        ["internal", "", "", "", "0.00"]
 
 
 def test_export_csv_defuses_formulas_and_quotes(with_cdrs):
