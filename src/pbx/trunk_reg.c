@@ -652,6 +652,20 @@ void trunk_regs_conn_failed(struct trunk_regs *set, uint64_t conn_id,
 	}
 }
 
+int trunk_regs_flow(const struct trunk_regs *set, const char *trunk,
+		    struct sip_peer *out)
+{
+	for (const struct trunk_reg *tr = set->list; tr; tr = tr->next) {
+		if (strcmp(tr->rec.name, trunk) != 0)
+			continue;
+		if (tr->state != REG_REGISTERED)
+			return EAGAIN;
+		*out = tr->peer;
+		return 0;
+	}
+	return ENOENT;
+}
+
 int trunk_regs_alloc(struct trunk_regs **rp, struct sip_ctx *ctx, struct dns *dns)
 {
 	struct trunk_regs *set = calloc(1, sizeof(*set));

@@ -35,6 +35,14 @@ void trunk_regs_free(struct trunk_regs *r);
  * started, restarted or stopped; unchanged ones are left alone. */
 void trunk_regs_reload(struct trunk_regs *r);
 
+/* The flow a trunk is registered over: where the provider expects our
+ * requests, and for TCP/TLS the connection its calls may arrive on.
+ * 0 with *out set, ENOENT for a trunk that does not register, EAGAIN
+ * while it is not registered. */
+struct sip_peer;
+int trunk_regs_flow(const struct trunk_regs *r, const char *trunk,
+		    struct sip_peer *out);
+
 /* An outbound connection failed (transport_set_fail_cb). */
 void trunk_regs_conn_failed(struct trunk_regs *r, uint64_t conn_id,
 			    const char *reason, const char *detail);
