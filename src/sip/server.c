@@ -644,6 +644,15 @@ static int server_start(struct server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the transaction layer");
 		return rc;
 	}
+	/* Signals are caught from the moment the ports accept: a SIGHUP
+	 * (logrotate) arriving during the rest of the start-up is handled
+	 * once the loop runs instead of killing the daemon. Nothing here
+	 * runs before event_base_dispatch(). */
+	rc = server_events(s);
+	if (rc) {
+		snprintf(err, errlen, "cannot set up timers and signals");
+		return rc;
+	}
 	rc = server_start_trunk_io(s, err, errlen);
 	if (rc)
 		return rc;
@@ -682,13 +691,8 @@ static int server_start(struct server *s, char *err, size_t errlen)
 		return rc;
 	}
 	rc = trunk_regs_alloc(&s->trunks, &s->ctx, s->ctx.dns);
-	if (rc) {
-		snprintf(err, errlen, "cannot start trunk registration: %s", strerror(rc));
-		return rc;
-	}
-	rc = server_events(s);
 	if (rc)
-		snprintf(err, errlen, "cannot set up timers and signals");
+		snprintf(err, errlen, "cannot start trunk registration: %s", strerror(rc));
 	return rc;
 }
 
