@@ -797,10 +797,13 @@ int stream_client_tls_init(struct transport *t, const char *ca_file,
 	/* Verification is not optional: a trunk carries credentials and
 	 * calls that cost money. A private CA is configured, not skipped. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* The system store as its hashed directory: certificates are read
+	 * when a chain needs them, not the whole bundle at start, which would
+	 * keep a starting daemon privileged and deaf to signals for longer. */
 	if (ca_file[0])
 		ok = SSL_CTX_load_verify_locations(ctx, ca_file, NULL);
 	else
-		ok = SSL_CTX_set_default_verify_paths(ctx);
+		ok = SSL_CTX_load_verify_dir(ctx, X509_get_default_cert_dir());
 	if (ok != 1) {
 		snprintf(err, errlen, "TLS client: cannot load CA certificates from %s",
 			 ca_file[0] ? ca_file : "the system store");
