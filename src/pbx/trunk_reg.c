@@ -9,8 +9,12 @@
  * until the administrator changes the trunk. */
 #include "pbx/trunk_reg.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +187,39 @@ static void reg_request_uri(const struct trunk_reg *tr, char *out, size_t len)
 		snprintf(out, len, "sip:%s", tr->rec.host);
 }
 
+static bool addr_unspecified(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return ss->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
+/* A listener on 0.0.0.0 or :: names no address a provider can reach: the
+ * kernel's source address towards the provider does (a UDP connect sends
+ * nothing and does not block). The listener's port is kept. */
+static int route_source(const struct sip_peer *to, struct sockaddr_storage *ss)
+{
+	struct sockaddr_storage src;
+	socklen_t sl = sizeof(src);
+	int fd = socket(to->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (connect(fd, (const struct sockaddr *)&to->addr, to->addrlen) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&src, &sl) < 0)
+		err = errno;
+	close(fd);
+	if (err)
+		return err;
+	if (src.ss_family == AF_INET)
+		((struct sockaddr_in *)&src)->sin_port = ((struct sockaddr_in *)ss)->sin_port;
+	else
+		((struct sockaddr_in6 *)&src)->sin6_port = ((struct sockaddr_in6 *)ss)->sin6_port;
+	*ss = src;
+	return 0;
+}
+
 /* Our address as the provider should see it: the connection's local end
  * for TCP/TLS, the UDP listener of that family otherwise. */
 static int reg_local(const struct trunk_reg *tr, char *out, size_t len)
@@ -196,6 +233,8 @@ static int reg_local(const struct trunk_reg *tr, char *out, size_t len)
 		err = transport_local_addr(ctx->tp, SIP_TP_UDP, tr->peer.addr.ss_family, &ss, &sl);
 	else
 		err = transport_conn_local_addr(ctx->tp, tr->peer.conn_id, &ss, &sl);
+	if (!err && addr_unspecified(&ss))
+		err = route_source(&tr->peer, &ss);
 	if (!err)
 		sockaddr_format((const struct sockaddr *)&ss, out, len);
 	return err;
