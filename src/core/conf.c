@@ -204,6 +204,13 @@ static const struct conf_key conf_table[] = {
 	{ "numbering", "country", CT_STRING, 2, 2, "GB", false, false, FIELD(numbering_country),
 	  "numbering plan dialled numbers are read in (ISO 3166 code); GB is the one that ships" },
 
+	{ "inbound", "reject_anonymous", CT_BOOL, 0, 0, "false", true, false,
+	  FIELD(inbound_reject_anonymous),
+	  "calls from a trunk whose caller withholds their number get 433 Anonymity Disallowed" },
+	{ "inbound", "calls_per_caller_per_minute", CT_UINT, 0, 10000, "10", true, false,
+	  FIELD(inbound_caller_cpm),
+	  "calls one caller number may make to us over the trunks in a minute, against SPIT; 0 is off" },
+
 	{ "credit", "currency", CT_STRING, 3, 3, "GBP", false, false, FIELD(currency),
 	  "currency of rates and caps (ISO 4217); rate tables in another currency are refused" },
 	/* Defaults for a small office: docs/fraud.md says why these. */
@@ -292,6 +299,7 @@ static const char *const conf_sections[] = {
 	"firewall",
 	"alerts",
 	"numbering",
+	"inbound",
 	"credit",
 	"fraud",
 	"trunks",

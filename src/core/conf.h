@@ -104,6 +104,10 @@ struct rf_conf {
 	/* [numbering] (fraud/numplan.h) */
 	char numbering_country[3];
 
+	/* [inbound] (sip/call_in.c): calls arriving over trunks */
+	bool inbound_reject_anonymous;
+	unsigned inbound_caller_cpm;        /* per caller number; 0 is off */
+
 	/* [credit] (fraud/credit.h). Money is micro-units of `currency`. */
 	char currency[4];
 	int64_t credit_daily_cap, credit_monthly_cap;         /* system-wide; 0 = none */

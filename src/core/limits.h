@@ -233,4 +233,11 @@
  * provider's mistake, and the registration fails with it instead. */
 #define TRUNK_MAX_MIN_EXPIRES_S 86400u
 
+/* ---- Inbound calls over trunks (sip/call_in.c, fraud/caller_rate.h) ---- */
+
+/* Caller numbers the SPIT rate limit tracks in its one-minute window
+ * (about 80 bytes each). A flood of distinct numbers beyond it is not
+ * tracked: the trunk's max_calls still caps what it can ring at once. */
+#define RF_MAX_RATED_CALLERS 10000u
+
 #endif

@@ -13,6 +13,8 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "core/strmap.h"
+#include "fraud/caller_rate.h"
+#include "fraud/numplan.h"
 #include "guard/secevent.h"
 #include "media/relay.h"
 #include "sip/call_priv.h"
@@ -63,42 +65,57 @@ void call_security_event(const char *event, const struct sip_peer *src,
 	secev_emit(&e);
 }
 
-/* ---- per-extension call counts (S10) ---- */
+/* ---- live call counts per extension (S10) and per trunk (P4) ---- */
 
-struct ext_count {
+struct live_count {
 	struct strmap_node node;
 	unsigned n;
-	char ext[RF_MAX_EXT_LEN + 1];
+	char key[RF_MAX_EXT_LEN + 1]; /* an extension or a trunk name */
 };
 
-static unsigned ext_calls(struct calls *c, const char *ext)
+unsigned calls_count_of(const struct strmap *map, const char *key)
 {
-	struct strmap_node *n = strmap_find(&c->per_ext, ext, strlen(ext));
+	struct strmap_node *n = strmap_find(map, key, strlen(key));
 
-	return n ? strmap_entry(n, struct ext_count, node)->n : 0;
+	return n ? strmap_entry(n, struct live_count, node)->n : 0;
 }
 
-static void ext_calls_add(struct calls *c, const char *ext, int delta)
+static void count_add(struct strmap *map, const char *key, int delta)
 {
-	struct strmap_node *n = strmap_find(&c->per_ext, ext, strlen(ext));
-	struct ext_count *ec;
+	struct strmap_node *n;
+	struct live_count *ec;
 
+	if (!key[0])
+		return; /* a number outside: nothing to count */
+	n = strmap_find(map, key, strlen(key));
 	if (!n) {
 		if (delta < 0 || !(ec = calloc(1, sizeof(*ec))))
 			return;
-		snprintf(ec->ext, sizeof(ec->ext), "%s", ext);
-		strmap_insert(&c->per_ext, &ec->node, ec->ext, strlen(ec->ext));
+		snprintf(ec->key, sizeof(ec->key), "%s", key);
+		strmap_insert(map, &ec->node, ec->key, strlen(ec->key));
 	} else {
-		ec = strmap_entry(n, struct ext_count, node);
+		ec = strmap_entry(n, struct live_count, node);
 	}
 	if (delta < 0 && ec->n < (unsigned)-delta)
 		ec->n = 0;
 	else
 		ec->n = (unsigned)((int)ec->n + delta);
 	if (ec->n == 0) {
-		strmap_remove(&c->per_ext, &ec->node);
+		strmap_remove(map, &ec->node);
 		free(ec);
 	}
+}
+
+/* The slots a call holds: the system's, its extensions' and its trunk's. */
+static void call_count(struct call *call, int delta)
+{
+	struct calls *c = call->calls;
+
+	c->active = (unsigned)((int)c->active + delta);
+	if (!call->inbound)
+		count_add(&c->per_ext, call->cdr.caller, delta);
+	count_add(&c->per_ext, call->callee_ext, delta);
+	count_add(&c->per_trunk, call->cdr.trunk, delta);
 }
 
 /* ---- legs ---- */
@@ -151,11 +168,8 @@ static void call_free(struct call *call)
 	leg_free(c, call->a);
 	for (unsigned i = 0; i < call->nforks; i++)
 		leg_free(c, call->b[i]);
-	if (call->counted) {
-		ext_calls_add(c, call->cdr.caller, -1);
-		ext_calls_add(c, call->callee_ext, -1);
-		c->active--;
-	}
+	if (call->counted)
+		call_count(call, -1);
 	if (call->prev)
 		call->prev->next = call->next;
 	else
@@ -165,6 +179,7 @@ static void call_free(struct call *call)
 	call_srtp_wipe(call);
 	free(call->a_invite_buf);
 	free(call->ok_buf);
+	free(call->b_offer);
 	free(call);
 }
 
@@ -245,8 +260,8 @@ static void calls_on_relay(void *arg, const struct relay_event *ev)
 
 /* ---- admission (S10) ---- */
 
-static unsigned calls_admit(struct calls *c, const char *caller, const char *callee,
-			    const char **why)
+unsigned calls_admit(struct calls *c, const char *caller, const char *callee,
+		     const char **why)
 {
 	const struct rf_conf *conf = c->ctx->conf;
 	time_t now = c->ctx->now;
@@ -263,11 +278,11 @@ static unsigned calls_admit(struct calls *c, const char *caller, const char *cal
 		*why = "system";
 		return 503;
 	}
-	if (ext_calls(c, caller) >= conf->max_calls_per_ext) {
+	if (caller && calls_count_of(&c->per_ext, caller) >= conf->max_calls_per_ext) {
 		*why = "caller";
 		return 503;
 	}
-	if (ext_calls(c, callee) >= conf->max_calls_per_ext) {
+	if (callee && calls_count_of(&c->per_ext, callee) >= conf->max_calls_per_ext) {
 		*why = "callee";
 		return 486;
 	}
@@ -295,6 +310,7 @@ int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 	struct calls *c = calloc(1, sizeof(*c));
 	struct relay_config rc = {0};
 	const struct rf_conf *conf = ctx->conf;
+	const char *np_why = NULL;
 	int rc_err;
 
 	if (!c)
@@ -302,8 +318,14 @@ int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 	c->ctx = ctx;
 	calls_size_transactions(ctx);
 	if ((rc_err = strmap_init(&c->legs, 256)) != 0 ||
-	    (rc_err = strmap_init(&c->per_ext, 64)) != 0)
+	    (rc_err = strmap_init(&c->per_ext, 64)) != 0 ||
+	    (rc_err = strmap_init(&c->per_trunk, 16)) != 0 ||
+	    (rc_err = caller_rate_alloc(&c->caller_rate)) != 0)
 		goto out;
+	if ((rc_err = numplan_alloc(&c->np, conf->numbering_country, &np_why)) != 0) {
+		log_error("calls: cannot load the numbering plan: %s", np_why ? np_why : strerror(rc_err));
+		goto out;
+	}
 	if (sockaddr_parse_ip(conf->media_address, &rc.bind_addr, &rc.bind_len) != 0) {
 		rc_err = EINVAL;
 		goto out;
@@ -321,6 +343,9 @@ out:
 	log_error("calls: cannot start the media relay: %s", strerror(rc_err));
 	strmap_destroy(&c->legs);
 	strmap_destroy(&c->per_ext);
+	strmap_destroy(&c->per_trunk);
+	caller_rate_free(c->caller_rate);
+	numplan_free(c->np);
 	free(c);
 	return rc_err;
 }
@@ -363,6 +388,9 @@ void calls_free(struct calls *c)
 	free(c->cdrs);
 	strmap_destroy(&c->legs);
 	strmap_destroy(&c->per_ext);
+	strmap_destroy(&c->per_trunk);
+	caller_rate_free(c->caller_rate);
+	numplan_free(c->np);
 	free(c);
 }
 
@@ -399,7 +427,7 @@ void call_refuse_record(struct calls *c, const struct sip_msg *m, const struct s
 
 	reply_simple(c->ctx, m, src, r->result, NULL);
 	snprintf(r->caller, sizeof(r->caller), "%s", caller);
-	if (sip_uri_parse(m->ruri, &u) == 0)
+	if (!r->callee[0] && sip_uri_parse(m->ruri, &u) == 0)
 		snprintf(r->callee, sizeof(r->callee), "%.*s",
 			 (int)(u.user.len < sizeof(r->callee) ? u.user.len : sizeof(r->callee) - 1), u.user.p);
 	snprintf(r->call_id, sizeof(r->call_id), "%.*s",
@@ -420,14 +448,12 @@ static void call_refuse(struct calls *c, const struct sip_msg *m, const struct s
 }
 
 /* A --remote extension is always SRTP-only, whatever its stored policy. */
-static enum ext_srtp call_srtp_policy(const struct ext_record *r)
+enum ext_srtp call_srtp_policy(const struct ext_record *r)
 {
 	return r->remote ? EXT_SRTP_REQUIRED : r->srtp;
 }
 
-static struct call *call_new(struct calls *c, const struct sip_msg *m,
-			     const struct dir_ext *caller, struct sip_str callee,
-			     const struct ext_record *callee_rec)
+struct call *call_new(struct calls *c, const struct sip_msg *m, const struct call_parties *p)
 {
 	struct call *call = calloc(1, sizeof(*call));
 
@@ -442,12 +468,13 @@ static struct call *call_new(struct calls *c, const struct sip_msg *m,
 	}
 	memcpy(call->a_invite_buf, m->buf, m->len);
 	call->a_invite_len = m->len;
-	snprintf(call->cdr.caller, sizeof(call->cdr.caller), "%s", caller->rec.ext);
-	snprintf(call->cdr.callee, sizeof(call->cdr.callee), "%.*s", (int)callee.len, callee.p);
-	snprintf(call->callee_ext, sizeof(call->callee_ext), "%.*s", (int)callee.len, callee.p);
-	snprintf(call->caller_name, sizeof(call->caller_name), "%s", caller->rec.name);
-	call->srtp[0].policy = call_srtp_policy(&caller->rec);
-	call->srtp[1].policy = call_srtp_policy(callee_rec);
+	call->inbound = p->inbound;
+	snprintf(call->cdr.caller, sizeof(call->cdr.caller), "%s", p->caller);
+	snprintf(call->cdr.callee, sizeof(call->cdr.callee), "%.*s", (int)p->callee.len, p->callee.p);
+	snprintf(call->callee_ext, sizeof(call->callee_ext), "%s", p->callee_ext);
+	snprintf(call->caller_name, sizeof(call->caller_name), "%s", p->caller_name);
+	call->srtp[0].policy = p->caller_srtp;
+	call->srtp[1].policy = p->callee_srtp;
 	snprintf(call->cdr.call_id, sizeof(call->cdr.call_id), "%.*s",
 		 (int)m->call_id.len, m->call_id.p);
 	call->cdr.start_ms = call_now_ms();
@@ -477,10 +504,41 @@ static void calls_on_a_invite_end(void *arg, struct tsx *x, int err)
 	call->a_invite = NULL;
 }
 
+bool call_commit(struct call *call, const struct sip_msg *m, const struct sip_peer *src)
+{
+	struct calls *c = call->calls;
+
+	call->counted = true;
+	call_count(call, 1);
+	if (tsx_server_alloc(&call->a_invite, c->ctx->tsx, m, src) != 0) {
+		/* Every answer to the caller goes through this transaction:
+		 * without it (a full table) the call would ring unheard. */
+		call_refuse_unanswerable(call, m, src);
+		return false;
+	}
+	tsx_server_set_end_cb(call->a_invite, calls_on_a_invite_end, call);
+	return true;
+}
+
+bool calls_new_invite_ok(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			 const char *caller)
+{
+	if (strmap_find(&c->legs, m->call_id.p, m->call_id.len)) {
+		/* A second INVITE in a Call-ID we already serve, without a tag:
+		 * a merged or looped request (RFC 3261 8.2.2.2). */
+		call_refuse(c, m, src, caller, 482, "system");
+		return false;
+	}
+	if (m->max_forwards == 0) {
+		call_refuse(c, m, src, caller, 483, "system");
+		return false;
+	}
+	return true;
+}
+
 void calls_invite(struct calls *c, const struct sip_msg *m,
 		  const struct sip_peer *src, const struct dir_ext *caller)
 {
-	struct sip_ctx *ctx = c->ctx;
 	struct sip_uri ruri;
 	struct loc_aor *aor = NULL;
 	const struct dir_ext *callee = NULL;
@@ -488,16 +546,8 @@ void calls_invite(struct calls *c, const struct sip_msg *m,
 	struct call *call;
 	unsigned status;
 
-	if (strmap_find(&c->legs, m->call_id.p, m->call_id.len)) {
-		/* A second INVITE in a Call-ID we already serve, without a tag:
-		 * a merged or looped request (RFC 3261 8.2.2.2). */
-		call_refuse(c, m, src, caller->rec.ext, 482, "system");
+	if (!calls_new_invite_ok(c, m, src, caller->rec.ext))
 		return;
-	}
-	if (m->max_forwards == 0) {
-		call_refuse(c, m, src, caller->rec.ext, 483, "system");
-		return;
-	}
 	if (calls_outbound(c, m, src, caller))
 		return;
 	status = call_route(c, m, &ruri, &callee, &aor);
@@ -511,21 +561,18 @@ void calls_invite(struct calls *c, const struct sip_msg *m,
 		call_refuse(c, m, src, caller->rec.ext, status, "limit");
 		return;
 	}
-	call = call_new(c, m, caller, ruri.user, &callee->rec);
+	call = call_new(c, m, &(struct call_parties){
+		.caller = caller->rec.ext,
+		.caller_name = caller->rec.name,
+		.caller_srtp = call_srtp_policy(&caller->rec),
+		.callee = ruri.user,
+		.callee_ext = aor->ext,
+		.callee_srtp = call_srtp_policy(&callee->rec),
+	});
 	if (!call) {
 		call_refuse(c, m, src, caller->rec.ext, 500, "system");
 		return;
 	}
-	call->counted = true;
-	c->active++;
-	ext_calls_add(c, call->cdr.caller, 1);
-	ext_calls_add(c, call->callee_ext, 1);
-	if (tsx_server_alloc(&call->a_invite, ctx->tsx, m, src) != 0) {
-		/* Every answer to the caller goes through this transaction:
-		 * without it (a full table) the call would ring unheard. */
-		call_refuse_unanswerable(call, m, src);
-		return;
-	}
-	tsx_server_set_end_cb(call->a_invite, calls_on_a_invite_end, call);
-	call_start(call, m, src, aor);
+	if (call_commit(call, m, src))
+		call_start(call, m, src, aor);
 }

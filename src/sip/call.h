@@ -33,6 +33,12 @@ void calls_free(struct calls *c);
 void calls_invite(struct calls *c, const struct sip_msg *m,
 		  const struct sip_peer *src, const struct dir_ext *caller);
 
+/* An out-of-dialog INVITE whose transport source is one of trunk's
+ * addresses (sip/call_in.c): a call from the public network to a DID. */
+struct trunk;
+void calls_from_trunk(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+		      const struct trunk *trunk);
+
 /* A request with a To tag, or an ACK/CANCEL: returns true when it belongs
  * to one of our calls and has been handled (answered, relayed or refused);
  * false when no call knows it. */

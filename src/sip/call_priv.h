@@ -21,6 +21,10 @@
 struct event;
 struct relay;
 struct tsx;
+struct caller_rate;
+struct dir_ext;
+struct trunk;
+struct numplan;
 
 /* SRTP (SDES) on one side of a call: index 0 the caller, 1 the callee.
  * `ours` is the key Ringfence wrote in the SDP towards that phone; it
@@ -55,6 +59,10 @@ struct leg {
 	char *invite_branch;
 	unsigned final_status;   /* a failed fork's final answer */
 	bool answered;           /* gave a 2xx */
+	/* B towards a trunk: its name (the snapshot may be replaced while
+	 * the call rings), and whether we answered a challenge already. */
+	char trunk[TRUNK_NAME_MAX + 1];
+	bool auth_sent;
 };
 
 /* An in-dialog request from one leg waiting for the other leg's answer. */
@@ -86,6 +94,11 @@ struct call {
 	bool relay_open;
 	uint16_t relay_port[2];
 	bool counted;            /* holds a slot in the limits */
+	bool inbound;            /* from a trunk: the caller is no extension */
+	bool emergency;          /* exempt from every limit, never refused for one */
+	char *b_offer;           /* owned: the SDP offered on a trunk leg, for a re-send with credentials */
+	size_t b_offer_len;
+	char b_extra[TRUNK_HOST_MAX + 128];       /* headers of that INVITE besides the dialog's (Max-Forwards, identity) */
 	bool releasing;
 	bool acked;
 	struct pending pending;
@@ -101,7 +114,10 @@ struct calls {
 	struct relay *relay;
 	struct sockaddr_storage media_addr; /* [media] media_address, parsed once */
 	struct strmap legs;      /* every leg by Call-ID */
-	struct strmap per_ext;   /* struct ext_count by extension */
+	struct strmap per_ext;   /* live calls by extension */
+	struct strmap per_trunk; /* live calls by trunk name, inbound and outbound */
+	struct caller_rate *caller_rate; /* inbound calls per caller number (fraud/caller_rate.h) */
+	struct numplan *np;      /* [numbering] country's plan: callers and DIDs are read with it */
 	struct call *head;
 	unsigned active;
 	uint32_t next_id;
@@ -112,6 +128,32 @@ struct calls {
 };
 
 /* call.c */
+/* Who a new call is between. */
+struct call_parties {
+	bool inbound;             /* the caller is a number outside, from a trunk */
+	const char *caller;       /* its extension, or that number */
+	const char *caller_name;  /* shown to the callee; "" none */
+	enum ext_srtp caller_srtp, callee_srtp;
+	struct sip_str callee;    /* for the record: as dialled */
+	const char *callee_ext;   /* the extension rung; "" for a number outside */
+};
+struct call *call_new(struct calls *c, const struct sip_msg *m, const struct call_parties *p);
+/* Take the call's slots and the caller's INVITE transaction. False when
+ * the call was refused and released instead. */
+bool call_commit(struct call *call, const struct sip_msg *m, const struct sip_peer *src);
+/* The checks every new INVITE passes first (merged requests, loops);
+ * false after refusing it. */
+bool calls_new_invite_ok(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			 const char *caller);
+/* 0, or the status to refuse a new call with and why ("cps", "system",
+ * "caller", "callee"). NULL caller or callee: a number outside. */
+unsigned calls_admit(struct calls *c, const char *caller, const char *callee, const char **why);
+unsigned calls_count_of(const struct strmap *map, const char *key);
+enum ext_srtp call_srtp_policy(const struct ext_record *r);
+void call_security_event(const char *event, const struct sip_peer *src,
+			 const char *ext, const char *reason);
+void call_refuse_record(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			const char *caller, struct cdr_record *r);
 void leg_free(struct calls *c, struct leg *l);
 int leg_link(struct calls *c, struct leg *l);
 int64_t call_now_ms(void);
@@ -136,6 +178,37 @@ void call_release(struct call *call);
 /* call_setup.c */
 void call_start(struct call *call, const struct sip_msg *m,
 		const struct sip_peer *src, struct loc_aor *aor);
+/* Leg A, its 100 and the media session: the SDP to offer the callee in
+ * offer (CALL_SDP_MAX bytes). False when the call was refused instead. */
+bool call_begin(struct call *call, const struct sip_msg *m, const struct sip_peer *src,
+		char *offer, size_t *offerlen);
+/* Every fork is out: refuse when all failed at once, else start ringing. */
+void call_ring(struct call *call);
+void call_fork_failed(struct call *call, struct leg *l, unsigned status);
+void call_on_fork_response(void *arg, struct tsx *x, const struct sip_msg *resp, int err);
+
+/* call_in.c */
+const struct numplan *calls_numplan(const struct calls *c);
+/* Whether an E.164 caller is on the caller blacklist. */
+bool calls_caller_blacklisted(const struct calls *c, const char *e164);
+
+/* call_trunk.c */
+/* Place the B leg of an outbound call on trunk `t`, sending `number`.
+ * The call is committed; it answers and releases itself from here on. */
+void call_start_trunk(struct call *call, const struct sip_msg *m, const struct sip_peer *src,
+		      const struct trunk *t, const char *number, const char *caller_id);
+struct num_info;
+/* An outbound call to `num` (dialled as `dialled`) that barring let
+ * through: the first route matching the dialled string picks the trunk
+ * and the number sent. Returns 0 once the call is placed (it answers the
+ * caller itself from then on), or the status to refuse it with and the
+ * CDR hangup word in *hangup. Emergency calls pass every limit. */
+unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			 const struct dir_ext *caller, struct sip_str dialled,
+			 const struct num_info *num, const char **hangup);
+/* A trunk leg got 401 or 407: true when the INVITE went again with our
+ * credentials, false when the challenge cannot be answered. */
+bool call_trunk_reauth(struct leg *l, const struct sip_msg *resp);
 /* Answer A with `status` built from its saved INVITE (with an optional SDP). */
 int call_answer_a(struct call *call, unsigned status, const char *sdp, size_t sdplen);
 /* Rewrite the SDP of `body` (an offer, or the answer to ours) for the

@@ -245,7 +245,7 @@ static void call_check_forks(struct call *call)
 	call_release(call);
 }
 
-static void call_fork_failed(struct call *call, struct leg *l, unsigned status)
+void call_fork_failed(struct call *call, struct leg *l, unsigned status)
 {
 	l->final_status = status;
 	l->invite_tsx = NULL;
@@ -344,7 +344,7 @@ static void call_fork_answered(struct call *call, struct leg *l, const struct si
 	}
 }
 
-static void call_on_fork_response(void *arg, struct tsx *x, const struct sip_msg *resp, int err)
+void call_on_fork_response(void *arg, struct tsx *x, const struct sip_msg *resp, int err)
 {
 	struct leg *l = arg;
 	struct call *call = l->call;
@@ -380,6 +380,14 @@ static void call_on_fork_response(void *arg, struct tsx *x, const struct sip_msg
 		} else {
 			call_fork_answered(call, l, resp);
 		}
+		return;
+	}
+	if ((resp->status == 401 || resp->status == 407) && l->trunk[0]) {
+		if (call_trunk_reauth(l, resp))
+			return;
+		/* A provider's challenge is never passed to the phone, which
+		 * would answer it with its own credentials. */
+		call_fork_failed(call, l, 503);
 		return;
 	}
 	call_fork_failed(call, l, resp->status);
@@ -459,28 +467,50 @@ static unsigned call_open_media(struct call *call, const struct sip_msg *m,
 	return *offerlen ? 0 : 488;
 }
 
-void call_start(struct call *call, const struct sip_msg *m,
-		const struct sip_peer *src, struct loc_aor *aor)
+bool call_begin(struct call *call, const struct sip_msg *m, const struct sip_peer *src,
+		char *offer, size_t *offerlen)
 {
-	struct sip_ctx *ctx = call->calls->ctx;
-	char offer[CALL_SDP_MAX], extra[64];
-	size_t offerlen = 0;
 	unsigned status;
-	int mf = m->max_forwards < 0 ? 70 : m->max_forwards - 1;
 
 	if (call_leg_a(call, m, src) != 0) {
 		call_answer_a(call, 500, NULL, 0);
 		call_release(call);
-		return;
+		return false;
 	}
 	call_answer_a(call, 100, NULL, 0);
-	status = call_open_media(call, m, offer, &offerlen);
+	status = call_open_media(call, m, offer, offerlen);
 	if (status) {
 		snprintf(call->cdr.hangup, sizeof(call->cdr.hangup), "system");
 		call_answer_a(call, status, NULL, 0);
 		call_release(call);
+		return false;
+	}
+	return true;
+}
+
+void call_ring(struct call *call)
+{
+	if (call->nforks == 0) {
+		call_answer_a(call, 480, NULL, 0);
+		call_release(call);
 		return;
 	}
+	call_check_forks(call); /* every send may already have failed */
+	if (call->releasing)
+		return;
+	call_arm(call, &call->ring_timer, call->calls->ctx->conf->ring_timeout * 1000u,
+		 call_ring_timeout);
+}
+
+void call_start(struct call *call, const struct sip_msg *m,
+		const struct sip_peer *src, struct loc_aor *aor)
+{
+	char offer[CALL_SDP_MAX], extra[64];
+	size_t offerlen = 0;
+	int mf = m->max_forwards < 0 ? 70 : m->max_forwards - 1;
+
+	if (!call_begin(call, m, src, offer, &offerlen))
+		return;
 	snprintf(extra, sizeof(extra), "Max-Forwards: %d\r\n", mf);
 	for (const struct binding *b = aor->head; b && call->nforks < CALL_MAX_FORKS; b = b->next) {
 		struct leg *l = call_fork_new(call, b);
@@ -491,13 +521,5 @@ void call_start(struct call *call, const struct sip_msg *m,
 				     offerlen, true, &l->invite_tsx, call_on_fork_response, l) != 0)
 			l->final_status = 503;
 	}
-	if (call->nforks == 0) {
-		call_answer_a(call, 480, NULL, 0);
-		call_release(call);
-		return;
-	}
-	call_check_forks(call); /* every send may already have failed */
-	if (call->releasing)
-		return;
-	call_arm(call, &call->ring_timer, ctx->conf->ring_timeout * 1000u, call_ring_timeout);
+	call_ring(call);
 }

@@ -24,6 +24,7 @@ struct nonce_uses;
 struct fraud;
 struct alerter;
 struct dns;
+struct trunks;
 
 struct sip_ctx {
 	struct rf_conf *conf;        /* borrowed from main */
@@ -35,6 +36,7 @@ struct sip_ctx {
 	struct directory *dir;       /* replaced whole on reload */
 	struct location *loc;
 	struct calls *calls;         /* the B2BUA */
+	struct trunks *trunks;       /* trunks, DIDs, routes (pbx/trunks.h); replaced whole on reload */
 	struct guard *guard;         /* bans and locks (guard/guard.h) */
 	struct nonce_uses *nonces;   /* digest replay protection (sip/nonce_use.h) */
 	struct fraud *fraud;         /* numbering, barring, blacklists (fraud/fraud.h) */

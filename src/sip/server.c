@@ -30,6 +30,7 @@
 #include "guard/secevent.h"
 #include "pbx/dns.h"
 #include "pbx/trunk_reg.h"
+#include "pbx/trunks.h"
 #include "sip/auth.h"
 #include "sip/call.h"
 #include "sip/context.h"
@@ -151,14 +152,16 @@ static void handle_register(struct sip_ctx *ctx, const struct sip_msg *m,
 }
 
 /* OPTIONS is how scanners find a PBX (svmap, nmap): it is answered only
- * to addresses with registered phones, who use it as a keep-alive (S6).
+ * to addresses with registered phones, who use it as a keep-alive (S6),
+ * and to trunks, whose providers use it to see that we are up.
  * Everyone else gets silence. */
 static void handle_options(struct sip_ctx *ctx, const struct sip_msg *m,
 			   const struct sip_peer *src)
 {
 	struct sip_uri u;
 
-	if (!guard_known_peer(ctx->guard, (const struct sockaddr *)&src->addr, ctx->now)) {
+	if (!guard_known_peer(ctx->guard, (const struct sockaddr *)&src->addr, ctx->now) &&
+	    !trunks_by_source(ctx->trunks, (const struct sockaddr *)&src->addr)) {
 		/* A walk of OPTIONS over the numbering plan is a scan too. */
 		if (sip_uri_parse(m->ruri, &u) == 0 && u.user.len > 0)
 			guard_challenged(ctx->guard, (const struct sockaddr *)&src->addr,
@@ -173,6 +176,7 @@ static void handle_options(struct sip_ctx *ctx, const struct sip_msg *m,
 static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 			 const struct sip_peer *src)
 {
+	const struct trunk *trunk;
 	const struct dir_ext *ext;
 	bool stale;
 
@@ -199,6 +203,14 @@ static void handle_other(struct sip_ctx *ctx, const struct sip_msg *m,
 		reply_start(ctx, m, src, 503, NULL);
 		reply_header(ctx, "Retry-After: %u", OVERLOAD_RETRY_AFTER_S);
 		reply_send(ctx, src);
+		return;
+	}
+	/* A provider's call is known by its transport source alone (P4):
+	 * a message that only claims to come from a trunk goes on below
+	 * like any stranger's. */
+	if (m->method == SIP_M_INVITE && !request_in_dialog(m) &&
+	    (trunk = trunks_by_source(ctx->trunks, (const struct sockaddr *)&src->addr))) {
+		calls_from_trunk(ctx->calls, m, src, trunk);
 		return;
 	}
 	/* Even a request for a dialog is challenged first: whether a dialog
@@ -306,6 +318,24 @@ static void drop_missing_ext(struct loc_aor *a, void *arg)
 		location_remove_ext(ctx->loc, a->ext, registrar_log_removed, NULL);
 }
 
+/* Trunks, DIDs and routes are rebuilt aside; a dial plan that does not
+ * load (a route written by hand) keeps the running one. */
+static bool server_reload_trunks(struct server *s)
+{
+	struct trunks *t;
+	char why[160];
+	int err = trunks_load(&t, s->ctx.store, why, sizeof(why));
+
+	if (err) {
+		log_warn("trunks and routes not reloaded (%s); keeping the current ones",
+			 why[0] ? why : strerror(err));
+		return false;
+	}
+	trunks_free(s->ctx.trunks);
+	s->ctx.trunks = t;
+	return true;
+}
+
 /* Whether the rows behind `name` changed since *seen (store_change_count);
  * updates *seen. A count that cannot be read counts as a change:
  * rebuilding is always safe. */
@@ -359,8 +389,12 @@ static void server_poll_store(struct server *s)
 		log_warn("blacklist reload failed (%s); keeping the current lists", strerror(err));
 		s->seen_blacklist = -1;
 	}
-	if (s->trunks && server_changed(s, "trunks", &s->seen_trunks))
-		trunk_regs_reload(s->trunks); /* trunks the CLI added, changed or removed */
+	if (server_changed(s, "trunks", &s->seen_trunks)) {
+		if (!server_reload_trunks(s))
+			s->seen_trunks = -1;
+		if (s->trunks) /* trunks the CLI added, changed or removed */
+			trunk_regs_reload(s->trunks);
+	}
 }
 
 static void server_tick(evutil_socket_t fd, short what, void *arg)
@@ -460,6 +494,7 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 {
 	struct rf_conf *c = s->ctx.conf;
 	const char *why = NULL;
+	char why_buf[160];
 	int rc;
 
 	if ((rc = secret_load_or_create(c->secret_file, s->ctx.secret, sizeof(s->ctx.secret))) != 0) {
@@ -481,6 +516,11 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 	    (rc = location_alloc(&s->ctx.loc, s->ctx.store)) != 0 ||
 	    (rc = location_load(s->ctx.loc, time(NULL))) != 0) {
 		snprintf(err, errlen, "cannot load extensions and registrations: %s", strerror(rc));
+		return rc;
+	}
+	if ((rc = trunks_load(&s->ctx.trunks, s->ctx.store, why_buf, sizeof(why_buf))) != 0) {
+		snprintf(err, errlen, "cannot load trunks, DIDs and routes: %s",
+			 why_buf[0] ? why_buf : strerror(rc));
 		return rc;
 	}
 	if ((rc = nonce_uses_alloc(&s->ctx.nonces)) != 0) {
@@ -548,6 +588,7 @@ static void server_close(struct server *s)
 	guard_free(s->ctx.guard);
 	nonce_uses_free(s->ctx.nonces);
 	fraud_free(s->ctx.fraud);
+	trunks_free(s->ctx.trunks);
 	nft_helper_stop(s->nft);
 	alerter_free(s->alerter); /* after the guard, which raises alerts */
 	directory_free(s->ctx.dir);

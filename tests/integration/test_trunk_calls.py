@@ -1,0 +1,363 @@
+"""Calls over trunks (P4, S12): a SIPp "provider" on its own loopback
+address receives outbound calls and places inbound ones.
+
+The provider is 127.0.0.50; the trunk is IP-authenticated by that
+address. Phones sit on other 127.x addresses, and a stranger copying the
+provider's messages sends them from 127.0.0.51. SIPp 3.6 answers only
+MD5 challenges, so these instances offer MD5 alone."""
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from sipcall import Call, Phone, b2bua_available, cdr_list, configure, make_sdp, wait_cdr
+from test_calls_sipp import DATA, finish, free_udp_port, tail
+
+SIPP = shutil.which("sipp")
+PROVIDER_IP, STRANGER_IP, PHONE_IP, CALLER_IP = "127.0.0.50", "127.0.0.51", "127.0.0.3", "127.0.0.2"
+DID, DID_NATIONAL, EXT, CALLER = "+441632960100", "01632960100", "1001", "1002"
+OUTSIDE = "+441632960999"
+
+pytestmark = [
+    pytest.mark.skipif(SIPP is None, reason="sipp (Debian sip-tester) not installed"),
+    pytest.mark.skipif(not b2bua_available(), reason="the daemon does not route calls"),
+]
+
+
+def pbx(instance, provider_port=5060, trunk_args=(), **sections):
+    """An instance with extensions 1001 and 1002, a trunk 'prov' to the
+    provider's address and a DID for 1001."""
+    sections.setdefault("registrar", {})["digest_algorithms"] = "md5"
+    configure(instance, **sections)
+    for ext in (EXT, CALLER):
+        if ext not in instance.passwords:  # `init` creates the first few
+            instance.passwords[ext] = instance.add_ext(ext)
+    instance.cli("trunk", "add", "prov", "--host", PROVIDER_IP, "--port", str(provider_port),
+                 *trunk_args)
+    instance.cli("did", "add", DID, "--ext", EXT)
+    instance.start()
+    return instance
+
+
+def sipp(workdir, name, scenario, ip, port, extra, target=None):
+    cmd = [SIPP, "-sf", os.path.join(DATA, scenario), "-m", "1", "-i", ip, "-p", str(port),
+           "-timeout", "30s", "-timeout_error", "-nostdin",
+           "-trace_err", "-error_file", os.path.join(workdir, f"{name}.err"),
+           "-trace_msg", "-message_file", os.path.join(workdir, f"{name}.msg")] + list(extra)
+    if target:
+        cmd.append(target)
+    return subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def received_invites(workdir, name, timeout=10.0, n=1):
+    """The INVITEs SIPp logged as received (text), once n of them are there."""
+    path = os.path.join(workdir, f"{name}.msg")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path, errors="replace") as f:
+                text = f.read()
+            blocks = re.findall(r"received from .*?\n\n(INVITE .*?)\n\n", text, re.S)
+            if len(blocks) >= n:
+                return blocks
+        time.sleep(0.05)
+    raise AssertionError(f"SIPp {name} received fewer than {n} INVITEs:\n" + tail(workdir, name))
+
+
+def header(block, name):
+    m = re.search(rf"^{name}:\s*(.*)$", block, re.M | re.I)
+    return m.group(1).strip() if m else None
+
+
+def provider_phone(instance, ip, caller=OUTSIDE):
+    """A provider-side UA without credentials: its From user is the caller."""
+    return Phone(instance, caller, ip=ip, password="")
+
+
+def invite_did(phone, instance, did=DID, extra=(), port=None):
+    """The provider's INVITE to a DID; returns its first final answer."""
+    c = Call(phone, did, make_sdp(phone.ip, port or free_udp_port(phone.ip)), extra=extra,
+             authenticate=False, ruri=f"sip:{did}@127.0.0.1:{instance.port}")
+    r = c.invite()
+    return c, (r if r.status >= 200 else c.wait_final(10.0))
+
+
+def start_invite(phone, instance, rtp_port, did=DID):
+    """Send the provider's INVITE and return at once: the call rings."""
+    c = Call(phone, did, make_sdp(phone.ip, rtp_port), authenticate=False,
+             ruri=f"sip:{did}@127.0.0.1:{instance.port}")
+    phone.send(c._invite(()))
+    return c
+
+
+# ---- outbound ----
+
+def test_outbound_call_reaches_the_provider_with_the_normalised_number_and_caller_id(
+        instance, workdir):
+    port, media = free_udp_port(PROVIDER_IP), free_udp_port(PROVIDER_IP)
+    pbx(instance, port)
+    instance.cli("ext", "set", EXT, "--caller-id", "+441632960001")
+    instance.cli("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
+                 "--strip", "1", "--prepend", "+44")
+    uas = sipp(workdir, "prov", "uas-provider.xml", PROVIDER_IP, port,
+               ["-mi", PROVIDER_IP, "-mp", str(media)])
+    phone = Phone(instance, EXT, ip=PHONE_IP)
+    try:
+        time.sleep(0.5)  # SIPp binds its sockets
+        phone.register()
+        call = phone.call("01632960000", make_sdp(PHONE_IP, free_udp_port(PHONE_IP)))
+        final = call.wait_final(10.0)
+        assert final.status == 200, final.text()
+        invite = received_invites(workdir, "prov")[0]
+        assert invite.startswith(f"INVITE sip:+441632960000@{PROVIDER_IP}:{port} SIP/2.0"), invite
+        assert "<sip:+441632960001@" in header(invite, "From"), invite
+        assert "<sip:+441632960001@" in header(invite, "P-Asserted-Identity"), invite
+        # nothing of the inside: no extension, no phone address, no product
+        for leak in (EXT, PHONE_IP, "rf-test-phone"):
+            assert leak not in invite, (leak, invite)
+        ans = call.request("BYE", timeout=10.0)
+        assert ans is not None and ans.status == 200, ans
+        rc, log = finish(uas, workdir, "prov", 15)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+            uas.communicate()
+        phone.conn.close()
+    assert rc == 0, log
+    rows = wait_cdr(instance, 1, lambda x: x["hangup"] == "caller")
+    assert rows, cdr_list(instance)
+    raw = rows[0]["raw"]
+    assert raw["direction"] == "outbound" and raw["trunk"] == "prov", raw
+    assert raw["number"] == "+441632960000" or raw.get("e164") == "+441632960000", raw
+
+
+def md5(s):
+    return hashlib.md5(s.encode()).hexdigest()
+
+
+def test_outbound_call_answers_the_providers_challenge_with_the_trunk_credentials(
+        instance, workdir):
+    port, media = free_udp_port(PROVIDER_IP), free_udp_port(PROVIDER_IP)
+    secret = "Tr-unk-Pa55-word"
+    pbx(instance, port, trunk_args=("--register", "--username", "acct77", "--password", secret))
+    instance.cli("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
+                 "--strip", "1", "--prepend", "44")
+    uas = sipp(workdir, "prov", "uas-provider-auth.xml", PROVIDER_IP, port,
+               ["-mi", PROVIDER_IP, "-mp", str(media)])
+    phone = Phone(instance, EXT, ip=PHONE_IP)
+    try:
+        time.sleep(0.5)
+        phone.register()
+        call = phone.call("01632960000", make_sdp(PHONE_IP, free_udp_port(PHONE_IP)))
+        final = call.wait_final(10.0)
+        assert final.status == 200, final.text()
+        first, second = received_invites(workdir, "prov", n=2)[:2]
+        assert header(first, "Proxy-Authorization") is None
+        auth = header(second, "Proxy-Authorization")
+        p = dict(re.findall(r'(\w+)="?([^",]*)"?', auth))
+        assert p["username"] == "acct77" and p["realm"] == "provider.example", auth
+        assert p["opaque"] == "op4que" and p["qop"] == "auth", auth
+        uri = f"sip:441632960000@{PROVIDER_IP}:{port}"
+        assert p["uri"] == uri and second.startswith(f"INVITE {uri} SIP/2.0"), second
+        ha1 = md5(f"acct77:provider.example:{secret}")
+        want = md5(f"{ha1}:{p['nonce']}:{p['nc']}:{p['cnonce']}:auth:{md5('INVITE:' + uri)}")
+        assert p["response"] == want, auth
+        # the account's From when the extension has no caller ID of its own
+        assert "<sip:acct77@" in header(second, "From"), second
+        ans = call.request("BYE", timeout=10.0)
+        assert ans is not None and ans.status == 200, ans
+        rc, log = finish(uas, workdir, "prov", 15)
+    finally:
+        if uas.poll() is None:
+            uas.kill()
+            uas.communicate()
+        phone.conn.close()
+    assert rc == 0, log
+    with open(instance.seclog) as f:
+        assert secret not in f.read()
+    assert secret not in instance.daemon_output()
+
+
+def test_outbound_call_with_no_route_is_refused_and_recorded(instance):
+    pbx(instance)
+    phone = Phone(instance, EXT, ip=PHONE_IP)
+    try:
+        phone.register()
+        call = phone.call("01632960000", make_sdp(PHONE_IP, 40000))
+        assert call.wait_final().status == 404
+    finally:
+        phone.conn.close()
+    rows = wait_cdr(instance, 1, lambda x: x["result"] == 404)
+    assert rows and rows[0]["hangup"] == "no_route", cdr_list(instance)
+
+
+# ---- inbound ----
+
+def test_inbound_call_to_a_did_rings_its_extension(instance, workdir):
+    pbx(instance)
+    callee = Phone(instance, EXT, ip=PHONE_IP)
+    port = free_udp_port(PROVIDER_IP)
+    uac = None
+    try:
+        callee.register()
+        uac = sipp(workdir, "prov", "uac-trunk-inbound.xml", PROVIDER_IP, port,
+                   ["-key", "did", DID_NATIONAL, "-key", "caller", OUTSIDE,
+                    "-key", "rtp_port", str(free_udp_port(PROVIDER_IP)), "-d", "500"],
+                   target=f"127.0.0.1:{instance.port}")
+        inc = callee.incoming(10.0)
+        assert OUTSIDE in inc.invite.get("from"), inc.invite.text()
+        assert "provider.example" not in inc.invite.text()
+        inc.ring(180)
+        inc.answer(make_sdp(PHONE_IP, free_udp_port(PHONE_IP)))
+        inc.answer_request("BYE", timeout=10.0)
+        rc, log = finish(uac, workdir, "prov", 20)
+    finally:
+        if uac is not None and uac.poll() is None:
+            uac.kill()
+            uac.communicate()
+        callee.conn.close()
+    assert rc == 0, log
+    rows = wait_cdr(instance, 1, lambda x: x["result"] == 200)
+    assert rows, cdr_list(instance)
+    raw = rows[0]["raw"]
+    assert raw["direction"] == "inbound" and raw["trunk"] == "prov", raw
+    assert rows[0]["caller"] == OUTSIDE and rows[0]["callee"] == EXT, raw
+
+
+def test_the_providers_invite_from_another_address_is_a_strangers(instance):
+    """Claiming to be the trunk (its From domain, a DID) from any other
+    address gets exactly what any unknown source gets: a challenge."""
+    pbx(instance)
+    callee = Phone(instance, EXT, ip=PHONE_IP)
+    stranger = provider_phone(instance, STRANGER_IP)
+    other = provider_phone(instance, "127.0.0.52")
+    try:
+        callee.register()
+        _, spoofed = invite_did(stranger, instance, extra=("P-Asserted-Identity: <sip:+441632960999@127.0.0.50>",))
+        _, plain = invite_did(other, instance, did="1001")
+        assert spoofed.status == plain.status == 407, (spoofed.text(), plain.text())
+        assert spoofed.header_names() == plain.header_names()
+        strip = lambda v: re.sub(r'nonce="[^"]*"', "", v)
+        assert [strip(v) for v in spoofed.get_all("proxy-authenticate")] == \
+            [strip(v) for v in plain.get_all("proxy-authenticate")]
+        assert callee.take(lambda m: m.is_request and m.method == "INVITE", 1.0) is None
+    finally:
+        for p in (callee, stranger, other):
+            p.conn.close()
+    assert instance.security_events("inbound_refused") == []
+
+
+def test_unknown_did_gets_404(instance):
+    pbx(instance)
+    prov = provider_phone(instance, PROVIDER_IP)
+    try:
+        _, final = invite_did(prov, instance, did="+441632960555")
+        assert final.status == 404, final.text()
+    finally:
+        prov.conn.close()
+
+
+def test_trunk_max_calls_counts_inbound_calls(instance):
+    pbx(instance, trunk_args=("--max-calls", "1"))
+    callee = Phone(instance, EXT, ip=PHONE_IP)
+    prov = provider_phone(instance, PROVIDER_IP)
+    try:
+        callee.register()
+        first = start_invite(prov, instance, 40000)
+        inc = callee.incoming(5.0)
+        inc.ring(180)
+        _, second = invite_did(prov, instance, port=40002)
+        assert second.status == 503, second.text()
+        assert any("reason=trunk_limit" in e for e in instance.security_events("inbound_refused"))
+        inc.reject(486)
+        assert first.wait_final().status == 486
+        time.sleep(0.5)  # the slot is given back once the relay has closed the media
+        third = start_invite(prov, instance, 40004)
+        callee.incoming(5.0).reject(486)
+        assert third.wait_final().status == 486
+    finally:
+        callee.conn.close()
+        prov.conn.close()
+
+
+def test_anonymous_callers_are_refused_only_when_configured(instance):
+    pbx(instance, inbound={"reject_anonymous": "true"})
+    callee = Phone(instance, EXT, ip=PHONE_IP)
+    anon = provider_phone(instance, PROVIDER_IP, caller="anonymous")
+    prov = provider_phone(instance, PROVIDER_IP)
+    try:
+        callee.register()
+        _, final = invite_did(anon, instance)
+        assert final.status == 433, final.text()
+        _, final = invite_did(prov, instance, extra=("Privacy: id",))
+        assert final.status == 433, final.text()
+        events = instance.security_events("inbound_refused")
+        assert len(events) == 2 and all("reason=anonymous" in e for e in events), events
+        # a caller who shows their number still rings through
+        call = start_invite(prov, instance, 40010)
+        callee.incoming(5.0).reject(486)
+    finally:
+        for p in (callee, anon, prov):
+            p.conn.close()
+
+
+def test_anonymous_callers_ring_by_default(instance):
+    pbx(instance)
+    callee = Phone(instance, EXT, ip=PHONE_IP)
+    anon = provider_phone(instance, PROVIDER_IP, caller="anonymous")
+    try:
+        callee.register()
+        call = start_invite(anon, instance, 40010)
+        callee.incoming(5.0).reject(486)
+        assert call.wait_final().status == 486
+    finally:
+        anon.conn.close()
+        callee.conn.close()
+
+
+def test_a_blacklisted_caller_is_refused_in_any_spelling(instance):
+    pbx(instance)
+    instance.cli("blacklist", "add", "01632960999", "--caller", "--reason", "nuisance calls")
+    callee = Phone(instance, EXT, ip=PHONE_IP)
+    try:
+        callee.register()
+        for spelling in ("+441632960999", "01632960999", "00441632960999"):
+            prov = provider_phone(instance, PROVIDER_IP, caller=spelling)
+            try:
+                _, final = invite_did(prov, instance)
+            finally:
+                prov.conn.close()
+            assert final.status == 603, (spelling, final.text())
+        events = instance.security_events("inbound_refused")
+        assert len(events) == 3 and all("reason=blacklisted" in e for e in events), events
+        assert callee.take(lambda m: m.is_request and m.method == "INVITE", 0.5) is None
+    finally:
+        callee.conn.close()
+
+
+def test_a_caller_over_the_per_caller_rate_is_refused(instance):
+    pbx(instance, inbound={"calls_per_caller_per_minute": "2"})
+    callee = Phone(instance, EXT, ip=PHONE_IP)
+    prov = provider_phone(instance, PROVIDER_IP)
+    other = provider_phone(instance, PROVIDER_IP, caller="+441632960888")
+    try:
+        callee.register()
+        for i in range(2):
+            call = start_invite(prov, instance, 40020 + 2 * i)
+            callee.incoming(5.0).reject(486)
+            assert call.wait_final().status == 486
+        _, final = invite_did(prov, instance)
+        assert final.status == 486, final.text()
+        assert callee.take(lambda m: m.is_request and m.method == "INVITE", 0.5) is None
+        assert any("reason=caller_rate" in e for e in instance.security_events("inbound_refused"))
+        # another caller is not held back
+        call = start_invite(other, instance, 40030)
+        callee.incoming(5.0).reject(486)
+    finally:
+        for p in (callee, prov, other):
+            p.conn.close()
