@@ -185,6 +185,11 @@ bool call_begin(struct call *call, const struct sip_msg *m, const struct sip_pee
 /* Every fork is out: refuse when all failed at once, else start ringing. */
 void call_ring(struct call *call);
 void call_fork_failed(struct call *call, struct leg *l, unsigned status);
+/* A new B leg towards peer with its own Call-ID and tag; the caller sets
+ * its headers and target, then call_fork_add links it into the call
+ * (or frees it when any is missing; NULL then). */
+struct leg *call_fork_alloc(struct call *call, const struct sip_peer *peer);
+struct leg *call_fork_add(struct call *call, struct leg *l);
 void call_on_fork_response(void *arg, struct tsx *x, const struct sip_msg *resp, int err);
 
 /* call_in.c */

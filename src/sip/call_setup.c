@@ -393,21 +393,43 @@ void call_on_fork_response(void *arg, struct tsx *x, const struct sip_msg *resp,
 	call_fork_failed(call, l, resp->status);
 }
 
-static struct leg *call_fork_new(struct call *call, const struct binding *b)
+struct leg *call_fork_alloc(struct call *call, const struct sip_peer *peer)
 {
-	struct sip_ctx *ctx = call->calls->ctx;
 	struct leg *l = calloc(1, sizeof(*l));
-	char buf[512], cid[33], name[EXT_NAME_MAX + 1];
-	size_t j = 0;
+	char cid[33];
 
 	if (!l)
 		return NULL;
 	l->call = call;
 	l->fork = call->nforks;
-	l->peer = b->peer;
+	l->peer = *peer;
 	l->local_cseq = 1;
 	call_random_hex(cid, 16);
 	call_random_hex(l->local_tag, 8);
+	l->call_id = strdup(cid);
+	return l;
+}
+
+struct leg *call_fork_add(struct call *call, struct leg *l)
+{
+	if (!l->local_hdr || !l->remote_hdr || !l->call_id || !l->target ||
+	    leg_link(call->calls, l) != 0) {
+		leg_free(call->calls, l);
+		return NULL;
+	}
+	call->b[call->nforks++] = l;
+	return l;
+}
+
+static struct leg *call_fork_new(struct call *call, const struct binding *b)
+{
+	struct sip_ctx *ctx = call->calls->ctx;
+	struct leg *l = call_fork_alloc(call, &b->peer);
+	char buf[512], name[EXT_NAME_MAX + 1];
+	size_t j = 0;
+
+	if (!l)
+		return NULL;
 	/* The caller ID shown is the authenticated extension, never a header
 	 * the caller chose; the name comes from the directory, minus quotes. */
 	for (size_t i = 0; call->caller_name[i] && j + 1 < sizeof(name); i++) {
@@ -420,15 +442,8 @@ static struct leg *call_fork_new(struct call *call, const struct binding *b)
 	l->local_hdr = strdup(buf);
 	snprintf(buf, sizeof(buf), "<sip:%s@%s>", call->callee_ext, ctx->conf->realm);
 	l->remote_hdr = strdup(buf);
-	l->call_id = strdup(cid);
 	l->target = strdup(b->contact);
-	if (!l->local_hdr || !l->remote_hdr || !l->call_id || !l->target ||
-	    leg_link(call->calls, l) != 0) {
-		leg_free(call->calls, l);
-		return NULL;
-	}
-	call->b[call->nforks++] = l;
-	return l;
+	return call_fork_add(call, l);
 }
 
 static void call_ring_timeout(evutil_socket_t fd, short what, void *arg)

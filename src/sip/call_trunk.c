@@ -54,22 +54,15 @@ static void trunk_from(const struct trunk *t, const char *caller_id, char *out, 
 static struct leg *trunk_leg_new(struct call *call, const struct trunk *t, const char *number,
 				 const char *caller_id)
 {
-	struct leg *l = calloc(1, sizeof(*l));
+	struct sip_peer peer = {.tp = SIP_TP_UDP, .addrlen = t->destlen, .sock = -1};
 	char buf[TRUNK_HOST_MAX + 160], from[TRUNK_HOST_MAX + 96], hostport[TRUNK_HOST_MAX + 12];
-	char cid[33];
+	struct leg *l;
 
+	memcpy(&peer.addr, &t->dest, sizeof(t->dest));
+	l = call_fork_alloc(call, &peer);
 	if (!l)
 		return NULL;
-	l->call = call;
-	l->fork = call->nforks;
-	l->peer.tp = SIP_TP_UDP;
-	memcpy(&l->peer.addr, &t->dest, sizeof(t->dest));
-	l->peer.addrlen = t->destlen;
-	l->peer.sock = -1;
-	l->local_cseq = 1;
 	snprintf(l->trunk, sizeof(l->trunk), "%s", t->rec.name);
-	call_random_hex(cid, 16);
-	call_random_hex(l->local_tag, 8);
 	trunk_hostport(t, hostport, sizeof(hostport));
 	trunk_from(t, caller_id, from, sizeof(from));
 	snprintf(buf, sizeof(buf), "%s;tag=%s", from, l->local_tag);
@@ -78,14 +71,7 @@ static struct leg *trunk_leg_new(struct call *call, const struct trunk *t, const
 	l->remote_hdr = strdup(buf);
 	snprintf(buf, sizeof(buf), "sip:%s@%s", number, hostport);
 	l->target = strdup(buf);
-	l->call_id = strdup(cid);
-	if (!l->local_hdr || !l->remote_hdr || !l->call_id || !l->target ||
-	    leg_link(call->calls, l) != 0) {
-		leg_free(call->calls, l);
-		return NULL;
-	}
-	call->b[call->nforks++] = l;
-	return l;
+	return call_fork_add(call, l);
 }
 
 /* P-Asserted-Identity carries the caller ID too: providers that screen

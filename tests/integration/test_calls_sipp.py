@@ -141,19 +141,26 @@ def sipp_successes(workdir, name):
     return sipp_stat(workdir, name, "SuccessfulCall(C)", "FailedCall(C)")
 
 
-def relay_port_from_trace(workdir, name, timeout=5.0):
-    """The m= port of the 200 OK (with SDP) in SIPp's message trace."""
+def trace_when(workdir, name, find, timeout=5.0, what="the awaited message"):
+    """Poll SIPp's message trace until find(text) gives something; return it."""
     path = os.path.join(workdir, f"{name}.msg")
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if os.path.exists(path):
             with open(path, errors="replace") as f:
-                text = f.read()
-            m = re.search(r"SIP/2\.0 200 OK.*?CSeq: *2 INVITE.*?c=IN IP4 (\S+).*?m=audio (\d+)", text, re.S)
-            if m:
-                return m.group(1), int(m.group(2))
+                found = find(f.read())
+            if found:
+                return found
         time.sleep(0.05)
-    raise AssertionError("no 200 OK with SDP in the SIPp trace:\n" + tail(workdir, name))
+    raise AssertionError(f"no {what} in the SIPp trace:\n" + tail(workdir, name))
+
+
+def relay_port_from_trace(workdir, name, timeout=5.0):
+    """The m= port of the 200 OK (with SDP) in SIPp's message trace."""
+    m = trace_when(workdir, name, lambda text: re.search(
+        r"SIP/2\.0 200 OK.*?CSeq: *2 INVITE.*?c=IN IP4 (\S+).*?m=audio (\d+)", text, re.S),
+        timeout, "200 OK with SDP")
+    return m.group(1), int(m.group(2))
 
 
 def test_sipp_caller_with_auth_to_python_callee_rtp_from_relay_only(instance, workdir):
