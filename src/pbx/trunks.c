@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "core/secret.h"
+#include "fraud/blacklist.h"
+#include "sip/transport.h"
 
 struct trunks {
 	struct trunk *items; /* owned, in name order */
@@ -16,6 +18,7 @@ struct trunks {
 	struct did_record *dids; /* owned, in number order (the store's) */
 	size_t ndids, capdids;
 	struct route_table *routes;
+	struct blacklist *callers; /* the caller blacklist, for inbound calls */
 };
 
 static int grow(void **p, size_t *cap, size_t n, size_t size)
@@ -103,6 +106,8 @@ int trunks_load(struct trunks **tp, struct store *s, char *why, size_t whylen)
 		err = store_did_foreach(s, add_did, t);
 	if (!err)
 		err = route_table_load(&t->routes, s, why, whylen);
+	if (!err && (err = blacklist_load(s, BLACKLIST_CALLER, &t->callers)) != 0)
+		snprintf(why, whylen, "cannot read the caller blacklist");
 	if (err)
 		goto out;
 	why[0] = '\0';
@@ -122,6 +127,7 @@ void trunks_free(struct trunks *t)
 	free(t->items);
 	free(t->dids);
 	route_table_free(t->routes);
+	blacklist_free(t->callers);
 	free(t);
 }
 
@@ -139,17 +145,6 @@ const struct trunk *trunks_find(const struct trunks *t, const char *name)
 	return NULL;
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
-{
-	if (a->ss_family != b->sa_family)
-		return false;
-	if (b->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
 static bool trunk_owns(const struct trunk *tr, const struct sockaddr *sa)
 {
 	for (unsigned i = 0; i < tr->rec.nips; i++) {
@@ -157,7 +152,7 @@ static bool trunk_owns(const struct trunk *tr, const struct sockaddr *sa)
 			return true;
 	}
 	for (unsigned i = 0; i < tr->nresolved; i++) {
-		if (same_addr(&tr->resolved[i], sa))
+		if (sockaddr_same_ip((const struct sockaddr *)&tr->resolved[i], sa))
 			return true;
 	}
 	return false;
@@ -190,6 +185,11 @@ const char *trunks_did_ext(const struct trunks *t, const char *e164)
 const struct route_table *trunks_routes(const struct trunks *t)
 {
 	return t ? t->routes : NULL;
+}
+
+const struct blacklist_record *trunks_caller_listed(const struct trunks *t, const char *e164)
+{
+	return t && t->callers ? blacklist_match(t->callers, e164) : NULL;
 }
 
 int trunks_set_resolved(struct trunks *t, const char *name,

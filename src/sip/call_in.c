@@ -26,13 +26,6 @@ const struct numplan *calls_numplan(const struct calls *c)
 	return c->np;
 }
 
-bool calls_caller_blacklisted(const struct calls *c, const char *e164)
-{
-	(void)c;
-	(void)e164;
-	return false;
-}
-
 /* What the trunk's INVITE says about the call. */
 struct inbound {
 	const struct trunk *trunk;
@@ -179,7 +172,7 @@ static unsigned inbound_judge(struct calls *c, const struct inbound *in, const c
 		*reason = "anonymous";
 		return 433; /* Anonymity Disallowed, RFC 5079 */
 	}
-	if (in->caller_e164 && calls_caller_blacklisted(c, in->caller)) {
+	if (in->caller_e164 && trunks_caller_listed(c->ctx->trunks, in->caller)) {
 		*reason = "blacklisted";
 		return 603;
 	}

@@ -194,8 +194,6 @@ void call_on_fork_response(void *arg, struct tsx *x, const struct sip_msg *resp,
 
 /* call_in.c */
 const struct numplan *calls_numplan(const struct calls *c);
-/* Whether an E.164 caller is on the caller blacklist. */
-bool calls_caller_blacklisted(const struct calls *c, const char *e164);
 
 /* call_trunk.c */
 /* Place the B leg of an outbound call on trunk `t`, sending `number`.

@@ -20,17 +20,6 @@
 #include "sip/sdp.h"
 #include "sip/transaction.h"
 
-static bool same_ip(const struct sockaddr *a, const struct sockaddr *b)
-{
-	if (a->sa_family != b->sa_family)
-		return false;
-	if (a->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
-}
-
 static bool is_unspecified(const struct sockaddr *a)
 {
 	static const uint8_t zero[16];
@@ -59,7 +48,7 @@ static bool call_media_peer(struct call *call, struct leg *from, struct sdp_medi
 	return relay_set_peer(call->calls->relay, call->relay_session,
 			      from->is_a ? RELAY_LEG_A : RELAY_LEG_B,
 			      (const struct sockaddr *)&md->addr, md->rtcp_mux,
-			      !same_ip((const struct sockaddr *)&md->addr, sig), sig) == 0;
+			      !sockaddr_same_ip((const struct sockaddr *)&md->addr, sig), sig) == 0;
 }
 
 /* The relay anchors one RTP stream per call: the first live one. Further

@@ -319,6 +319,17 @@ int transport_local_addr(const struct transport *t, enum sip_transport tp,
 	return ENOENT;
 }
 
+bool sockaddr_same_ip(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (a->sa_family != b->sa_family)
+		return false;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
 bool sip_peer_same_flow(const struct sip_peer *a, const struct sip_peer *b)
 {
 	if (a->tp != b->tp)

@@ -54,6 +54,8 @@ bool sip_peer_same_flow(const struct sip_peer *a, const struct sip_peer *b);
 /* Format "ip:port" / "[ip6]:port" into buf (>= 64 bytes). */
 void sip_peer_format(const struct sip_peer *p, char *buf, size_t len);
 void sockaddr_format(const struct sockaddr *sa, char *buf, size_t len);
+/* Whether two addresses are the same IP, ports aside. */
+bool sockaddr_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 
 /* ---- Additions: connection management and introspection. ---- */
 

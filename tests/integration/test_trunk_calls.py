@@ -28,9 +28,10 @@ pytestmark = [
 ]
 
 
-def pbx(instance, provider_port=5060, trunk_args=(), **sections):
+def pbx(instance, provider_port=5060, trunk_args=(), commands=(), **sections):
     """An instance with extensions 1001 and 1002, a trunk 'prov' to the
-    provider's address and a DID for 1001."""
+    provider's address and a DID for 1001; `commands` (CLI argument
+    tuples) run before the daemon starts, so it never races a reload."""
     sections.setdefault("registrar", {})["digest_algorithms"] = "md5"
     configure(instance, **sections)
     for ext in (EXT, CALLER):
@@ -39,6 +40,8 @@ def pbx(instance, provider_port=5060, trunk_args=(), **sections):
     instance.cli("trunk", "add", "prov", "--host", PROVIDER_IP, "--port", str(provider_port),
                  *trunk_args)
     instance.cli("did", "add", DID, "--ext", EXT)
+    for args in commands:
+        instance.cli(*args)
     instance.start()
     return instance
 
@@ -118,10 +121,10 @@ def call_out(instance, workdir, scenario, port, n_invites=1):
 def test_outbound_call_reaches_the_provider_with_the_normalised_number_and_caller_id(
         instance, workdir):
     port = free_udp_port(PROVIDER_IP)
-    pbx(instance, port)
-    instance.cli("ext", "set", EXT, "--caller-id", "+441632960001")
-    instance.cli("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
-                 "--strip", "1", "--prepend", "+44")
+    pbx(instance, port, commands=[
+        ("ext", "set", EXT, "--caller-id", "+441632960001"),
+        ("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
+         "--strip", "1", "--prepend", "+44")])
     invite = call_out(instance, workdir, "uas-provider.xml", port)[0]
     assert invite.startswith(f"INVITE sip:+441632960000@{PROVIDER_IP}:{port} SIP/2.0"), invite
     assert "<sip:+441632960001@" in header(invite, "From"), invite
@@ -144,9 +147,9 @@ def test_outbound_call_answers_the_providers_challenge_with_the_trunk_credential
         instance, workdir):
     port = free_udp_port(PROVIDER_IP)
     secret = "Tr-unk-Pa55-word"
-    pbx(instance, port, trunk_args=("--register", "--username", "acct77", "--password", secret))
-    instance.cli("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
-                 "--strip", "1", "--prepend", "44")
+    pbx(instance, port, trunk_args=("--register", "--username", "acct77", "--password", secret),
+        commands=[("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
+                   "--strip", "1", "--prepend", "44")])
     first, second = call_out(instance, workdir, "uas-provider-auth.xml", port, 2)[:2]
     assert header(first, "Proxy-Authorization") is None
     auth = header(second, "Proxy-Authorization")
@@ -303,8 +306,8 @@ def test_anonymous_callers_ring_by_default(instance):
 
 
 def test_a_blacklisted_caller_is_refused_in_any_spelling(instance):
-    pbx(instance)
-    instance.cli("blacklist", "add", "01632960999", "--caller", "--reason", "nuisance calls")
+    pbx(instance, commands=[("blacklist", "add", "01632960999", "--caller",
+                              "--reason", "nuisance calls")])
     callee = Phone(instance, EXT, ip=PHONE_IP)
     try:
         callee.register()
