@@ -346,3 +346,23 @@ def test_a_caller_over_the_per_caller_rate_is_refused(instance):
     finally:
         for p in (callee, prov, other):
             p.conn.close()
+
+
+def test_options_are_answered_to_the_trunk_only(instance):
+    """Providers check that we are up with OPTIONS; a stranger learns
+    nothing, as before."""
+    pbx(instance)
+    prov = provider_phone(instance, PROVIDER_IP)
+    stranger = provider_phone(instance, STRANGER_IP)
+    try:
+        answers = []
+        for p in (prov, stranger):
+            data = p.request_bytes("OPTIONS", f"sip:127.0.0.1:{instance.port}",
+                                   f"<sip:{p.ext}@provider.example>;tag=o1",
+                                   f"<sip:127.0.0.1:{instance.port}>", f"opt-{p.ip}", 1)
+            answers.append(p.transact(data, timeout=2.0)[0])
+        assert answers[0] is not None and answers[0].status == 200, answers[0]
+        assert answers[1] is None
+    finally:
+        prov.conn.close()
+        stranger.conn.close()
