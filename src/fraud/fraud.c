@@ -93,6 +93,11 @@ const struct numplan *fraud_numplan(const struct fraud *f)
 	return f->np;
 }
 
+const struct blacklist_record *fraud_caller_listed(const struct fraud *f, const char *e164)
+{
+	return f->caller ? blacklist_match(f->caller, e164) : NULL;
+}
+
 void fraud_check_outbound(const struct fraud *f, const struct ext_record *caller,
 			  const char *dialled, size_t len, struct fraud_outbound *out)
 {

@@ -34,6 +34,9 @@ int fraud_learn_history(struct fraud *f, struct store *s, int64_t now);
 void fraud_set_conf(struct fraud *f, const struct rf_conf *conf);
 
 const struct numplan *fraud_numplan(const struct fraud *f);
+/* The caller blacklist's entry for an E.164 caller of an inbound call,
+ * or NULL. */
+const struct blacklist_record *fraud_caller_listed(const struct fraud *f, const char *e164);
 struct pattern *fraud_pattern(struct fraud *f);
 
 struct fraud_outbound {

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "core/secret.h"
-#include "fraud/blacklist.h"
 #include "sip/transport.h"
 
 struct trunks {
@@ -18,7 +17,6 @@ struct trunks {
 	struct did_record *dids; /* owned, in number order (the store's) */
 	size_t ndids, capdids;
 	struct route_table *routes;
-	struct blacklist *callers; /* the caller blacklist, for inbound calls */
 };
 
 static int grow(void **p, size_t *cap, size_t n, size_t size)
@@ -106,8 +104,6 @@ int trunks_load(struct trunks **tp, struct store *s, char *why, size_t whylen)
 		err = store_did_foreach(s, add_did, t);
 	if (!err)
 		err = route_table_load(&t->routes, s, why, whylen);
-	if (!err && (err = blacklist_load(s, BLACKLIST_CALLER, &t->callers)) != 0)
-		snprintf(why, whylen, "cannot read the caller blacklist");
 	if (err)
 		goto out;
 	why[0] = '\0';
@@ -127,7 +123,6 @@ void trunks_free(struct trunks *t)
 	free(t->items);
 	free(t->dids);
 	route_table_free(t->routes);
-	blacklist_free(t->callers);
 	free(t);
 }
 
@@ -185,11 +180,6 @@ const char *trunks_did_ext(const struct trunks *t, const char *e164)
 const struct route_table *trunks_routes(const struct trunks *t)
 {
 	return t ? t->routes : NULL;
-}
-
-const struct blacklist_record *trunks_caller_listed(const struct trunks *t, const char *e164)
-{
-	return t && t->callers ? blacklist_match(t->callers, e164) : NULL;
 }
 
 int trunks_set_resolved(struct trunks *t, const char *name,

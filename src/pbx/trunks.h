@@ -7,9 +7,6 @@
  * literal host is its own address; a DNS name contributes the addresses
  * the resolver reports through trunks_set_resolved(), and none until then.
  *
- * The caller blacklist (S12) comes along: it is what inbound calls are
- * judged by, and it changes through the same store.
- *
  * Live call counts are not here: a snapshot is replaced on every change,
  * and a call must keep its slot across that (sip/call.c counts them). */
 #ifndef RF_PBX_TRUNKS_H
@@ -52,9 +49,7 @@ const struct trunk *trunks_by_source(const struct trunks *t, const struct sockad
 /* The extension a DID (E.164 with '+') rings, or NULL. */
 const char *trunks_did_ext(const struct trunks *t, const char *e164);
 const struct route_table *trunks_routes(const struct trunks *t);
-/* The caller blacklist's entry for an E.164 caller, or NULL. It is
- * loaded with the trunks: it decides over inbound calls only. */
-const struct blacklist_record *trunks_caller_listed(const struct trunks *t, const char *e164);
+
 
 /* The hook for name resolution: the addresses a trunk's host name now
  * resolves to (the port of each is the one to send to). Replaces the

@@ -13,8 +13,10 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "core/strmap.h"
+#include "core/clock.h"
 #include "fraud/caller_rate.h"
-#include "fraud/numplan.h"
+#include "fraud/fraud.h"
+#include "fraud/pattern.h"
 #include "guard/secevent.h"
 #include "media/relay.h"
 #include "sip/call_priv.h"
@@ -170,6 +172,8 @@ static void call_free(struct call *call)
 		leg_free(c, call->b[i]);
 	if (call->counted)
 		call_count(call, -1);
+	if (call->pattern && c->ctx->fraud)
+		pattern_call_end(fraud_pattern(c->ctx->fraud), call->pattern, rf_clock_now());
 	if (call->prev)
 		call->prev->next = call->next;
 	else
@@ -310,7 +314,6 @@ int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 	struct calls *c = calloc(1, sizeof(*c));
 	struct relay_config rc = {0};
 	const struct rf_conf *conf = ctx->conf;
-	const char *np_why = NULL;
 	int rc_err;
 
 	if (!c)
@@ -322,10 +325,6 @@ int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 	    (rc_err = strmap_init(&c->per_trunk, 16)) != 0 ||
 	    (rc_err = caller_rate_alloc(&c->caller_rate)) != 0)
 		goto out;
-	if ((rc_err = numplan_alloc(&c->np, conf->numbering_country, &np_why)) != 0) {
-		log_error("calls: cannot load the numbering plan: %s", np_why ? np_why : strerror(rc_err));
-		goto out;
-	}
 	if (sockaddr_parse_ip(conf->media_address, &rc.bind_addr, &rc.bind_len) != 0) {
 		rc_err = EINVAL;
 		goto out;
@@ -345,7 +344,6 @@ out:
 	strmap_destroy(&c->per_ext);
 	strmap_destroy(&c->per_trunk);
 	caller_rate_free(c->caller_rate);
-	numplan_free(c->np);
 	free(c);
 	return rc_err;
 }
@@ -390,7 +388,6 @@ void calls_free(struct calls *c)
 	strmap_destroy(&c->per_ext);
 	strmap_destroy(&c->per_trunk);
 	caller_rate_free(c->caller_rate);
-	numplan_free(c->np);
 	free(c);
 }
 

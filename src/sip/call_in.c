@@ -15,16 +15,12 @@
 
 #include "core/conf.h"
 #include "fraud/caller_rate.h"
+#include "fraud/fraud.h"
 #include "fraud/numplan.h"
 #include "guard/secevent.h"
 #include "pbx/trunks.h"
 #include "sip/call_priv.h"
 #include "sip/directory.h"
-
-const struct numplan *calls_numplan(const struct calls *c)
-{
-	return c->np;
-}
 
 /* What the trunk's INVITE says about the call. */
 struct inbound {
@@ -89,7 +85,7 @@ static void inbound_caller(struct calls *c, const struct sip_msg *m, struct inbo
 		u.user = SIP_STR_NULL;
 	in->anonymous = u.user.len == 0 || sip_str_ieq(u.user, "anonymous") || privacy_id(m);
 	if (u.user.len <= NUM_DIALLED_MAX &&
-	    numplan_classify(calls_numplan(c), u.user.p, u.user.len, &num, &why) == 0 &&
+	    numplan_classify(fraud_numplan(c->ctx->fraud), u.user.p, u.user.len, &num, &why) == 0 &&
 	    num.e164[0] == '+') {
 		snprintf(in->caller, sizeof(in->caller), "%s", num.e164);
 		in->caller_e164 = true;
@@ -109,7 +105,7 @@ static const char *did_ext(struct calls *c, struct sip_str user, struct inbound 
 	const char *why, *ext;
 
 	if (user.len == 0 || user.len > NUM_DIALLED_MAX ||
-	    numplan_classify(calls_numplan(c), user.p, user.len, &num, &why) != 0 ||
+	    numplan_classify(fraud_numplan(c->ctx->fraud), user.p, user.len, &num, &why) != 0 ||
 	    num.e164[0] != '+')
 		return NULL;
 	ext = trunks_did_ext(c->ctx->trunks, num.e164);
@@ -172,7 +168,7 @@ static unsigned inbound_judge(struct calls *c, const struct inbound *in, const c
 		*reason = "anonymous";
 		return 433; /* Anonymity Disallowed, RFC 5079 */
 	}
-	if (in->caller_e164 && trunks_caller_listed(c->ctx->trunks, in->caller)) {
+	if (in->caller_e164 && fraud_caller_listed(c->ctx->fraud, in->caller)) {
 		*reason = "blacklisted";
 		return 603;
 	}

@@ -1,8 +1,8 @@
 /* Calls from an extension to a number outside the PBX (S11, S12): the
  * dialled number is normalised and classified, barred or let through,
- * and an emergency call is always let through and always told. Routing
- * over a trunk follows the checks; with no route the call is refused,
- * and every refusal leaves its CDR. */
+ * and an emergency call is always let through and always told. Then the
+ * dial plan picks a trunk (sip/call_trunk.c); with no route the call is
+ * refused, and every refusal leaves its CDR. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +14,7 @@
 #include "fraud/pattern.h"
 #include "guard/alert.h"
 #include "guard/secevent.h"
+#include "pbx/trunks.h"
 #include "sip/call_priv.h"
 #include "sip/context.h"
 #include "sip/directory.h"
@@ -157,20 +158,48 @@ void calls_fraud_tick(struct calls *c)
 /* Count and judge the call; false when that suspended the caller, who
  * then gets what any suspended extension gets. */
 static bool pattern_admits(struct calls *c, const struct dir_ext *caller,
-			   const struct fraud_outbound *v, uint64_t *handle)
+			   const struct fraud_outbound *v, const char *trunk, uint64_t *handle)
 {
 	struct sip_ctx *ctx = c->ctx;
 
-	pattern_call_start(fraud_pattern(ctx->fraud), caller->rec.ext, "", &v->num,
+	pattern_call_start(fraud_pattern(ctx->fraud), caller->rec.ext, trunk, &v->num,
 			   rf_clock_now(), on_anomaly, ctx, handle);
 	/* on_anomaly suspends through the directory entry `caller` is. */
 	return !caller->rec.suspended;
 }
 
+/* Route and place a call barring let through, or refuse it with its
+ * record. Pattern analysis counts it whether a route takes it or not: a
+ * burst of calls nobody can carry is a burst all the same. Emergency
+ * calls are not judged by it. */
+static void outbound_place(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			   const struct dir_ext *caller, struct fraud_outbound *v,
+			   struct sip_str dialled)
+{
+	bool emergency = v->verdict == BAR_EMERGENCY;
+	const char *hangup = "no_route";
+	struct trunk_route r = {0};
+	uint64_t handle = 0;
+	unsigned status = calls_trunk_route(c, dialled, emergency, &r);
+
+	if (!emergency &&
+	    !pattern_admits(c, caller, v, status ? "" : r.trunk->rec.name, &handle)) {
+		v->verdict = BAR_SUSPENDED;
+		outbound_event("call_barred", src, caller, v);
+		status = 403;
+		hangup = "barred";
+	} else if (!status) {
+		status = calls_trunk_out(c, m, src, caller, dialled, &v->num, &r, handle, &hangup);
+		if (!status)
+			return; /* the call ends the pattern's count itself */
+	}
+	pattern_call_end(fraud_pattern(c->ctx->fraud), handle, rf_clock_now());
+	outbound_refuse(c, m, src, caller, v, status, hangup);
+}
+
 bool calls_outbound(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
 		    const struct dir_ext *caller)
 {
-	uint64_t handle = 0;
 	struct fraud_outbound v;
 	struct sip_uri ruri;
 
@@ -184,21 +213,14 @@ bool calls_outbound(struct calls *c, const struct sip_msg *m, const struct sip_p
 		outbound_refuse(c, m, src, caller, &v, 404, "invalid");
 		return true;
 	case BAR_EMERGENCY:
+		/* Told before it is placed: the alert must go out even when no
+		 * trunk can carry the call. */
 		outbound_event("emergency_call", src, caller, &v);
 		outbound_alert(c, src, caller, &v);
-		/* No trunk can carry it yet: 503 tells the phone to try
-		 * another way, and the alert has told the administrator. */
-		outbound_refuse(c, m, src, caller, &v, 503, "no_route");
+		outbound_place(c, m, src, caller, &v, ruri.user);
 		return true;
 	case BAR_ALLOW:
-		if (!pattern_admits(c, caller, &v, &handle)) {
-			v.verdict = BAR_SUSPENDED;
-			outbound_event("call_barred", src, caller, &v);
-			outbound_refuse(c, m, src, caller, &v, 403, "barred");
-		} else {
-			outbound_refuse(c, m, src, caller, &v, 404, "no_route");
-		}
-		pattern_call_end(fraud_pattern(c->ctx->fraud), handle, rf_clock_now());
+		outbound_place(c, m, src, caller, &v, ruri.user);
 		return true;
 	default:
 		outbound_event("call_barred", src, caller, &v);

@@ -11,6 +11,7 @@
 
 #include "core/strmap.h"
 #include "media/relay.h"
+#include "pbx/route.h"
 #include "sip/call.h"
 #include "sip/location.h"
 #include "store/store.h"
@@ -24,7 +25,6 @@ struct tsx;
 struct caller_rate;
 struct dir_ext;
 struct trunk;
-struct numplan;
 
 /* SRTP (SDES) on one side of a call: index 0 the caller, 1 the callee.
  * `ours` is the key Ringfence wrote in the SDP towards that phone; it
@@ -96,6 +96,7 @@ struct call {
 	bool counted;            /* holds a slot in the limits */
 	bool inbound;            /* from a trunk: the caller is no extension */
 	bool emergency;          /* exempt from every limit, never refused for one */
+	uint64_t pattern;        /* its handle in calling-pattern analysis (fraud/pattern.h); 0 none */
 	char *b_offer;           /* owned: the SDP offered on a trunk leg, for a re-send with credentials */
 	size_t b_offer_len;
 	char b_extra[TRUNK_HOST_MAX + 128];       /* headers of that INVITE besides the dialog's (Max-Forwards, identity) */
@@ -117,7 +118,6 @@ struct calls {
 	struct strmap per_ext;   /* live calls by extension */
 	struct strmap per_trunk; /* live calls by trunk name, inbound and outbound */
 	struct caller_rate *caller_rate; /* inbound calls per caller number (fraud/caller_rate.h) */
-	struct numplan *np;      /* [numbering] country's plan: callers and DIDs are read with it */
 	struct call *head;
 	unsigned active;
 	uint32_t next_id;
@@ -192,23 +192,33 @@ struct leg *call_fork_alloc(struct call *call, const struct sip_peer *peer);
 struct leg *call_fork_add(struct call *call, struct leg *l);
 void call_on_fork_response(void *arg, struct tsx *x, const struct sip_msg *resp, int err);
 
-/* call_in.c */
-const struct numplan *calls_numplan(const struct calls *c);
-
 /* call_trunk.c */
 /* Place the B leg of an outbound call on trunk `t`, sending `number`.
  * The call is committed; it answers and releases itself from here on. */
 void call_start_trunk(struct call *call, const struct sip_msg *m, const struct sip_peer *src,
 		      const struct trunk *t, const char *number, const char *caller_id);
 struct num_info;
-/* An outbound call to `num` (dialled as `dialled`) that barring let
- * through: the first route matching the dialled string picks the trunk
- * and the number sent. Returns 0 once the call is placed (it answers the
- * caller itself from then on), or the status to refuse it with and the
- * CDR hangup word in *hangup. Emergency calls pass every limit. */
+/* Where an outbound call goes: the first route matching the dialled
+ * string, its trunk and the number sent after strip and prepend. */
+struct trunk_route {
+	const struct trunk *trunk;
+	char number[ROUTE_NUMBER_MAX];
+};
+/* 0 with *r filled, or the status to refuse with (hangup no_route): 404
+ * when no route matches (503 for an emergency number: try another way),
+ * 503 when the trunk has no address to send to yet. */
+unsigned calls_trunk_route(struct calls *c, struct sip_str dialled, bool emergency,
+			   struct trunk_route *r);
+/* Place an outbound call that barring let through to `num` (dialled as
+ * `dialled`) over route r; `pattern` is its handle in calling-pattern
+ * analysis, which the call ends with itself. Returns 0 once the call is
+ * placed (it answers the caller itself from then on), or the status to
+ * refuse it with and the CDR hangup word in *hangup (the handle is then
+ * still the caller's). Emergency calls pass every limit. */
 unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
 			 const struct dir_ext *caller, struct sip_str dialled,
-			 const struct num_info *num, const char **hangup);
+			 const struct num_info *num, const struct trunk_route *r,
+			 uint64_t pattern, const char **hangup);
 /* A trunk leg got 401 or 407: true when the INVITE went again with our
  * credentials, false when the challenge cannot be answered. */
 bool call_trunk_reauth(struct leg *l, const struct sip_msg *resp);

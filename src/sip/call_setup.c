@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/conf.h"
+#include "fraud/fraud.h"
+#include "fraud/pattern.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "media/relay.h"
@@ -324,6 +327,9 @@ static void call_fork_answered(struct call *call, struct leg *l, const struct si
 	}
 	call->cdr.answer_ms = call_now_ms();
 	call->cdr.result = 200;
+	if (call->pattern)
+		pattern_call_answered(fraud_pattern(call->calls->ctx->fraud), call->pattern,
+				      rf_clock_now());
 	call_answer_a(call, 200, sdp, sdplen);
 	call_arm(call, &call->duration_timer, call->calls->ctx->conf->max_duration * 1000u,
 		 call_duration_reached);

@@ -184,30 +184,34 @@ static unsigned trunk_admit(struct calls *c, const struct trunk *t, const char *
 	return 0;
 }
 
-unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
-			 const struct dir_ext *caller, struct sip_str dialled,
-			 const struct num_info *num, const char **hangup)
+unsigned calls_trunk_route(struct calls *c, struct sip_str dialled, bool emergency,
+			   struct trunk_route *r)
 {
-	bool emergency = num->cls == NUM_EMERGENCY;
-	char number[ROUTE_NUMBER_MAX];
 	const struct route_rule *rule;
-	const struct trunk *t;
-	const char *why = NULL;
-	struct call *call;
-	unsigned status;
 
-	*hangup = "no_route";
-	rule = route_table_lookup(trunks_routes(c->ctx->trunks), dialled.p, dialled.len, number,
-				  sizeof(number));
+	rule = route_table_lookup(trunks_routes(c->ctx->trunks), dialled.p, dialled.len, r->number,
+				  sizeof(r->number));
 	if (!rule)
 		return emergency ? 503 : 404;
-	t = trunks_find(c->ctx->trunks, rule->trunk);
-	if (!t || !t->destlen || strcmp(t->rec.transport, "udp") != 0) {
+	r->trunk = trunks_find(c->ctx->trunks, rule->trunk);
+	if (!r->trunk || !r->trunk->destlen || strcmp(r->trunk->rec.transport, "udp") != 0) {
 		log_warn("route %u: trunk %s has no address to send a call to yet", rule->pos,
 			 rule->trunk);
 		return 503;
 	}
-	status = emergency ? 0 : trunk_admit(c, t, caller->rec.ext, &why);
+	return 0;
+}
+
+unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			 const struct dir_ext *caller, struct sip_str dialled,
+			 const struct num_info *num, const struct trunk_route *r,
+			 uint64_t pattern, const char **hangup)
+{
+	bool emergency = num->cls == NUM_EMERGENCY;
+	const char *why = NULL;
+	struct call *call;
+	unsigned status = emergency ? 0 : trunk_admit(c, r->trunk, caller->rec.ext, &why);
+
 	if (status) {
 		call_security_event("call_limit", src, caller->rec.ext, why);
 		*hangup = "limit";
@@ -225,8 +229,9 @@ unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct 
 	if (!call)
 		return 500;
 	call->emergency = emergency;
-	call_record_outbound(call, t, num);
+	call->pattern = pattern;
+	call_record_outbound(call, r->trunk, num);
 	if (call_commit(call, m, src))
-		call_start_trunk(call, m, src, t, number, caller->rec.caller_id);
+		call_start_trunk(call, m, src, r->trunk, r->number, caller->rec.caller_id);
 	return 0;
 }

@@ -60,7 +60,7 @@ def sipp(workdir, name, scenario, ip, port, extra, target=None):
 def received_invites(workdir, name, timeout=10.0, n=1):
     """The INVITEs SIPp logged as received (text), once n of them are there."""
     def invites(text):
-        blocks = re.findall(r"received from .*?\n\n(INVITE .*?)\n\n", text, re.S)
+        blocks = re.findall(r"message received \[\d+\] bytes :\n\n(INVITE .*?)\n\n", text, re.S)
         return blocks if len(blocks) >= n else None
     return trace_when(workdir, name, invites, timeout, f"{n} INVITEs")
 
@@ -93,16 +93,17 @@ def start_invite(phone, instance, rtp_port, did=DID):
 
 # ---- outbound ----
 
-def call_out(instance, workdir, scenario, port, n_invites=1):
-    """Extension 1001 dials 01632960000 and the SIPp provider on `port`
+def call_out(instance, workdir, scenario, port, n_invites=1, ext=EXT, ip=PHONE_IP,
+             number="01632960000"):
+    """Extension `ext` dials `number` and the SIPp provider on `port`
     answers; the phone hangs up. Returns the INVITEs the provider got."""
     uas = sipp(workdir, "prov", scenario, PROVIDER_IP, port,
                ["-mi", PROVIDER_IP, "-mp", str(free_udp_port(PROVIDER_IP))])
-    phone = Phone(instance, EXT, ip=PHONE_IP)
+    phone = Phone(instance, ext, ip=ip)
     try:
         time.sleep(0.5)  # SIPp binds its sockets
         phone.register()
-        call = phone.call("01632960000", make_sdp(PHONE_IP, free_udp_port(PHONE_IP)))
+        call = phone.call(number, make_sdp(ip, free_udp_port(ip)))
         final = call.wait_final(10.0)
         assert final.status == 200, final.text()
         invites = received_invites(workdir, "prov", n=n_invites)
@@ -166,6 +167,35 @@ def test_outbound_call_answers_the_providers_challenge_with_the_trunk_credential
     with open(instance.seclog) as f:
         assert secret not in f.read()
     assert secret not in instance.daemon_output()
+
+
+def test_emergency_calls_pass_a_full_trunk(instance, workdir):
+    """A trunk at its --max-calls refuses a national call with 503 but
+    still carries 999, over its own route."""
+    port = free_udp_port(PROVIDER_IP)
+    pbx(instance, port, trunk_args=("--max-calls", "1"), commands=[
+        ("route", "add", "--match", "999", "--trunk", "prov"),
+        ("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov")])
+    callee = Phone(instance, EXT, ip=PHONE_IP)
+    prov = provider_phone(instance, PROVIDER_IP)
+    caller = Phone(instance, CALLER, ip=CALLER_IP)
+    try:
+        callee.register()
+        caller.register()
+        ringing = start_invite(prov, instance, 40000)  # the trunk's one call
+        inc = callee.incoming(5.0)
+        inc.ring(180)
+        national = caller.call("01632960000", make_sdp(CALLER_IP, 40002))
+        assert national.wait_final().status == 503
+        invite = call_out(instance, workdir, "uas-provider.xml", port, ext=CALLER,
+                          ip="127.0.0.4", number="999")[0]
+        assert invite.startswith(f"INVITE sip:999@{PROVIDER_IP}:{port} SIP/2.0"), invite
+        inc.reject(486)
+        assert ringing.wait_final().status == 486
+    finally:
+        for p in (callee, prov, caller):
+            p.conn.close()
+    assert any("reason=trunk" in e for e in instance.security_events("call_limit"))
 
 
 def test_outbound_call_with_no_route_is_refused_and_recorded(instance):
