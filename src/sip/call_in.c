@@ -25,11 +25,10 @@
 /* What the trunk's INVITE says about the call. */
 struct inbound {
 	const struct trunk *trunk;
-	char caller[RF_MAX_EXT_LEN + 1]; /* E.164, else the caller's URI user as sent */
+	char caller[RF_MAX_EXT_LEN + 1]; /* E.164, else the caller's URI user, sanitised */
 	bool caller_e164;
 	bool anonymous;
 	char did[NUM_E164_MAX + 1];
-	struct sip_str dialled;          /* the Request-URI or To user the DID came from */
 };
 
 static const struct sip_hdr *hdr_named(const struct sip_msg *m, const char *name)
@@ -71,6 +70,25 @@ static bool privacy_id(const struct sip_msg *m)
 	return false;
 }
 
+/* A caller that is no number still names the call to the phone (its
+ * From) and in the record: only characters that need no quoting in a
+ * SIP header pass, so nothing the provider wrote can shape our headers. */
+static void caller_token(struct sip_str user, char *out, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < user.len && n + 1 < len; i++) {
+		char ch = user.p[i];
+
+		if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    ch == '+' || ch == '-' || ch == '.' || ch == '_')
+			out[n++] = ch;
+	}
+	out[n] = '\0';
+	if (n == 0)
+		snprintf(out, len, "anonymous");
+}
+
 /* The caller as the provider asserts it (P-Asserted-Identity, which a
  * trunk is trusted to set), else as its From says. */
 static void inbound_caller(struct calls *c, const struct sip_msg *m, struct inbound *in)
@@ -91,11 +109,7 @@ static void inbound_caller(struct calls *c, const struct sip_msg *m, struct inbo
 		in->caller_e164 = true;
 		return;
 	}
-	snprintf(in->caller, sizeof(in->caller), "%.*s",
-		 (int)(u.user.len < sizeof(in->caller) ? u.user.len : sizeof(in->caller) - 1),
-		 u.user.p ? u.user.p : "");
-	if (!in->caller[0])
-		snprintf(in->caller, sizeof(in->caller), "anonymous");
+	caller_token(u.user, in->caller, sizeof(in->caller));
 }
 
 /* The extension a user part names as a DID, or NULL. */
@@ -109,10 +123,8 @@ static const char *did_ext(struct calls *c, struct sip_str user, struct inbound 
 	    num.e164[0] != '+')
 		return NULL;
 	ext = trunks_did_ext(c->ctx->trunks, num.e164);
-	if (ext) {
+	if (ext)
 		snprintf(in->did, sizeof(in->did), "%s", num.e164);
-		in->dialled = user;
-	}
 	return ext;
 }
 
