@@ -13,9 +13,9 @@
 #include "core/secret.h"
 #include "fraud/numplan.h"
 #include "guard/secevent.h"
+#include "pbx/trunk_auth.h"
 #include "pbx/trunks.h"
 #include "sip/call_priv.h"
-#include "sip/digest_client.h"
 #include "sip/transaction.h"
 
 #define TRUNK_AUTH_HDR_MAX 1024
@@ -110,20 +110,17 @@ void call_start_trunk(struct call *call, const struct sip_msg *m, const struct s
 	call_ring(call);
 }
 
-/* The first challenge of the response we can answer, as a header value. */
+/* The header line answering the provider's best challenge. */
 static bool trunk_answer(const struct trunk *t, const struct leg *l, const struct sip_msg *resp,
 			 char *out, size_t outlen)
 {
-	enum sip_hdr_id id = resp->status == 401 ? SIP_H_WWW_AUTHENTICATE : SIP_H_PROXY_AUTHENTICATE;
-	struct sip_digest_cred ch;
+	struct trunk_challenge ch;
+	char cnonce[17];
 
-	for (const struct sip_hdr *h = sip_msg_hdr(resp, id); h; h = sip_msg_next_hdr(resp, h)) {
-		if (sip_digest_cred_parse(h->value, &ch) == 0 &&
-		    digest_answer(&ch, t->rec.username, t->rec.password, "INVITE", l->target, out,
-				  outlen) == 0)
-			return true;
-	}
-	return false;
+	call_random_hex(cnonce, 8);
+	return trunk_challenge_pick(resp, &ch) == 0 &&
+	       trunk_auth_header(&ch, t->rec.username, t->rec.password, "INVITE", l->target, 1,
+				 cnonce, out, outlen) == 0;
 }
 
 bool call_trunk_reauth(struct leg *l, const struct sip_msg *resp)
@@ -148,8 +145,7 @@ bool call_trunk_reauth(struct leg *l, const struct sip_msg *resp)
 		trunk_event("trunk_auth_failed", l->trunk, "unsupported_challenge");
 		return false;
 	}
-	snprintf(extra, sizeof(extra), "%s%s: %s\r\n", call->b_extra,
-		 resp->status == 401 ? "Authorization" : "Proxy-Authorization", cred);
+	snprintf(extra, sizeof(extra), "%s%s", call->b_extra, cred);
 	l->auth_sent = true;
 	l->invite_tsx = NULL; /* the challenged transaction is over (its ACK is sent) */
 	sent = leg_send_request(l, "INVITE", ++l->local_cseq, extra, "application/sdp",

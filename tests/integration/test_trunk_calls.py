@@ -46,9 +46,10 @@ def pbx(instance, provider_port=5060, trunk_args=(), commands=(), **sections):
     return instance
 
 
-def sipp(workdir, name, scenario, ip, port, extra, target=None):
-    cmd = [SIPP, "-sf", os.path.join(DATA, scenario), "-m", "1", "-i", ip, "-p", str(port),
-           "-timeout", "30s", "-timeout_error", "-nostdin",
+def sipp(workdir, name, scenario, ip, port, extra, target=None, calls=1):
+    """SIPp with its message trace; calls=None runs until it is stopped."""
+    limit = ["-m", str(calls), "-timeout", "30s", "-timeout_error"] if calls else []
+    cmd = [SIPP, "-sf", os.path.join(DATA, scenario), "-i", ip, "-p", str(port), "-nostdin"] + limit + [
            "-trace_err", "-error_file", os.path.join(workdir, f"{name}.err"),
            "-trace_msg", "-message_file", os.path.join(workdir, f"{name}.msg")] + list(extra)
     if target:
@@ -93,12 +94,19 @@ def start_invite(phone, instance, rtp_port, did=DID):
 
 # ---- outbound ----
 
+def provider_uas(workdir, scenario, port, extra=(), calls=1):
+    return sipp(workdir, "prov", scenario, PROVIDER_IP, port,
+                ["-mi", PROVIDER_IP, "-mp", str(free_udp_port(PROVIDER_IP))] + list(extra),
+                calls=calls)
+
+
 def call_out(instance, workdir, scenario, port, n_invites=1, ext=EXT, ip=PHONE_IP,
-             number="01632960000"):
+             number="01632960000", uas=None):
     """Extension `ext` dials `number` and the SIPp provider on `port`
-    answers; the phone hangs up. Returns the INVITEs the provider got."""
-    uas = sipp(workdir, "prov", scenario, PROVIDER_IP, port,
-               ["-mi", PROVIDER_IP, "-mp", str(free_udp_port(PROVIDER_IP))])
+    answers (`uas`, when it runs already, is stopped at the end); the
+    phone hangs up. Returns the INVITEs the provider got."""
+    endless = uas is not None
+    uas = uas or provider_uas(workdir, scenario, port)
     phone = Phone(instance, ext, ip=ip)
     try:
         time.sleep(0.5)  # SIPp binds its sockets
@@ -109,7 +117,7 @@ def call_out(instance, workdir, scenario, port, n_invites=1, ext=EXT, ip=PHONE_I
         invites = received_invites(workdir, "prov", n=n_invites)
         ans = call.request("BYE", timeout=10.0)
         assert ans is not None and ans.status == 200, ans
-        rc, log = finish(uas, workdir, "prov", 15)
+        rc, log = (0, "") if endless else finish(uas, workdir, "prov", 15)
     finally:
         if uas.poll() is None:
             uas.kill()
@@ -146,12 +154,21 @@ def md5(s):
 
 def test_outbound_call_answers_the_providers_challenge_with_the_trunk_credentials(
         instance, workdir):
+    """The provider requires registration with digest and challenges each
+    call: the trunk registers, and the call's 407 is answered."""
     port = free_udp_port(PROVIDER_IP)
     secret = "Tr-unk-Pa55-word"
+    uas = provider_uas(workdir, "uas-provider-auth.xml", port,
+                       ["-key", "user", "acct77", "-key", "pass", secret], calls=None)
+    time.sleep(0.3)  # SIPp answers the first REGISTER
     pbx(instance, port, trunk_args=("--register", "--username", "acct77", "--password", secret),
         commands=[("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
                    "--strip", "1", "--prepend", "44")])
-    first, second = call_out(instance, workdir, "uas-provider-auth.xml", port, 2)[:2]
+    deadline = time.monotonic() + 10
+    while "state: registered" not in instance.cli("trunk", "show", "prov").stdout:
+        assert time.monotonic() < deadline, instance.cli("trunk", "show", "prov").stdout
+        time.sleep(0.1)
+    first, second = call_out(instance, workdir, "uas-provider-auth.xml", port, 2, uas=uas)[:2]
     assert header(first, "Proxy-Authorization") is None
     auth = header(second, "Proxy-Authorization")
     p = dict(re.findall(r'(\w+)="?([^",]*)"?', auth))
