@@ -451,8 +451,8 @@ static void on_naptr(void *arg, int status, int timeouts, unsigned char *buf, in
 
 /* ---- public ---- */
 
-static bool literal_result(const char *host, unsigned port, enum sip_transport tp,
-			   struct dns_result *res)
+bool dns_literal(const char *host, unsigned port, enum sip_transport tp,
+		 struct dns_result *res)
 {
 	struct dns_target *t = &res->t[0];
 	struct sockaddr_in *in = (struct sockaddr_in *)&t->addr;
@@ -496,7 +496,7 @@ int dns_resolve(struct dns *d, const char *host, unsigned port,
 	*idp = 0;
 	if (!d || !host || !host[0] || strlen(host) > 253 || port > 65535 || !cb)
 		return EINVAL;
-	if (literal_result(host, port ? port : dns_default_port(tp), tp, &lit)) {
+	if (dns_literal(host, port ? port : dns_default_port(tp), tp, &lit)) {
 		cb(arg, 0, &lit);
 		return 0;
 	}

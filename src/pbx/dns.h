@@ -15,6 +15,7 @@
 #ifndef RF_PBX_DNS_H
 #define RF_PBX_DNS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -63,6 +64,12 @@ void dns_cancel(struct dns *d, uint64_t id);
 
 /* Forget every cached answer (tests; a changed dns_servers setting). */
 void dns_flush(struct dns *d);
+
+/* An IP literal host ("192.0.2.1", "2001:db8::1" or "[2001:db8::1]") as
+ * its one target with port, at once and without a lookup. False for a
+ * name. */
+bool dns_literal(const char *host, unsigned port, enum sip_transport tp,
+		 struct dns_result *res);
 
 /* The default port of a transport: 5061 for TLS, else 5060. */
 unsigned dns_default_port(enum sip_transport tp);

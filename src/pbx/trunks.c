@@ -1,7 +1,6 @@
 /* The trunk snapshot. See trunks.h. */
 #include "pbx/trunks.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -9,6 +8,7 @@
 #include <string.h>
 
 #include "core/secret.h"
+#include "pbx/dns.h"
 #include "sip/transport.h"
 
 struct trunks {
@@ -34,33 +34,23 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+static enum sip_transport trunk_transport(const struct trunk_record *r)
+{
+	return strcmp(r->transport, "tls") == 0 ? SIP_TP_TLS
+	       : strcmp(r->transport, "tcp") == 0 ? SIP_TP_TCP : SIP_TP_UDP;
+}
+
 /* An IP literal host is where calls go and where the provider's own
  * calls come from; a name waits for the resolver. */
 static void trunk_literal_dest(struct trunk *t)
 {
-	unsigned port = t->rec.port ? t->rec.port
-				    : strcmp(t->rec.transport, "tls") == 0 ? 5061 : 5060;
-	struct sockaddr_in *in = (struct sockaddr_in *)&t->dest;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&t->dest;
-	char host[TRUNK_HOST_MAX + 1];
-	size_t len = strlen(t->rec.host);
+	enum sip_transport tp = trunk_transport(&t->rec);
+	struct dns_result res;
 
-	/* "[2001:db8::1]" is written with brackets in a URI. */
-	if (len > 2 && t->rec.host[0] == '[' && t->rec.host[len - 1] == ']')
-		snprintf(host, sizeof(host), "%.*s", (int)(len - 2), t->rec.host + 1);
-	else
-		snprintf(host, sizeof(host), "%s", t->rec.host);
-	if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)port);
-		t->destlen = sizeof(*in);
-	} else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		t->destlen = sizeof(*in6);
-	} else {
+	if (!dns_literal(t->rec.host, t->rec.port ? t->rec.port : dns_default_port(tp), tp, &res))
 		return;
-	}
+	t->dest = res.t[0].addr;
+	t->destlen = res.t[0].addrlen;
 	t->resolved[0] = t->dest;
 	t->nresolved = 1;
 }

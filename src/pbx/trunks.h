@@ -5,7 +5,8 @@
  * A trunk is known by where its packets come from, never by what they
  * say: its --ip networks, and the addresses its host stands for. An IP
  * literal host is its own address; a DNS name contributes the addresses
- * the resolver reports through trunks_set_resolved(), and none until then.
+ * the resolver reports through trunks_set_resolved(), and none until then
+ * (nothing reports them yet: such a trunk is known by its --ip networks).
  *
  * Live call counts are not here: a snapshot is replaced on every change,
  * and a call must keep its slot across that (sip/call.c counts them). */
