@@ -98,15 +98,6 @@ static uint64_t col_counter(sqlite3_stmt *st, int col)
 	return v > 0 ? (uint64_t)v : 0;
 }
 
-static unsigned col_unsigned(sqlite3_stmt *st, int col)
-{
-	int64_t v = sqlite3_column_int64(st, col);
-
-	if (v < 0)
-		return 0;
-	return v > (int64_t)UINT32_MAX ? UINT32_MAX : (unsigned)v;
-}
-
 static void row_to_cdr(sqlite3_stmt *st, struct cdr_record *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -117,8 +108,8 @@ static void row_to_cdr(sqlite3_stmt *st, struct cdr_record *r)
 	r->start_ms = sqlite3_column_int64(st, 4);
 	r->answer_ms = sqlite3_column_int64(st, 5);
 	r->end_ms = sqlite3_column_int64(st, 6);
-	r->duration_s = col_unsigned(st, 7);
-	r->result = col_unsigned(st, 8);
+	r->duration_s = store_col_unsigned(st, 7);
+	r->result = store_col_unsigned(st, 8);
 	store_col_text(st, 9, r->hangup, sizeof(r->hangup));
 	r->packets_a = col_counter(st, 10);
 	r->bytes_a = col_counter(st, 11);
