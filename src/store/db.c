@@ -278,6 +278,21 @@ static const char *const migrations[] = {
 	"  UPDATE change_counts SET n = n + 1 WHERE name = 'trunks'; END;"
 	"CREATE TRIGGER routes_del AFTER DELETE ON routes BEGIN"
 	"  UPDATE change_counts SET n = n + 1 WHERE name = 'trunks'; END;",
+	/* 8 -> 9: the daemon's chargeable calls in progress, so that
+	 * `ringfence spend`, which runs apart from it, counts them as they
+	 * stand (S13). The daemon replaces the whole set in the transaction
+	 * that writes the records of calls that ended, so no call is ever
+	 * counted both here and in its CDR. */
+	"CREATE TABLE live_calls ("
+	"  call_id    TEXT PRIMARY KEY NOT NULL,"
+	"  caller     TEXT NOT NULL,"
+	"  trunk      TEXT NOT NULL,"
+	"  start_ms   INTEGER NOT NULL,"
+	"  answer_ms  INTEGER NOT NULL DEFAULT 0,"
+	"  connection INTEGER NOT NULL CHECK (connection >= 0),"
+	"  per_minute INTEGER NOT NULL CHECK (per_minute >= 0),"
+	"  seen_ms    INTEGER NOT NULL"
+	");",
 };
 #define STORE_SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

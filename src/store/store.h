@@ -191,6 +191,36 @@ typedef int (*store_cdr_spend_cb)(const struct cdr_spend *r, void *arg);
  * would fail on an overflow. */
 int store_cdr_spend(struct store *s, int64_t since_ms, store_cdr_spend_cb cb, void *arg);
 
+/* ---- chargeable calls in progress (store/live.c) ---- */
+/* A live call that counts against the credit caps (S13). The daemon owns
+ * the table: it replaces the whole set whenever a chargeable call starts,
+ * is answered or ends, and at least every LIVE_CALLS_REFRESH_MS while any
+ * is live, inside the transaction that writes the CDRs of calls that
+ * ended; it empties it at start and at a clean stop. `ringfence spend`
+ * adds these to the spend of the CDRs, and ignores a set whose seen_ms is
+ * older than LIVE_CALLS_STALE_MS (a daemon that died holding calls). */
+#define LIVE_CALLS_REFRESH_MS 10000
+#define LIVE_CALLS_STALE_MS 30000
+struct live_call_record {
+	char call_id[SIP_MAX_CALL_ID_LEN + 1]; /* the caller's Call-ID */
+	char caller[RF_MAX_EXT_LEN + 1];       /* the calling extension; "" none */
+	char trunk[33];                        /* "" none */
+	int64_t start_ms;                      /* INVITE received: the CDR's start_ms */
+	int64_t answer_ms;                     /* 0 while ringing */
+	int64_t connection;                    /* micro-units, >= 0 */
+	int64_t per_minute;                    /* micro-units, >= 0 */
+	int64_t seen_ms;                       /* when the daemon wrote the set */
+};
+/* Replace every row with these n (0 empties the table), each stamped with
+ * seen_ms. Runs in the caller's transaction when one is open. 0, EINVAL
+ * for a negative price or n > 0 with r NULL, or the store's error. */
+int store_live_calls_replace(struct store *s, const struct live_call_record *r, size_t n,
+			     int64_t seen_ms);
+typedef int (*store_live_call_cb)(const struct live_call_record *r, void *arg);
+/* Every row, oldest start first; stops and returns cb's value when it is
+ * non-zero. */
+int store_live_calls_foreach(struct store *s, store_live_call_cb cb, void *arg);
+
 /* ---- bans and account locks (store/ban.c; the ban engine is guard/ban.h) ---- */
 #define BAN_ADDR_MAX 46   /* INET6_ADDRSTRLEN: the longest IPv6 text */
 #define BAN_REASON_MAX 15
