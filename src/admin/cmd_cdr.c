@@ -315,14 +315,6 @@ static int64_t as_int(uint64_t v)
 	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * MS_PER_S + ts.tv_nsec / 1000000;
-}
-
 /* --since, or 0 (everything). Fails the reply with a usage error. */
 static int since_arg(const struct admin_cmd *cmd, const struct admin_args *a,
 		     struct admin_reply *r, int64_t *since_ms)
@@ -331,7 +323,7 @@ static int since_arg(const struct admin_cmd *cmd, const struct admin_args *a,
 	char why[256];
 
 	*since_ms = 0;
-	if (v && cdr_parse_since(v, now_ms(), since_ms, why, sizeof(why)) != 0)
+	if (v && cdr_parse_since(v, admin_now_ms(), since_ms, why, sizeof(why)) != 0)
 		return admin_reply_error(r, ADMIN_USAGE, "--since: %s", why);
 	return ADMIN_OK;
 }

@@ -10,6 +10,7 @@
 #include "core/conf.h"
 #include "fraud/credit_store.h"
 #include "fraud/rating.h"
+#include "store/store.h"
 
 /* ---- --daily-cap, --monthly-cap ---- */
 
@@ -103,6 +104,7 @@ static const struct admin_column spend_columns[] = {
 struct spend_walk {
 	struct admin_reply *r;
 	const char *currency;
+	size_t live;
 };
 
 /* The local date a period is known by: 2026-11-26 for a day, 2026-11 for
@@ -142,12 +144,13 @@ static int spend_row(const struct credit_usage *u, void *arg)
 	admin_reply_int(w->r, "percent", u->percent);
 	admin_reply_bool(w->r, "reached", u->reached);
 	admin_reply_str(w->r, "currency", w->currency);
+	admin_reply_int(w->r, "live_calls", (int64_t)w->live);
 	return 0;
 }
 
 int spend_reply(struct credit *c, int64_t now, const char *currency, struct admin_reply *r)
 {
-	struct spend_walk w = { r, currency };
+	struct spend_walk w = { r, currency, credit_live_calls(c) };
 	int err;
 
 	admin_reply_table(r, spend_columns, sizeof(spend_columns) / sizeof(spend_columns[0]));
@@ -158,9 +161,10 @@ int spend_reply(struct credit *c, int64_t now, const char *currency, struct admi
 	return ADMIN_OK;
 }
 
-/* An engine as the daemon starts with: caps from the configuration and
- * the extensions, spend from this month's call records. */
-static int engine_from_store(struct admin_ctx *ctx, int64_t now, struct credit **cp,
+/* An engine as the daemon has it: caps from the configuration and the
+ * extensions, spend from this month's call records, and the calls the
+ * daemon has in progress. */
+static int engine_from_store(struct admin_ctx *ctx, int64_t now_ms, struct credit **cp,
 			     struct admin_reply *r)
 {
 	struct credit_conf cc;
@@ -171,7 +175,8 @@ static int engine_from_store(struct admin_ctx *ctx, int64_t now, struct credit *
 		return admin_reply_error(r, ADMIN_FAILED, "cannot set up the caps: %s",
 					 strerror(err));
 	if ((err = credit_load_caps(*cp, ctx->store)) != 0 ||
-	    (err = credit_load_spend(*cp, ctx->store, now)) != 0) {
+	    (err = credit_load_spend(*cp, ctx->store, now_ms / 1000)) != 0 ||
+	    (err = credit_load_live(*cp, ctx->store, now_ms, NULL)) != 0) {
 		credit_free(*cp);
 		return admin_reply_error(r, ADMIN_FAILED, "cannot read the spend: %s",
 					 strerror(err));
@@ -182,18 +187,27 @@ static int engine_from_store(struct admin_ctx *ctx, int64_t now, struct credit *
 int cmd_spend(const struct admin_cmd *cmd, struct admin_ctx *ctx, const struct admin_args *a,
 	      struct admin_reply *r)
 {
-	int64_t now = (int64_t)time(NULL);
+	int64_t now_ms = admin_now_ms();
 	struct credit *c;
+	size_t live;
 	int st;
 
 	(void)cmd;
 	(void)a;
-	if ((st = engine_from_store(ctx, now, &c, r)))
+	if ((st = engine_from_store(ctx, now_ms, &c, r)))
 		return st;
-	st = spend_reply(c, now, ctx->conf->currency, r);
+	live = credit_live_calls(c);
+	st = spend_reply(c, now_ms / 1000, ctx->conf->currency, r);
 	credit_free(c);
-	if (!st)
-		admin_reply_note(r, "Calls in progress are not counted: this is the spend of "
-				 "ended calls, from the call records.");
-	return st;
+	if (st)
+		return st;
+	if (live)
+		admin_reply_note(r, "%zu call%s in progress counted at what %s cost so far "
+				 "(a ringing call its connection charge).", live,
+				 live == 1 ? "" : "s", live == 1 ? "it has" : "they have");
+	else
+		admin_reply_note(r, "No call in progress is counted: the daemon has none, is "
+				 "not running, or has not listed its calls for over %d seconds.",
+				 LIVE_CALLS_STALE_MS / 1000);
+	return ADMIN_OK;
 }

@@ -31,10 +31,11 @@ void cap_args_apply(const struct cap_args *c, int64_t *daily, int64_t *monthly);
  * `ringfence spend` shows the cap in force. */
 void cap_reply(struct admin_reply *r, const char *key, int64_t micro);
 
-/* The spend table of an engine at `now`, amounts in `currency`. The CLI
- * fills an engine from the store, so its table has no live calls; the
- * daemon can answer `spend` from its own engine with this, and then live
- * calls count as they stand. Returns an admin status. */
+/* The spend table of an engine at `now`, amounts in `currency`, live
+ * calls counted as they stand (each row says how many, live_calls). The
+ * CLI fills an engine from the store, the daemon's calls in progress
+ * included; the daemon can answer `spend` from its own engine with this.
+ * Returns an admin status. */
 int spend_reply(struct credit *c, int64_t now, const char *currency, struct admin_reply *r);
 
 int cmd_spend(const struct admin_cmd *, struct admin_ctx *, const struct admin_args *,

@@ -274,14 +274,24 @@ int admin_read_secret(const char *prompt, char *buf, size_t len)
 	return 0;
 }
 
+static int64_t clock_ms(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t admin_now_ms(void)
+{
+	return clock_ms(CLOCK_REALTIME);
+}
+
 /* ---- progress ---- */
 
 static int64_t monotonic_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_ms(CLOCK_MONOTONIC);
 }
 
 void admin_progress_begin(struct admin_progress *p, FILE *out, const char *what)

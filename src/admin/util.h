@@ -66,6 +66,10 @@ void admin_progress_at(struct admin_progress *p, const char *phase, size_t done,
 		       size_t total, int64_t now_ms);
 void admin_progress_end(struct admin_progress *p);
 
+/* The real clock in milliseconds, the one CDR and live-call times are
+ * written with. */
+int64_t admin_now_ms(void);
+
 struct admin_reply;
 /* A money field as exact decimal text (`key`, "1.50") and as micro-units
  * (`key`_micro, 1500000), so JSON readers need not parse decimals. */

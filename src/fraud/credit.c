@@ -787,6 +787,15 @@ void credit_call_answer(struct credit *c, struct credit_call *k, int64_t now)
 	mark_dirty(k);
 }
 
+size_t credit_live_calls(const struct credit *c)
+{
+	size_t n = 0;
+
+	for (const struct credit_call *k = c->calls; k; k = k->next)
+		n++;
+	return n;
+}
+
 int64_t credit_call_cost(const struct credit_call *k, int64_t now)
 {
 	return k->answered ? call_cost_at(k, now) : 0;

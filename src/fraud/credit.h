@@ -58,6 +58,7 @@
 #define RF_FRAUD_CREDIT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct rate_record;
@@ -172,6 +173,9 @@ void credit_call_answer(struct credit *c, struct credit_call *call, int64_t now)
 int64_t credit_call_end(struct credit *c, struct credit_call *call, int64_t now);
 /* What the call has cost so far, at `now`. */
 int64_t credit_call_cost(const struct credit_call *call, int64_t now);
+
+/* How many calls are live (started and not ended). */
+size_t credit_live_calls(const struct credit *c);
 
 /* The second at which the call must be ended: the last second at which
  * every cap of its period in its scopes is still not passed, with every

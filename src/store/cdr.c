@@ -38,15 +38,6 @@ static int64_t counter(uint64_t v)
 	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-/* Bind a fixed-size char field; the length is bounded by the array so an
- * unterminated field cannot make us read past it. */
-static void bind_field(sqlite3_stmt *st, int col, const char *field, size_t size)
-{
-	sqlite3_bind_text(st, col, field, (int)strnlen(field, size), SQLITE_STATIC);
-}
-
-#define BIND_FIELD(st, col, arr) bind_field(st, col, arr, sizeof(arr))
-
 int store_cdr_add(struct store *s, struct cdr_record *r)
 {
 	sqlite3_stmt *st;
@@ -58,15 +49,15 @@ int store_cdr_add(struct store *s, struct cdr_record *r)
 	st = store_stmt(s, STMT_CDR_INSERT, SQL_CDR_INSERT);
 	if (!st)
 		return EIO;
-	BIND_FIELD(st, 1, r->caller);
-	BIND_FIELD(st, 2, r->callee);
-	BIND_FIELD(st, 3, r->call_id);
+	STORE_BIND_FIELD(st, 1, r->caller);
+	STORE_BIND_FIELD(st, 2, r->callee);
+	STORE_BIND_FIELD(st, 3, r->call_id);
 	sqlite3_bind_int64(st, 4, r->start_ms);
 	sqlite3_bind_int64(st, 5, r->answer_ms);
 	sqlite3_bind_int64(st, 6, r->end_ms);
 	sqlite3_bind_int64(st, 7, r->duration_s);
 	sqlite3_bind_int64(st, 8, r->result);
-	BIND_FIELD(st, 9, r->hangup);
+	STORE_BIND_FIELD(st, 9, r->hangup);
 	sqlite3_bind_int64(st, 10, counter(r->packets_a));
 	sqlite3_bind_int64(st, 11, counter(r->bytes_a));
 	sqlite3_bind_int64(st, 12, counter(r->packets_b));
@@ -77,9 +68,9 @@ int store_cdr_add(struct store *s, struct cdr_record *r)
 	sqlite3_bind_int(st, 17, r->srtp_a ? 1 : 0);
 	sqlite3_bind_int(st, 18, r->srtp_b ? 1 : 0);
 	sqlite3_bind_text(st, 19, r->direction[0] ? r->direction : "internal", -1, SQLITE_STATIC);
-	BIND_FIELD(st, 20, r->e164);
-	BIND_FIELD(st, 21, r->dest_class);
-	BIND_FIELD(st, 22, r->trunk);
+	STORE_BIND_FIELD(st, 20, r->e164);
+	STORE_BIND_FIELD(st, 21, r->dest_class);
+	STORE_BIND_FIELD(st, 22, r->trunk);
 	sqlite3_bind_int64(st, 23, r->cost);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);

@@ -364,6 +364,11 @@ int store_step_done(sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : store_errno(rc);
 }
 
+void store_bind_field(sqlite3_stmt *st, int col, const char *field, size_t size)
+{
+	sqlite3_bind_text(st, col, field, (int)strnlen(field, size), SQLITE_STATIC);
+}
+
 /* Counters read back are trusted only as far as their type: a negative
  * value (written by hand) reads as 0. */
 unsigned store_col_unsigned(sqlite3_stmt *st, int col)

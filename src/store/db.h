@@ -65,6 +65,9 @@ enum store_stmt_id {
 	STMT_ROUTE_SETTLE,
 	STMT_TRUNK_STATUS_PUT,
 	STMT_TRUNK_STATUS_GET,
+	/* chargeable calls in progress (store/live.c) */
+	STMT_LIVE_CLEAR,
+	STMT_LIVE_INSERT,
 
 	STMT__COUNT
 };
@@ -91,6 +94,11 @@ int store_create_at_version(const char *path, int version);
 /* Copy a column's text into dst (always NUL-terminated, truncated to
  * dstlen - 1 bytes). */
 void store_col_text(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
+
+/* Bind a record's fixed-size char field as text; the length is bounded
+ * by the array, so an unterminated field cannot make us read past it. */
+void store_bind_field(sqlite3_stmt *st, int col, const char *field, size_t size);
+#define STORE_BIND_FIELD(st, col, arr) store_bind_field(st, col, arr, sizeof(arr))
 
 /* Step a statement that returns no row, and reset it: 0 or an errno. */
 int store_step_done(sqlite3_stmt *st);
