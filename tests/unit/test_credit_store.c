@@ -1,6 +1,7 @@
 /* Filling a credit engine from the store (fraud/credit_store.c): each
  * extension's and trunk's own caps, deleted ones forgotten, and this month's outbound
- * spend from the CDRs split into today and the month in local time. */
+ * spend from the CDRs split into today and the month in local time, and
+ * the daemon's calls in progress at their running cost unless stale. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -195,6 +196,103 @@ static void spend_saturates_over_huge_rows(void **state)
 	credit_free(c);
 }
 
+/* A call of the daemon's live set: started, and answered unless 0, at
+ * those seconds (plus 999 ms, which the engine's whole seconds drop). */
+static struct live_call_record live(const char *caller, const char *trunk, int64_t start,
+				    int64_t answer, int64_t connection, int64_t per_minute)
+{
+	struct live_call_record r;
+
+	memset(&r, 0, sizeof(r));
+	snprintf(r.call_id, sizeof(r.call_id), "%lld-%s@t", (long long)start, caller);
+	snprintf(r.caller, sizeof(r.caller), "%s", caller);
+	snprintf(r.trunk, sizeof(r.trunk), "%s", trunk);
+	r.start_ms = start * 1000 + 999;
+	r.answer_ms = answer ? answer * 1000 + 999 : 0;
+	r.connection = connection;
+	r.per_minute = per_minute;
+	return r;
+}
+
+#define NOW_MS (NOV26_1000 * 1000)
+
+static void live_calls_count_as_they_stand(void **state)
+{
+	struct fixture *f = *state;
+	struct credit *c = office();
+	struct rows r = { 0 };
+	struct live_call_record set[2] = {
+		/* Answered two minutes ago at 1.20 a minute, 0.10 to connect. */
+		live("1001", "sip1", NOV26_1000 - 130, NOV26_1000 - 120, M(1) / 10,
+		     M(12) / 10),
+		/* Ringing: its connection charge, 0.05. */
+		live("1002", "sip1", NOV26_1000 - 5, 0, M(1) / 20, M(6)),
+	};
+	size_t counted = 99;
+
+	add_ext(f, "1001", 0, 0);
+	add_cdr(f, "1001", "sip1", "outbound", NOV26_0000, M(3));
+	assert_int_equal(store_live_calls_replace(f->s, set, 2, NOW_MS - 1000), 0);
+	assert_int_equal(credit_load_caps(c, f->s), 0);
+	assert_int_equal(credit_load_spend(c, f->s, NOV26_1000), 0);
+	assert_int_equal(credit_load_live(c, f->s, NOW_MS, &counted), 0);
+	assert_int_equal(counted, 2);
+	assert_int_equal(credit_live_calls(c), 2);
+	assert_int_equal(credit_usage(c, NOV26_1000, on_usage, &r), 0);
+	assert_int_equal(row(&r, CREDIT_EXT, "1001", CREDIT_DAY)->ref.spent,
+			 M(3) + M(1) / 10 + M(24) / 10);
+	assert_int_equal(row(&r, CREDIT_EXT, "1002", CREDIT_DAY)->ref.spent, M(1) / 20);
+	assert_int_equal(row(&r, CREDIT_TRUNK, "sip1", CREDIT_MONTH)->ref.spent,
+			 M(3) + M(25) / 10 + M(1) / 20);
+	assert_int_equal(row(&r, CREDIT_SYSTEM, "", CREDIT_DAY)->ref.spent,
+			 M(3) + M(25) / 10 + M(1) / 20);
+	/* A minute on, the answered call has cost 1.20 more. */
+	r.n = 0;
+	assert_int_equal(credit_usage(c, NOV26_1000 + 60, on_usage, &r), 0);
+	assert_int_equal(row(&r, CREDIT_EXT, "1001", CREDIT_DAY)->ref.spent,
+			 M(3) + M(1) / 10 + M(36) / 10);
+	credit_free(c); /* frees the calls too: the sanitizer would see a leak */
+}
+
+static void stale_live_set_is_ignored(void **state)
+{
+	struct fixture *f = *state;
+	struct credit *c = office();
+	struct rows r = { 0 };
+	struct live_call_record one =
+		live("1001", "sip1", NOV26_1000 - 130, NOV26_1000 - 120, M(1), M(1));
+	size_t counted = 99;
+
+	/* Written just over LIVE_CALLS_STALE_MS ago: a daemon that died. */
+	assert_int_equal(store_live_calls_replace(f->s, &one, 1,
+						  NOW_MS - LIVE_CALLS_STALE_MS - 1), 0);
+	assert_int_equal(credit_load_live(c, f->s, NOW_MS, &counted), 0);
+	assert_int_equal(counted, 0);
+	assert_int_equal(credit_live_calls(c), 0);
+	assert_int_equal(credit_usage(c, NOV26_1000, on_usage, &r), 0);
+	assert_null(find_usage(&r, CREDIT_EXT, "1001", CREDIT_DAY));
+	assert_int_equal(row(&r, CREDIT_SYSTEM, "", CREDIT_DAY)->ref.spent, 0);
+
+	/* Exactly LIVE_CALLS_STALE_MS old still counts. */
+	assert_int_equal(store_live_calls_replace(f->s, &one, 1, NOW_MS - LIVE_CALLS_STALE_MS),
+			 0);
+	assert_int_equal(credit_load_live(c, f->s, NOW_MS, NULL), 0);
+	assert_int_equal(credit_live_calls(c), 1);
+	credit_free(c);
+}
+
+static void no_live_calls_count_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct credit *c = office();
+	size_t counted = 99;
+
+	assert_int_equal(credit_load_live(c, f->s, NOW_MS, &counted), 0);
+	assert_int_equal(counted, 0);
+	assert_int_equal(credit_live_calls(c), 0);
+	credit_free(c);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_london, teardown)
@@ -203,6 +301,9 @@ int main(void)
 		T(caps_come_from_the_trunks),
 		T(spend_is_this_months_outbound_calls),
 		T(spend_saturates_over_huge_rows),
+		T(live_calls_count_as_they_stand),
+		T(stale_live_set_is_ignored),
+		T(no_live_calls_count_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
