@@ -1150,19 +1150,26 @@ const struct admin_cmd admin_cmds[] = {
 			"ext_daily_cap, trunk_daily_cap, ...), 'none' where no cap\n"
 			"applies (USED '-'). Amounts are in [credit] currency.\n"
 			"\n"
-			"The spend is read from the call records of ended calls (their\n"
-			"cost, outbound calls only): this command runs apart from the\n"
-			"daemon and cannot see calls in progress, which the daemon counts\n"
-			"against the caps while they run. A cap the daemon reached by\n"
-			"ending calls may show a little under 100%: calls are ended on\n"
-			"the last whole second that keeps the spend within the cap.\n"
+			"The spend is that of ended calls, read from their call records\n"
+			"(outbound calls only), plus the chargeable calls in progress the\n"
+			"running daemon lists in the database, at what they have cost so\n"
+			"far: an answered call its connection charge and the minutes\n"
+			"since it was answered, a ringing one its connection charge. The\n"
+			"daemon rewrites that list as calls start, are answered and end,\n"
+			"and at least every 10 seconds; a list older than 30 seconds is\n"
+			"left out (a daemon that stopped without clearing it). A note\n"
+			"under the table says how many calls in progress are counted. A\n"
+			"cap the daemon reached by ending calls may show a little under\n"
+			"100%: calls are ended on the last whole second that keeps the\n"
+			"spend within the cap.\n"
 			"\n"
 			"--json prints an array with, for each row: scope, name (\"\" for\n"
 			"the system), period, date, since (the period's first second, ISO\n"
 			"8601 UTC), spent and cap as decimal text and as micro-units\n"
 			"(spent_micro, cap_micro; cap \"none\" and cap_micro 0 without a\n"
 			"cap), used, percent (a number), reached (true once spent is at\n"
-			"the cap) and currency.\n",
+			"the cap), currency and live_calls (the number of calls in\n"
+			"progress counted in the spend, the same in every row).\n",
 		.examples = "ringfence spend\nringfence spend --json\n",
 		.handler = cmd_spend,
 	},

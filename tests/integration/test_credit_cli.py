@@ -1,6 +1,7 @@
 """Credit limits on the command line: an extension's spending caps set,
 shown and refused when malformed, the [credit] keys, and `ringfence spend`
-computed from call records written into a stopped instance's database."""
+computed from call records and calls in progress written into a stopped
+instance's database."""
 import calendar
 import json
 import os
@@ -45,6 +46,18 @@ def add_cdr(inst, caller, start_s, cost_micro, trunk="sip1", direction="outbound
                   " '+441632960123', 'geographic', ?, ?)",
                   (caller, f"{start_s}-{cost_micro}@test", start_s * 1000, start_s * 1000 + 500,
                    start_s * 1000 + 60500, direction, trunk, cost_micro))
+
+
+def put_live_calls(inst, calls, seen_ms):
+    """Replace the live call set as the daemon does: every row stamped
+    with the time the set was written."""
+    with db(inst) as c:
+        c.execute("DELETE FROM live_calls")
+        for call_id, caller, trunk, start_ms, answer_ms, connection, per_minute in calls:
+            c.execute("INSERT INTO live_calls (call_id, caller, trunk, start_ms, answer_ms,"
+                      " connection, per_minute, seen_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                      (call_id, caller, trunk, start_ms, answer_ms, connection, per_minute,
+                       seen_ms))
 
 
 def periods_now():
@@ -138,7 +151,7 @@ def test_help_documents_the_caps(instance):
     out = instance.cli("trunk", "set", "--help").stdout
     assert "--daily-cap AMOUNT" in out and "trunk_daily_cap" in out
     out = instance.cli("spend", "--help").stdout
-    assert "cannot see calls in progress" in out
+    assert "calls in progress" in out and "live_calls" in out
     assert "--json" in out
 
 
@@ -235,7 +248,8 @@ def test_spend_of_a_new_instance(instance):
     out = instance.cli("spend", env=UTC).stdout
     assert out.splitlines()[0].split() == ["SCOPE", "NAME", "PERIOD", "DATE", "SPENT", "CAP",
                                             "USED"]
-    assert "Calls in progress are not counted" in out
+    assert "No call in progress is counted" in out
+    assert all(r["live_calls"] == 0 for r in rows)
 
 
 def test_spend_from_call_records(instance):
@@ -349,3 +363,48 @@ def test_spend_follows_the_local_day(instance):
     assert d["since"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(local_day))
     assert d["spent_micro"] == (4 * MICRO if start >= local_day else 0)
     assert d["spent_micro"] != in_utc["spent_micro"]
+
+
+def test_spend_counts_calls_in_progress(instance):
+    now, day, month = periods_now()
+    add_cdr(instance, "1001", now - 300, 2 * MICRO)
+    answered_s = now - 600
+    # 1001: answered ten minutes ago, 0.10 to connect and 0.60 a minute,
+    # so 0.01 a second. 1002: ringing, its connection charge of 0.05.
+    put_live_calls(instance, [
+        ("a@live", "1001", "sip1", (answered_s - 20) * 1000, answered_s * 1000 + 400,
+         100_000, 600_000),
+        ("b@live", "1002", "sip1", (now - 3) * 1000, 0, 50_000, 6 * MICRO),
+    ], int(time.time() * 1000))
+    before = int(time.time())
+    rows = spend(instance)
+    after = int(time.time())
+
+    # The running cost at whichever second the command read the clock.
+    possible = {100_000 + 10_000 * (t - answered_s) for t in range(before, after + 1)}
+    live_1001 = row(rows, "ext", "1001", "day")["spent_micro"] - 2 * MICRO
+    assert live_1001 in possible, (live_1001, possible)
+    assert row(rows, "ext", "1002", "day")["spent_micro"] == 50_000
+    total = 2 * MICRO + live_1001 + 50_000
+    assert row(rows, "system", "", "day")["spent_micro"] == total
+    assert row(rows, "system", "", "month")["spent_micro"] == total
+    assert row(rows, "trunk", "sip1", "day")["spent_micro"] == total
+    assert all(r["live_calls"] == 2 for r in rows)
+
+    out = instance.cli("spend", env=UTC).stdout
+    assert "2 calls in progress counted" in out
+
+
+def test_spend_ignores_a_stale_live_set(instance):
+    now, day, month = periods_now()
+    add_cdr(instance, "1001", now - 300, 2 * MICRO)
+    # Written a minute ago and never since: a daemon that died with a call.
+    put_live_calls(instance, [
+        ("a@live", "1001", "sip1", (now - 600) * 1000, (now - 590) * 1000, MICRO, 6 * MICRO),
+    ], int(time.time() * 1000) - 60_000)
+    rows = spend(instance)
+    assert row(rows, "ext", "1001", "day")["spent_micro"] == 2 * MICRO
+    assert row(rows, "system", "", "day")["spent_micro"] == 2 * MICRO
+    assert all(r["live_calls"] == 0 for r in rows)
+    out = instance.cli("spend", env=UTC).stdout
+    assert "No call in progress is counted" in out
