@@ -5,21 +5,29 @@
 #include <string.h>
 
 #include "core/conf.h"
+#include "core/log.h"
 #include "fraud/blacklist.h"
+#include "fraud/credit.h"
+#include "fraud/credit_store.h"
 #include "fraud/fraud.h"
 #include "fraud/pattern.h"
+#include "fraud/rating.h"
 
 struct fraud {
 	struct numplan *np;
 	struct pattern *pattern;
 	struct blacklist *dest;    /* NULL until the first reload */
 	struct blacklist *caller;
+	struct rating *rates;      /* NULL until the first load */
+	struct credit *credit;
+	char currency[4];          /* [credit] currency the rates are read in */
 };
 
 int fraud_alloc(struct fraud **fp, const struct rf_conf *conf, const char **err)
 {
 	struct fraud *f = calloc(1, sizeof(*f));
 	struct pattern_config pc;
+	struct credit_conf cc;
 	int ret;
 
 	if (!f)
@@ -33,6 +41,13 @@ int fraud_alloc(struct fraud **fp, const struct rf_conf *conf, const char **err)
 		*err = "cannot set up calling-pattern analysis";
 		goto out;
 	}
+	credit_conf_from(&cc, conf);
+	ret = credit_alloc(&f->credit, &cc);
+	if (ret) {
+		*err = "cannot set up credit limits";
+		goto out;
+	}
+	snprintf(f->currency, sizeof(f->currency), "%s", conf->currency);
 	*fp = f;
 	return 0;
 out:
@@ -49,9 +64,56 @@ int fraud_learn_history(struct fraud *f, struct store *s, int64_t now)
 void fraud_set_conf(struct fraud *f, const struct rf_conf *conf)
 {
 	struct pattern_config pc;
+	struct credit_conf cc;
 
 	pattern_config_from_conf(&pc, conf);
 	pattern_set_config(f->pattern, &pc);
+	credit_conf_from(&cc, conf);
+	/* conf_load checked the caps and thresholds; this is belt and braces. */
+	if (credit_set_conf(f->credit, &cc) != 0)
+		log_warn("credit limits: the new [credit] caps are not valid; keeping the old ones");
+	snprintf(f->currency, sizeof(f->currency), "%s", conf->currency);
+}
+
+int fraud_load_credit(struct fraud *f, struct store *s, int64_t now)
+{
+	int err = fraud_reload_rates(f, s);
+
+	if (!err)
+		err = credit_load_caps(f->credit, s);
+	if (!err)
+		err = credit_load_spend(f->credit, s, now);
+	return err;
+}
+
+int fraud_reload_rates(struct fraud *f, struct store *s)
+{
+	struct rating *rt;
+	int err = rating_load(s, f->currency, &rt);
+
+	if (err)
+		return err;
+	if (rating_skipped(rt))
+		log_warn("rates: %zu rows skipped (not in %s, or not an E.164 prefix)",
+			 rating_skipped(rt), f->currency);
+	rating_free(f->rates);
+	f->rates = rt;
+	return 0;
+}
+
+int fraud_reload_caps(struct fraud *f, struct store *s)
+{
+	return credit_load_caps(f->credit, s);
+}
+
+const struct rate_record *fraud_rate(const struct fraud *f, const char *e164)
+{
+	return f->rates ? rating_match(f->rates, e164) : NULL;
+}
+
+struct credit *fraud_credit(struct fraud *f)
+{
+	return f->credit;
 }
 
 struct pattern *fraud_pattern(struct fraud *f)
@@ -65,6 +127,8 @@ void fraud_free(struct fraud *f)
 		return;
 	blacklist_free(f->dest);
 	blacklist_free(f->caller);
+	rating_free(f->rates);
+	credit_free(f->credit);
 	pattern_free(f->pattern);
 	numplan_free(f->np);
 	free(f);

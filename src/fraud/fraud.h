@@ -39,6 +39,23 @@ const struct numplan *fraud_numplan(const struct fraud *f);
 const struct blacklist_record *fraud_caller_listed(const struct fraud *f, const char *e164);
 struct pattern *fraud_pattern(struct fraud *f);
 
+/* Rating and credit limits (S13). The rate table is rebuilt aside and
+ * swapped like the blacklists; the credit engine (fraud/credit.h) lives as
+ * long as the daemon and keeps its live calls across every reload. */
+struct credit;
+struct rate_record;
+/* At start: the rates, every extension's and trunk's caps and this
+ * month's spend from the CDRs, at `now` (real unix seconds). 0 or errno. */
+int fraud_load_credit(struct fraud *f, struct store *s, int64_t now);
+/* The rates again (the store's rates changed, or [credit] currency did).
+ * 0, or errno with the old table still in force. */
+int fraud_reload_rates(struct fraud *f, struct store *s);
+/* The caps again (extensions or trunks changed). 0 or errno. */
+int fraud_reload_caps(struct fraud *f, struct store *s);
+/* The rate of an E.164 number, or NULL when none matches. */
+const struct rate_record *fraud_rate(const struct fraud *f, const char *e164);
+struct credit *fraud_credit(struct fraud *f);
+
 struct fraud_outbound {
 	struct num_info num;       /* the number, normalised and classified */
 	enum bar_verdict verdict;  /* BAR_ALLOW and BAR_EMERGENCY let it through */

@@ -210,6 +210,7 @@ static void call_finish(struct call *call)
 	call->cdr.end_ms = call->cdr.end_ms ? call->cdr.end_ms : call_now_ms();
 	if (call->cdr.answer_ms)
 		call->cdr.duration_s = (unsigned)((call->cdr.end_ms - call->cdr.answer_ms) / 1000);
+	call_credit_done(call);
 	call_queue_cdr(call->calls, &call->cdr);
 	call_free(call);
 }
@@ -220,6 +221,7 @@ void call_release(struct call *call)
 		return;
 	call->releasing = true;
 	call->cdr.end_ms = call_now_ms();
+	call_credit_end(call);
 	call_timer_free(&call->ring_timer);
 	call_timer_free(&call->duration_timer);
 	call_timer_free(&call->retx_timer);
@@ -336,6 +338,13 @@ int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 	rc_err = relay_alloc(&c->relay, ctx->base, &rc, calls_on_relay, c);
 	if (rc_err)
 		goto out;
+	if ((rc_err = calls_credit_init(c)) != 0) {
+		relay_free(c->relay);
+		goto out;
+	}
+	/* A set left by a daemon that died is no call of ours: the first
+	 * flush empties it. */
+	c->live_dirty = true;
 	*cp = c;
 	return 0;
 out:
@@ -348,11 +357,19 @@ out:
 	return rc_err;
 }
 
+/* The records of calls that ended and the live set of chargeable calls
+ * go in one transaction: a call leaves the set as its record arrives, so
+ * `ringfence spend` counts it once. */
 void calls_flush(struct calls *c)
 {
+	int64_t now_ms = call_now_ms();
+	bool live;
 	int err;
 
-	if (!c || c->ncdr == 0)
+	if (!c)
+		return;
+	live = calls_credit_live_due(c, now_ms);
+	if (c->ncdr == 0 && !live)
 		return;
 	if ((err = store_begin(c->ctx->store)) != 0)
 		return;
@@ -360,8 +377,11 @@ void calls_flush(struct calls *c)
 		if ((err = store_cdr_add(c->ctx->store, &c->cdrs[i])) != 0)
 			log_warn("calls: writing a call record failed (%s)", strerror(err));
 	}
+	if (live && (err = calls_credit_write_live(c, now_ms)) != 0)
+		log_warn("calls: writing the calls in progress failed (%s)", strerror(err));
 	if (store_commit(c->ctx->store) != 0) {
 		store_rollback(c->ctx->store);
+		c->live_dirty = c->live_dirty || live;
 		return;
 	}
 	c->ncdr = 0;
@@ -383,6 +403,7 @@ void calls_free(struct calls *c)
 	}
 	relay_free(c->relay);
 	calls_flush(c);
+	calls_credit_free(c);
 	free(c->cdrs);
 	strmap_destroy(&c->legs);
 	strmap_destroy(&c->per_ext);
@@ -420,9 +441,15 @@ static unsigned call_route(struct calls *c, const struct sip_msg *m,
 void call_refuse_record(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
 			const char *caller, struct cdr_record *r)
 {
+	call_refuse_record_why(c, m, src, caller, r, NULL);
+}
+
+void call_refuse_record_why(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			    const char *caller, struct cdr_record *r, const char *reason)
+{
 	struct sip_uri u;
 
-	reply_simple(c->ctx, m, src, r->result, NULL);
+	reply_simple(c->ctx, m, src, r->result, reason);
 	snprintf(r->caller, sizeof(r->caller), "%s", caller);
 	if (!r->callee[0] && sip_uri_parse(m->ruri, &u) == 0)
 		snprintf(r->callee, sizeof(r->callee), "%.*s",

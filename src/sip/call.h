@@ -52,5 +52,8 @@ unsigned calls_active(const struct calls *c);
 
 /* Once a second: calling-pattern analysis checks live calls' durations. */
 void calls_fraud_tick(struct calls *c);
+/* Spending caps or rates changed: live calls' deadlines and the
+ * thresholds are looked at again from the event loop (NULL: nothing). */
+void calls_credit_changed(struct calls *c);
 
 #endif

@@ -86,7 +86,9 @@ static void outbound_refuse(struct calls *c, const struct sip_msg *m,
 		snprintf(r.e164, sizeof(r.e164), "%s", v->num.e164);
 		snprintf(r.dest_class, sizeof(r.dest_class), "%s", num_class_name(v->num.cls));
 	}
-	call_refuse_record(c, m, src, caller->rec.ext, &r);
+	/* A refusal by a spending cap says so: a phone shows the phrase. */
+	call_refuse_record_why(c, m, src, caller->rec.ext, &r,
+			       strcmp(hangup, "credit") == 0 ? "Spending Cap Reached" : NULL);
 }
 
 /* ---- calling-pattern analysis (S14) ---- */

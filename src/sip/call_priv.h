@@ -97,6 +97,9 @@ struct call {
 	bool inbound;            /* from a trunk: the caller is no extension */
 	bool emergency;          /* exempt from every limit, never refused for one */
 	uint64_t pattern;        /* its handle in calling-pattern analysis (fraud/pattern.h); 0 none */
+	struct credit_call *credit; /* its charge in the credit engine (fraud/credit.h) while it runs */
+	bool charged;            /* in the live set `ringfence spend` reads, until its CDR is queued */
+	int64_t connection, per_minute; /* its rate, micro-units, for that set */
 	char *b_offer;           /* owned: the SDP offered on a trunk leg, for a re-send with credentials */
 	size_t b_offer_len;
 	char b_extra[TRUNK_HOST_MAX + 128];       /* headers of that INVITE besides the dialog's (Max-Forwards, identity) */
@@ -123,6 +126,10 @@ struct calls {
 	uint32_t next_id;
 	time_t cps_second;
 	unsigned cps_count;
+	struct event *credit_timer; /* credit deadlines and thresholds (call_credit.c) */
+	unsigned ncharged;       /* calls with `charged` set */
+	bool live_dirty;         /* the live set changed since it was written */
+	int64_t live_written_ms;
 	struct cdr_record *cdrs; /* waiting for calls_flush */
 	size_t ncdr, capcdr;
 };
@@ -161,9 +168,9 @@ char *call_strdup(struct sip_str s);
 void call_random_hex(char *out, size_t bytes);
 void call_security_event(const char *event, const struct sip_peer *src,
 			 const char *ext, const char *reason);
-struct cdr_record;
-void call_refuse_record(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
-			const char *caller, struct cdr_record *r);
+/* call_refuse_record with a reason phrase of our own (NULL: the standard one). */
+void call_refuse_record_why(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
+			    const char *caller, struct cdr_record *r, const char *reason);
 
 /* call_out.c: a call to a number outside the PBX. False when the
  * Request-URI names an extension (or nothing a number could be), which
@@ -174,6 +181,28 @@ bool calls_outbound(struct calls *c, const struct sip_msg *m, const struct sip_p
 /* Stop timers and media; the record is written and the call freed once
  * the relay reports its counters. */
 void call_release(struct call *call);
+
+/* call_credit.c: credit limits (S13) */
+struct rate_record;
+struct credit_call;
+int calls_credit_init(struct calls *c);
+void calls_credit_free(struct calls *c);
+/* May an outbound call from `ext` over `trunk` to e164 start? 0, with
+ * *rate its rate or NULL when it costs nothing (no rate matches); or 403
+ * after the credit_refused event, when a cap it would charge is reached. */
+unsigned call_credit_admit(struct calls *c, const struct sip_peer *src, const char *ext,
+			   const char *trunk, const char *e164, const struct rate_record **rate);
+/* The call (its record's caller, trunk and start_ms set) is charged at `rate`. */
+void call_credit_start(struct call *call, const struct rate_record *rate);
+/* Its record's answer_ms is set: charged per minute from then. */
+void call_credit_answered(struct call *call);
+/* Its record's end_ms is set: the charge stops and the cost is recorded. */
+void call_credit_end(struct call *call);
+/* Its record is about to be queued: it leaves the live set. */
+void call_credit_done(struct call *call);
+/* Whether calls_flush must write the live set now, and writing it. */
+bool calls_credit_live_due(const struct calls *c, int64_t now_ms);
+int calls_credit_write_live(struct calls *c, int64_t now_ms);
 
 /* call_setup.c */
 void call_start(struct call *call, const struct sip_msg *m,

@@ -327,6 +327,7 @@ static void call_fork_answered(struct call *call, struct leg *l, const struct si
 	}
 	call->cdr.answer_ms = call_now_ms();
 	call->cdr.result = 200;
+	call_credit_answered(call);
 	if (call->pattern)
 		pattern_call_answered(fraud_pattern(call->calls->ctx->fraud), call->pattern,
 				      rf_clock_now());

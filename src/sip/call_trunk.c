@@ -204,6 +204,7 @@ unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct 
 			 uint64_t pattern, const char **hangup)
 {
 	bool emergency = num->cls == NUM_EMERGENCY;
+	const struct rate_record *rate = NULL;
 	const char *why = NULL;
 	struct call *call;
 	unsigned status = emergency ? 0 : trunk_admit(c, r->trunk, caller->rec.ext, &why);
@@ -211,6 +212,12 @@ unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct 
 	if (status) {
 		call_security_event("call_limit", src, caller->rec.ext, why);
 		*hangup = "limit";
+		return status;
+	}
+	/* Emergency calls cost nothing and no cap may stop them. */
+	if (!emergency && (status = call_credit_admit(c, src, caller->rec.ext, r->trunk->rec.name,
+						      num->e164, &rate)) != 0) {
+		*hangup = "credit";
 		return status;
 	}
 	call = call_new(c, m, &(struct call_parties){
@@ -227,6 +234,8 @@ unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct 
 	call->emergency = emergency;
 	call->pattern = pattern;
 	call_record_outbound(call, r->trunk, num);
+	if (rate)
+		call_credit_start(call, rate);
 	if (call_commit(call, m, src))
 		call_start_trunk(call, m, src, r->trunk, r->number, caller->rec.caller_id);
 	return 0;

@@ -57,7 +57,7 @@ struct server {
 	unsigned ticks;
 	uint64_t data_version;
 	/* The change counters at the last reload of each in-memory copy. */
-	int64_t seen_directory, seen_blacklist, seen_trunks;
+	int64_t seen_directory, seen_blacklist, seen_trunks, seen_rates;
 	unsigned bad_logged;
 	unsigned long bad_suppressed;
 	time_t bad_second;
@@ -369,12 +369,28 @@ static bool server_reload_directory(struct server *s)
 	return true;
 }
 
+/* Caps live in the extension and trunk rows; a cap that moved may move a
+ * live call's deadline, so the credit timer looks again. */
+static void server_reload_caps(struct server *s, bool changed)
+{
+	int err;
+
+	if (!changed)
+		return;
+	if ((err = fraud_reload_caps(s->ctx.fraud, s->ctx.store)) != 0) {
+		log_warn("credit caps reload failed (%s); keeping the current caps", strerror(err));
+		return;
+	}
+	calls_credit_changed(s->ctx.calls);
+}
+
 /* The CLI writes to the database; PRAGMA data_version tells us another
  * connection committed, and the change counters which of our in-memory
  * copies it touched: alerts and CDRs written by our own threads move
  * data_version too, and must not cost a reload of every list. */
 static void server_poll_store(struct server *s)
 {
+	bool caps = false; /* extensions or trunks changed: so may their caps */
 	uint64_t v;
 	int err;
 
@@ -382,8 +398,11 @@ static void server_poll_store(struct server *s)
 		return;
 	s->data_version = v;
 	guard_load(s->ctx.guard); /* bans and locks the CLI added or lifted */
-	if (server_changed(s, "directory", &s->seen_directory) && !server_reload_directory(s))
-		s->seen_directory = -1; /* try again at the next poll */
+	if (server_changed(s, "directory", &s->seen_directory)) {
+		if (!server_reload_directory(s))
+			s->seen_directory = -1; /* try again at the next poll */
+		caps = true;
+	}
 	if (server_changed(s, "blacklist", &s->seen_blacklist) &&
 	    (err = fraud_reload(s->ctx.fraud, s->ctx.store)) != 0) {
 		log_warn("blacklist reload failed (%s); keeping the current lists", strerror(err));
@@ -394,7 +413,14 @@ static void server_poll_store(struct server *s)
 			s->seen_trunks = -1;
 		if (s->trunks) /* trunks the CLI added, changed or removed */
 			trunk_regs_reload(s->trunks);
+		caps = true;
 	}
+	if (server_changed(s, "rates", &s->seen_rates) &&
+	    (err = fraud_reload_rates(s->ctx.fraud, s->ctx.store)) != 0) {
+		log_warn("rates reload failed (%s); keeping the current rates", strerror(err));
+		s->seen_rates = -1;
+	}
+	server_reload_caps(s, caps);
 }
 
 static void server_tick(evutil_socket_t fd, short what, void *arg)
@@ -449,6 +475,10 @@ static void server_reload_config(struct server *s)
 	 * table in conf.c says which. */
 	conf_apply_reloadable(c, fresh);
 	fraud_set_conf(s->ctx.fraud, c);
+	/* [credit] currency may have changed, and with it which rates count. */
+	if (fraud_reload_rates(s->ctx.fraud, s->ctx.store) != 0)
+		log_warn("rates reload failed; keeping the current rates");
+	calls_credit_changed(s->ctx.calls);
 	guard_configure(s->ctx.guard, c);
 	transport_set_conn_limit(s->ctx.tp, c->connections_per_source);
 	{
@@ -510,6 +540,7 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 	store_change_count(s->ctx.store, "directory", &s->seen_directory);
 	store_change_count(s->ctx.store, "blacklist", &s->seen_blacklist);
 	store_change_count(s->ctx.store, "trunks", &s->seen_trunks);
+	store_change_count(s->ctx.store, "rates", &s->seen_rates);
 	if ((rc = store_checkpointer_start(s->ctx.store, &s->checkpointer)) != 0)
 		log_warn("database checkpoints stay on the signalling thread (%s)", strerror(rc));
 	if ((rc = directory_load(&s->ctx.dir, s->ctx.store)) != 0 ||
@@ -532,6 +563,11 @@ static int server_open_state(struct server *s, char *err, size_t errlen)
 	    (rc = fraud_learn_history(s->ctx.fraud, s->ctx.store, rf_clock_now())) != 0) {
 		snprintf(err, errlen, "cannot load the numbering plan %s, blacklists and call "
 			 "history: %s", c->numbering_country, why ? why : strerror(rc));
+		return rc;
+	}
+	if ((rc = fraud_load_credit(s->ctx.fraud, s->ctx.store, time(NULL))) != 0) {
+		snprintf(err, errlen, "cannot load rates, spending caps and this month's spend: %s",
+			 strerror(rc));
 		return rc;
 	}
 	if ((rc = guard_alloc(&s->ctx.guard, c, s->ctx.store)) != 0) {
