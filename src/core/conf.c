@@ -229,6 +229,9 @@ static const struct conf_key conf_table[] = {
 	{ "credit", "alert_thresholds", CT_PERCENTS, 1, CONF_MAX_PERCENTS, "50,80,100", true, false,
 	  FIELD(credit_thresholds),
 	  "percentages of each cap at which an alert is sent, once a period: 1 to 3 ascending, at most 100" },
+	{ "credit", "refuse_unrated", CT_BOOL, 0, 0, "false", true, false,
+	  FIELD(credit_refuse_unrated),
+	  "outbound calls to a number no rate matches get 403 instead of passing uncharged" },
 
 	{ "fraud", "calls_per_minute_warn", CT_UINT, 0, 1000, "10", true, false, FIELD(fraud_cpm_warn),
 	  "outbound calls one extension starts in a minute that raise a warning; 0 is off" },

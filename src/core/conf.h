@@ -117,6 +117,7 @@ struct rf_conf {
 		unsigned pct[CONF_MAX_PERCENTS]; /* ascending, 1..100 */
 		unsigned n;
 	} credit_thresholds;
+	bool credit_refuse_unrated;  /* outbound calls no rate matches are refused */
 
 	/* [fraud] (fraud/pattern.h): warning and critical levels, 0 is off */
 	unsigned fraud_cpm_warn, fraud_cpm_crit;                 /* calls per minute */

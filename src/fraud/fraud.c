@@ -96,6 +96,9 @@ int fraud_reload_rates(struct fraud *f, struct store *s)
 	if (rating_skipped(rt))
 		log_warn("rates: %zu rows skipped (not in %s, or not an E.164 prefix)",
 			 rating_skipped(rt), f->currency);
+	if (rating_count(rt) == 0)
+		log_warn("rates: the rate table is empty, so calls cost nothing and spending caps "
+			 "cannot stop any; import rates with 'ringfence rates import'");
 	rating_free(f->rates);
 	f->rates = rt;
 	return 0;

@@ -186,6 +186,7 @@ void calls_credit_free(struct calls *c)
 
 /* ---- one call ---- */
 
+/* why NULL: the number has no rate ([credit] refuse_unrated). */
 static void credit_refused_event(const struct sip_peer *src, const char *ext, const char *e164,
 				 const struct credit_cap_ref *why)
 {
@@ -195,22 +196,31 @@ static void credit_refused_event(const struct sip_peer *src, const char *ext, co
 	secev_src(&e, (const struct sockaddr *)&src->addr, transport_name(src->tp));
 	secev_untrusted(&e, "ext", ext, strlen(ext));
 	secev_untrusted(&e, "number", e164, strlen(e164));
-	cap_event_fields(&e, why);
+	secev_token(&e, "reason", why ? "cap" : "unrated");
+	if (why)
+		cap_event_fields(&e, why);
 	secev_emit(&e);
 }
 
 unsigned call_credit_admit(struct calls *c, const struct sip_peer *src, const char *ext,
-			   const char *trunk, const char *e164, const struct rate_record **rate)
+			   const char *trunk, const char *e164, const struct rate_record **rate,
+			   const char **hangup)
 {
 	struct credit *cr = calls_credit(c);
 	struct credit_cap_ref why;
 
 	*rate = cr ? fraud_rate(c->ctx->fraud, e164) : NULL;
+	if (!*rate && c->ctx->conf->credit_refuse_unrated) {
+		credit_refused_event(src, ext, e164, NULL);
+		*hangup = "unrated";
+		return 403;
+	}
 	if (!*rate)
 		return 0; /* no price: nothing to charge */
 	if (credit_admit(cr, time(NULL), ext, trunk, (*rate)->connection, &why))
 		return 0;
 	credit_refused_event(src, ext, e164, &why);
+	*hangup = "credit";
 	return 403;
 }
 

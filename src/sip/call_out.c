@@ -73,6 +73,17 @@ static void outbound_alert(struct calls *c, const struct sip_peer *src,
 		    subject, text);
 }
 
+/* Refusals by credit limits say why: a phone shows the phrase, and a
+ * plain "Forbidden" would send the user to check their password. */
+static const char *refusal_phrase(const char *hangup)
+{
+	if (strcmp(hangup, "credit") == 0)
+		return "Spending Cap Reached";
+	if (strcmp(hangup, "unrated") == 0)
+		return "Destination Not Rated";
+	return NULL;
+}
+
 static void outbound_refuse(struct calls *c, const struct sip_msg *m,
 			    const struct sip_peer *src, const struct dir_ext *caller,
 			    const struct fraud_outbound *v, unsigned status, const char *hangup)
@@ -86,9 +97,7 @@ static void outbound_refuse(struct calls *c, const struct sip_msg *m,
 		snprintf(r.e164, sizeof(r.e164), "%s", v->num.e164);
 		snprintf(r.dest_class, sizeof(r.dest_class), "%s", num_class_name(v->num.cls));
 	}
-	/* A refusal by a spending cap says so: a phone shows the phrase. */
-	call_refuse_record_why(c, m, src, caller->rec.ext, &r,
-			       strcmp(hangup, "credit") == 0 ? "Spending Cap Reached" : NULL);
+	call_refuse_record_why(c, m, src, caller->rec.ext, &r, refusal_phrase(hangup));
 }
 
 /* ---- calling-pattern analysis (S14) ---- */

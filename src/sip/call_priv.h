@@ -189,9 +189,12 @@ int calls_credit_init(struct calls *c);
 void calls_credit_free(struct calls *c);
 /* May an outbound call from `ext` over `trunk` to e164 start? 0, with
  * *rate its rate or NULL when it costs nothing (no rate matches); or 403
- * after the credit_refused event, when a cap it would charge is reached. */
+ * after the credit_refused event, with the CDR's hangup word in *hangup:
+ * "credit" when a cap it would charge is reached, "unrated" for a number
+ * without a rate under [credit] refuse_unrated. */
 unsigned call_credit_admit(struct calls *c, const struct sip_peer *src, const char *ext,
-			   const char *trunk, const char *e164, const struct rate_record **rate);
+			   const char *trunk, const char *e164, const struct rate_record **rate,
+			   const char **hangup);
 /* The call (its record's caller, trunk and start_ms set) is charged at `rate`. */
 void call_credit_start(struct call *call, const struct rate_record *rate);
 /* Its record's answer_ms is set: charged per minute from then. */

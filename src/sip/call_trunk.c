@@ -216,10 +216,8 @@ unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct 
 	}
 	/* Emergency calls cost nothing and no cap may stop them. */
 	if (!emergency && (status = call_credit_admit(c, src, caller->rec.ext, r->trunk->rec.name,
-						      num->e164, &rate)) != 0) {
-		*hangup = "credit";
+						      num->e164, &rate, hangup)) != 0)
 		return status;
-	}
 	call = call_new(c, m, &(struct call_parties){
 		.caller = caller->rec.ext,
 		.caller_name = caller->rec.name,

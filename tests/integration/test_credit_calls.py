@@ -22,11 +22,11 @@ NATIONAL = "01632960000"
 UTC = {"TZ": "UTC"}
 
 
-def capped_pbx(instance, workdir, port, cap="1"):
+def capped_pbx(instance, workdir, port, cap="1", rates=RATES, **sections):
     path = os.path.join(workdir, "rates.csv")
     with open(path, "w") as f:
-        f.write(RATES)
-    return pbx(instance, port, commands=[
+        f.write(rates)
+    return pbx(instance, port, **sections, commands=[
         ("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
          "--strip", "1", "--prepend", "+44"),
         ("route", "add", "--match", "999", "--trunk", "prov"),
@@ -179,3 +179,62 @@ def test_a_call_in_progress_counts_in_ringfence_spend(instance, workdir):
     # Once over, the call counts once: by its record, at its final cost.
     assert cost >= live["spent_micro"], (rows[0]["raw"], live)
     assert ended["spent_micro"] == cost, (ended, rows[0]["raw"])
+
+
+UK_GEOGRAPHIC_ONLY = ("prefix,price_per_minute,connection_charge,currency\n"
+                      "+441,6.00,0.10,GBP\n")
+MOBILE = "07700900123"  # +447...: no rate matches it
+
+
+def test_a_number_without_a_rate_passes_uncharged_by_default(instance, workdir):
+    port = free_udp_port(PROVIDER_IP)
+    inst = capped_pbx(instance, workdir, port, rates=UK_GEOGRAPHIC_ONLY)
+    uas = provider_uas(workdir, "uas-provider.xml", port)
+    phone = Phone(inst, EXT, ip=PHONE_IP)
+    try:
+        time.sleep(0.5)
+        phone.register()
+        hang_up(answered_call(phone, MOBILE), uas, workdir)
+    finally:
+        stop(uas)
+        phone.conn.close()
+    rows = wait_cdr(inst, 1, lambda r: r["hangup"] == "caller", timeout=10.0)
+    assert rows and rows[0]["raw"]["cost_micro"] == 0, cdr_list(inst)
+
+
+def test_refuse_unrated_refuses_numbers_without_a_rate(instance, workdir):
+    port = free_udp_port(PROVIDER_IP)
+    inst = capped_pbx(instance, workdir, port, cap="50", rates=UK_GEOGRAPHIC_ONLY,
+                      credit={"refuse_unrated": "true"})
+    uas = provider_uas(workdir, "uas-provider.xml", port)
+    phone = Phone(inst, EXT, ip=PHONE_IP)
+    try:
+        time.sleep(0.5)
+        phone.register()
+        call = phone.call(MOBILE, make_sdp(PHONE_IP, free_udp_port(PHONE_IP)))
+        final = call.wait_final(10.0)
+        assert final.status == 403, final.text()
+        assert "Destination Not Rated" in final.text().splitlines()[0], final.text()
+        refused = inst.security_events("credit_refused")
+        assert refused and " reason=unrated" in refused[-1], refused
+        assert '+447700900123' in refused[-1] and " scope=" not in refused[-1], refused
+        assert wait_cdr(inst, 1, lambda r: r["hangup"] == "unrated" and r["result"] == 403)
+        # A rated number and an emergency number still go out, to the provider.
+        hang_up(answered_call(phone, NATIONAL), uas, workdir)
+        assert received_invites(workdir, "prov")[0].startswith("INVITE sip:+441632960000@")
+    finally:
+        stop(uas)
+        phone.conn.close()
+
+
+def test_the_daemon_warns_while_the_rate_table_is_empty(instance):
+    instance.start()
+    assert "rate table is empty" in instance.daemon_output()
+    instance.stop()
+    path = os.path.join(instance.dir, "rates.csv")
+    with open(path, "w") as f:
+        f.write(RATES)
+    instance.cli("rates", "import", path)
+    before = len(instance.daemon_output())
+    instance.start()
+    assert "rate table is empty" not in instance.daemon_output()[before:]
