@@ -25,7 +25,8 @@
  * on the location table. */
 #define SIP_MAX_CONTACTS_PER_REGISTER 10u
 
-/* Route or Record-Route entries we index per message. */
+/* Route or Record-Route entries per message (each counted on its own);
+ * more is refused with 400. */
 #define SIP_MAX_ROUTES 16u
 
 /* Parameters parsed per URI or header value. */

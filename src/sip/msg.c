@@ -499,6 +499,27 @@ static int check_via_count(struct pctx *c)
 	return 0;
 }
 
+/* Route and Record-Route values are bounded like Via: a proxy chain is a
+ * few hops, and thousands of entries are work for nothing. Counted only
+ * where the headers appear, so most messages pay nothing. */
+static int check_route_count(struct pctx *c, enum sip_hdr_id id)
+{
+	unsigned n = 0;
+
+	for (const struct sip_hdr *h = sip_msg_hdr(c->m, id); h; h = sip_msg_next_hdr(c->m, h)) {
+		struct sip_list_iter it;
+		struct sip_str e;
+
+		sip_list_init(&it, h->value);
+		while (sip_list_next(&it, &e) == 1) {
+			if (++n > SIP_MAX_ROUTES)
+				return fail(c, 400, id == SIP_H_ROUTE ? "too many Route values" :
+					    "too many Record-Route values");
+		}
+	}
+	return 0;
+}
+
 static int check_max_forwards(struct pctx *c)
 {
 	const struct sip_hdr *h = sip_msg_hdr(c->m, SIP_H_MAX_FORWARDS);
@@ -599,7 +620,8 @@ int sip_msg_parse(struct sip_msg *m, const char *buf, size_t len,
 		return fail(&c, 400, "missing From");
 	if (!sip_msg_hdr(m, SIP_H_TO))
 		return fail(&c, 400, "missing To");
-	if ((r = check_via_count(&c)) || (r = check_max_forwards(&c)) ||
+	if ((r = check_via_count(&c)) || (r = check_route_count(&c, SIP_H_ROUTE)) ||
+	    (r = check_route_count(&c, SIP_H_RECORD_ROUTE)) || (r = check_max_forwards(&c)) ||
 	    (r = check_body(&c, pos, tp)))
 		return r;
 	return 0;
@@ -791,6 +813,34 @@ static bool is_sdp(struct sip_str t)
 	return sip_str_ieq(t, "application/sdp");
 }
 
+/* RFC 3261 20.1 / RFC 2616 14.1: a range with q=0 is one the sender
+ * refuses. qvalue is "0" with up to three decimals, or "1". */
+static bool q_is_zero(struct sip_str range)
+{
+	const char *semi = memchr(range.p, ';', range.len);
+	struct sip_str params, q;
+
+	if (!semi)
+		return false;
+	params.p = semi + 1;
+	params.len = range.len - (size_t)(params.p - range.p);
+	if (!sip_param_find(params, "q", &q) || q.len == 0 || q.p[0] != '0')
+		return false;
+	for (size_t i = 1; i < q.len; i++) {
+		if (q.p[i] != '0' && !(i == 1 && q.p[i] == '.'))
+			return false;
+	}
+	return true;
+}
+
+static bool accepts_sdp(struct sip_str range)
+{
+	struct sip_str t = media_type(range);
+
+	return (is_sdp(t) || sip_str_ieq(t, "application/*") || sip_str_eq(t, "*/*")) &&
+	       !q_is_zero(range);
+}
+
 static int check_invite_body(const struct sip_msg *m, struct sip_parse_error *err)
 {
 	const struct sip_hdr *h;
@@ -821,8 +871,7 @@ static int check_invite_body(const struct sip_msg *m, struct sip_parse_error *er
 
 		sip_list_init(&it, h->value);
 		while (sip_list_next(&it, &range) == 1) {
-			struct sip_str t = media_type(range);
-			if (is_sdp(t) || sip_str_ieq(t, "application/*") || sip_str_eq(t, "*/*"))
+			if (accepts_sdp(range))
 				return 0;
 		}
 	}

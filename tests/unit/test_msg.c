@@ -358,6 +358,33 @@ static void test_cap_via(void **state)
 	expect_fail(big, 400, "too many Via values");
 }
 
+static void test_cap_routes(void **state)
+{
+	static const char *const names[] = {"Route", "Record-Route"};
+	char want[40];
+
+	(void)state;
+	for (unsigned k = 0; k < 2; k++) {
+		size_t n = strlen(REQ_LINE H_VIA H_FROM H_TO H_CALLID H_CSEQ);
+
+		memcpy(big, REQ_LINE H_VIA H_FROM H_TO H_CALLID H_CSEQ, n);
+		/* exactly the cap, in fields of one and of two values */
+		for (unsigned i = 0; i < SIP_MAX_ROUTES / 2; i++) {
+			if (i % 2)
+				n += (size_t)snprintf(big + n, 96, "%s: <sip:p%u;lr>, <sip:q%u;lr>\r\n",
+						      names[k], i, i);
+			else
+				n += (size_t)snprintf(big + n, 96, "%s: <sip:p%u;lr>\r\n%s: <sip:q%u;lr>\r\n",
+						      names[k], i, names[k], i);
+		}
+		memcpy(big + n, "\r\n", 3);
+		expect_ok(big);
+		n += (size_t)snprintf(big + n, 96, "%s: <sip:over;lr>\r\n\r\n", names[k]);
+		snprintf(want, sizeof(want), "too many %s values", names[k]);
+		expect_fail(big, 400, want);
+	}
+}
+
 static void test_cap_contacts(void **state)
 {
 	struct sip_contact c[SIP_MAX_CONTACTS_PER_REGISTER + 5];
@@ -904,6 +931,14 @@ static void test_request_check(void **state)
 	assert_int_equal(check(INV("Accept: text/html\r\n", "")), EBADMSG);
 	assert_int_equal(perr.status, 406);
 	assert_int_equal(check(INV("Accept: text/html\r\nAccept: application/sdp\r\n", "")), 0);
+	/* q=0 refuses a range (RFC 3261 20.1) */
+	assert_int_equal(check(INV("Accept: application/sdp;q=0\r\n", "")), EBADMSG);
+	assert_int_equal(perr.status, 406);
+	assert_int_equal(check(INV("Accept: */*;level=1;Q=0.000, application/*;q=0.\r\n", "")), EBADMSG);
+	assert_int_equal(perr.status, 406);
+	assert_int_equal(check(INV("Accept: application/sdp;q=0, application/*;q=0.001\r\n", "")), 0);
+	assert_int_equal(check(INV("Accept: application/sdp;q=1\r\n", "")), 0);
+	assert_int_equal(check(INV("Accept: application/sdp;q=0.01\r\n", "")), 0);
 	/* Accept only matters for INVITE */
 	assert_int_equal(check("OPTIONS sip:a@b SIP/2.0\r\n" H_VIA H_FROM H_TO H_CALLID "CSeq: 1 OPTIONS\r\nAccept: text/html\r\n\r\n"), 0);
 	/* a registrar's AOR must be SIP or SIPS */
@@ -1018,6 +1053,7 @@ int main(void)
 		cmocka_unit_test(test_cap_headers),
 		cmocka_unit_test(test_cap_line_length),
 		cmocka_unit_test(test_cap_via),
+		cmocka_unit_test(test_cap_routes),
 		cmocka_unit_test(test_cap_contacts),
 		cmocka_unit_test(test_parse_uint),
 		cmocka_unit_test(test_scalar_fields),
