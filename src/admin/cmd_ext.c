@@ -2,11 +2,13 @@
  * here only long enough to hash them; they are wiped straight after. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "admin/admin.h"
 #include "admin/cmd_ext_policy.h"
+#include "admin/cmd_trunk.h"
 #include "admin/util.h"
 #include "core/conf.h"
 #include "core/secret.h"
@@ -38,19 +40,27 @@ static void emit_event(struct admin_ctx *ctx, const char *event, const char *ext
 	secev_emit(&e);
 }
 
-/* Read "--password -" from the first line of standard input. */
-static int read_stdin_password(struct password *pw, struct admin_reply *r)
+/* Read "--password -" from the first line of standard input: typed at a
+ * terminal without echo, after a prompt on stderr; piped as it is. */
+static int read_stdin_password(const char *ext, struct password *pw, struct admin_reply *r)
 {
-	size_t n;
+	char prompt[RF_MAX_EXT_LEN + 32];
+	int err;
 
-	if (!fgets(pw->text, sizeof(pw->text), stdin))
+	snprintf(prompt, sizeof(prompt), "password of extension %s: ", ext);
+	err = admin_read_secret(prompt, pw->text, sizeof(pw->text));
+	if (err)
+		secret_wipe(pw->text, sizeof(pw->text)); /* what a too long line left */
+
+	if (err == ENODATA)
 		return admin_reply_error(r, ADMIN_FAILED,
 					 "--password -: no password on standard input");
-	n = strcspn(pw->text, "\r\n");
-	if (n == sizeof(pw->text) - 1 || (pw->text[n] == '\0' && n > PW_MAX))
+	if (err == EMSGSIZE)
 		return admin_reply_error(r, ADMIN_FAILED,
 					 "password refused: longer than %d characters", PW_MAX);
-	pw->text[n] = '\0';
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED,
+					 "--password -: cannot read standard input: %s", strerror(err));
 	return ADMIN_OK;
 }
 
@@ -72,7 +82,7 @@ static int obtain_password(const struct admin_cmd *cmd, const struct admin_args 
 		return ADMIN_OK;
 	}
 	if (strcmp(given, "-") == 0) {
-		st = read_stdin_password(pw, r);
+		st = read_stdin_password(ext, pw, r);
 		if (st)
 			return st;
 	} else if (strlen(given) > PW_MAX) {
@@ -258,22 +268,113 @@ int cmd_ext_passwd(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	return ADMIN_OK;
 }
 
+/* ---- ext del ---- */
+
+/* The DIDs that ring an extension being deleted. */
+struct ext_dids {
+	struct did_record *list;
+	size_t n, cap;
+};
+
+static int collect_did(const struct did_record *d, void *arg)
+{
+	struct ext_dids *ds = arg;
+
+	if (ds->n == ds->cap) {
+		size_t cap = ds->cap ? ds->cap * 2 : 8;
+		struct did_record *p = realloc(ds->list, cap * sizeof(*p));
+
+		if (!p)
+			return ENOMEM;
+		ds->list = p;
+		ds->cap = cap;
+	}
+	ds->list[ds->n++] = *d;
+	return 0;
+}
+
+/* "+441632960001, +441632960002", cut short with "..." should an
+ * extension have more numbers than a message can hold. */
+static const char *did_numbers(const struct ext_dids *ds, char *out, size_t len)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < ds->n; i++) {
+		if (used + sizeof(ds->list[i].number) + 8 > len) {
+			snprintf(out + used, len - used, ", ...");
+			break;
+		}
+		used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "",
+					 ds->list[i].number);
+	}
+	return out;
+}
+
+/* Inside the caller's transaction: the DIDs are read, and deleted with the
+ * extension only when forced, so no DID is left ringing nothing unseen. */
+static int ext_del_tx(struct admin_ctx *ctx, const char *ext, bool force,
+		      struct ext_dids *ds, struct admin_reply *r)
+{
+	char numbers[1024];
+	int err = store_did_foreach_ext(ctx->store, ext, collect_did, ds);
+
+	if (!err && ds->n && !force)
+		return admin_reply_error(r, ADMIN_FAILED, "extension %s is the destination of "
+					 "DID%s %s: give --force to delete %s with it, or point "
+					 "%s elsewhere first (did del, did add)", ext,
+					 ds->n == 1 ? "" : "s", did_numbers(ds, numbers, sizeof(numbers)),
+					 ds->n == 1 ? "it" : "them", ds->n == 1 ? "it" : "them");
+	for (size_t i = 0; !err && i < ds->n; i++)
+		err = store_did_del(ctx->store, ds->list[i].number);
+	if (!err)
+		err = store_ext_del(ctx->store, ext);
+	if (err == ENOENT)
+		return admin_reply_error(r, ADMIN_FAILED, "extension %s does not exist", ext);
+	if (err)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot delete extension %s: %s", ext,
+					 strerror(err));
+	return ADMIN_OK;
+}
+
+static void ext_del_report(struct admin_ctx *ctx, const char *ext, const struct ext_dids *ds,
+			   struct admin_reply *r)
+{
+	char numbers[1024];
+
+	for (size_t i = 0; i < ds->n; i++)
+		did_log_event(ctx, "did_removed", &ds->list[i]);
+	emit_event(ctx, "ext_removed", ext, NULL);
+	admin_reply_note(r, "extension %s removed, with its registrations", ext);
+	if (ds->n)
+		admin_reply_note(r, "DID%s %s removed with it: %s no longer delivered",
+				 ds->n == 1 ? "" : "s", did_numbers(ds, numbers, sizeof(numbers)),
+				 ds->n == 1 ? "its calls are" : "their calls are");
+}
+
 int cmd_ext_del(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		const struct admin_args *a, struct admin_reply *r)
 {
+	const char *ext = a->pos[0];
+	struct ext_dids ds = { 0 };
 	int st, err;
 
-	if ((st = check_ext_arg(a->pos[0], r)))
+	if ((st = check_ext_arg(ext, r)))
 		return st;
-	err = store_ext_del(ctx->store, a->pos[0]);
-	if (err == ENOENT)
-		return admin_reply_error(r, ADMIN_FAILED, "extension %s does not exist", a->pos[0]);
+	err = store_begin(ctx->store);
 	if (err)
-		return admin_reply_error(r, ADMIN_FAILED, "cannot delete extension %s: %s",
-					 a->pos[0], strerror(err));
-	emit_event(ctx, "ext_removed", a->pos[0], NULL);
-	admin_reply_note(r, "extension %s removed, with its registrations", a->pos[0]);
-	return ADMIN_OK;
+		return admin_reply_error(r, ADMIN_FAILED, "cannot delete extension %s: %s", ext,
+					 strerror(err));
+	st = ext_del_tx(ctx, ext, admin_flag(cmd, a, "--force"), &ds, r);
+	if (!st && (err = store_commit(ctx->store)) != 0)
+		st = admin_reply_error(r, ADMIN_FAILED, "cannot delete extension %s: %s", ext,
+				       strerror(err));
+	if (st)
+		store_rollback(ctx->store);
+	else
+		ext_del_report(ctx, ext, &ds, r);
+	free(ds.list);
+	return st;
 }
 
 /* ---- read-only ---- */

@@ -21,7 +21,7 @@ static const char *by(const struct admin_ctx *ctx)
 
 /* ---- DIDs ---- */
 
-static void log_did(struct admin_ctx *ctx, const char *event, const struct did_record *d)
+void did_log_event(struct admin_ctx *ctx, const char *event, const struct did_record *d)
 {
 	struct secev e;
 
@@ -93,7 +93,7 @@ int cmd_did_add(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	if (err)
 		return admin_reply_error(r, ADMIN_FAILED, "cannot add DID %s: %s", d.number,
 					 strerror(err));
-	log_did(ctx, "did_added", &d);
+	did_log_event(ctx, "did_added", &d);
 	admin_reply_note(r, "DID %s goes to extension %s", d.number, d.ext);
 	return ADMIN_OK;
 }
@@ -154,7 +154,7 @@ int cmd_did_del(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	if (err)
 		return admin_reply_error(r, ADMIN_FAILED, "cannot delete DID %s: %s", number,
 					 strerror(err));
-	log_did(ctx, "did_removed", &d);
+	did_log_event(ctx, "did_removed", &d);
 	admin_reply_note(r, "DID %s removed; it went to extension %s", d.number, d.ext);
 	return ADMIN_OK;
 }

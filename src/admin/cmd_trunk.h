@@ -12,6 +12,7 @@
 #include "admin/admin.h"
 
 struct numplan;
+struct did_record;
 
 /* --max-calls: more than a large site's trunk ever carries. */
 #define TRUNK_CLI_MAX_CALLS 10000
@@ -43,6 +44,9 @@ int trunk_cli_password_check(const char *pw, char *why, size_t whylen);
  * an emergency number, which has no E.164 form, is refused. */
 int did_cli_number_parse(const struct numplan *np, const char *text, char *out,
 			 size_t outlen, char *why, size_t whylen);
+
+/* Record a DID change (did_added, did_removed) in the security log. */
+void did_log_event(struct admin_ctx *ctx, const char *event, const struct did_record *d);
 
 /* A number as a phone dials it, for `route test`: digits with at most a
  * leading '+', 1 to ROUTE_DIALLED_MAX characters. */

@@ -311,13 +311,25 @@ const struct admin_cmd admin_cmds[] = {
 		.needs = NEEDS_STORE,
 		.pos_names = "EXT",
 		.min_pos = 1, .max_pos = 1,
-		.opts = { OPT_END },
+		.opts = {
+			{ "--force", NULL, false, "Also delete the DIDs that ring the extension." },
+			OPT_END,
+		},
 		.summary = "delete an extension and its registrations",
-		.synopsis = "ext del EXT",
+		.synopsis = "ext del EXT [--force]",
 		.description =
-			"Delete extension EXT with its access lists and registered\n"
-			"contacts. Recorded as event ext_removed in the security log.\n",
-		.examples = "ringfence ext del 1003\n",
+			"Delete extension EXT with its access lists, registered contacts\n"
+			"and account lock, in one transaction. Its call detail records\n"
+			"stay: they are history.\n"
+			"\n"
+			"An extension that DIDs ring is not deleted: the error names the\n"
+			"DIDs, so that calls to them are not dropped unnoticed. Point them\n"
+			"at another extension first (did del, did add), or give --force\n"
+			"to delete them with the extension; the output then names them.\n"
+			"\n"
+			"Recorded as event ext_removed in the security log, and with\n"
+			"--force as one event did_removed per DID.\n",
+		.examples = "ringfence ext del 1003\nringfence ext del 1004 --force\n",
 		.handler = cmd_ext_del,
 	},
 	{

@@ -310,8 +310,15 @@ int store_ext_get(struct store *s, const char *ext, struct ext_record *out)
 
 static int ext_del_tx(struct store *s, const void *arg)
 {
-	/* ext_acl, contacts and DIDs go with it through ON DELETE CASCADE. */
-	return store_delete_by_key(s, STMT_EXT_DELETE, SQL_EXT_DELETE, arg);
+	int err;
+
+	/* ext_acl, contacts and DIDs go with it through ON DELETE CASCADE;
+	 * ext_locks has no foreign key, so its row goes by hand. */
+	err = store_delete_by_key(s, STMT_EXT_DELETE, SQL_EXT_DELETE, arg);
+	if (err)
+		return err;
+	err = store_lock_del(s, arg);
+	return err == ENOENT ? 0 : err; /* an extension that was never locked */
 }
 
 int store_ext_del(struct store *s, const char *ext)

@@ -111,7 +111,10 @@ struct ext_record {
 int store_ext_add(struct store *s, const struct ext_record *r);    /* EEXIST */
 int store_ext_update(struct store *s, const struct ext_record *r); /* ENOENT */
 int store_ext_get(struct store *s, const char *ext, struct ext_record *out); /* ENOENT */
-int store_ext_del(struct store *s, const char *ext);               /* ENOENT; also drops its contacts */
+/* ENOENT. In one transaction with it go its access lists, its contacts,
+ * its DIDs and its account lock (a lock left behind would lock a new
+ * extension of the same name). Its CDRs stay: they are history. */
+int store_ext_del(struct store *s, const char *ext);
 typedef int (*store_ext_cb)(const struct ext_record *r, void *arg);
 /* Calls cb for each extension in ext order; stops and returns cb's value
  * when it is non-zero. */
@@ -355,6 +358,8 @@ int store_did_del(struct store *s, const char *number);         /* ENOENT */
 int store_did_get(struct store *s, const char *number, struct did_record *out); /* ENOENT */
 typedef int (*store_did_cb)(const struct did_record *r, void *arg);
 int store_did_foreach(struct store *s, store_did_cb cb, void *arg); /* by number */
+/* The DIDs that ring extension ext, by number. */
+int store_did_foreach_ext(struct store *s, const char *ext, store_did_cb cb, void *arg);
 
 struct route_record {
 	unsigned pos;                       /* evaluation order, 1-based */

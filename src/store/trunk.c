@@ -32,6 +32,7 @@
 #define SQL_DID_INSERT "INSERT INTO dids (" SQL_DID_COLUMNS ") VALUES (?1, ?2, ?3)"
 #define SQL_DID_SELECT "SELECT " SQL_DID_COLUMNS " FROM dids WHERE number = ?1"
 #define SQL_DID_ALL "SELECT " SQL_DID_COLUMNS " FROM dids ORDER BY number"
+#define SQL_DID_OF_EXT "SELECT " SQL_DID_COLUMNS " FROM dids WHERE ext = ?1 ORDER BY number"
 #define SQL_DID_DELETE "DELETE FROM dids WHERE number = ?1"
 
 #define SQL_ROUTE_COLUMNS "pos, pattern, trunk, strip, prepend, created"
@@ -389,6 +390,14 @@ int store_did_foreach(struct store *s, store_did_cb cb, void *arg)
 	struct did_record r;
 
 	return store_walk(s, SQL_DID_ALL, row_to_did, &r, did_walk_one, &w);
+}
+
+int store_did_foreach_ext(struct store *s, const char *ext, store_did_cb cb, void *arg)
+{
+	struct did_walk w = { cb, arg };
+	struct did_record r;
+
+	return store_walk_param(s, SQL_DID_OF_EXT, ext, row_to_did, &r, did_walk_one, &w);
 }
 
 /* ---- routes ---- */

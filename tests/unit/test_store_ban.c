@@ -357,8 +357,9 @@ static void make_ext(struct ext_record *r, const char *ext)
 }
 
 /* No foreign key: a lock may name an extension that does not exist (it is
- * ignored), and deleting an extension works as before, lock or not. */
-static void test_lock_independent_of_extensions(void **state)
+ * ignored). Deleting an extension takes its lock with it, so that a new
+ * extension of the same name does not start out locked; other locks stay. */
+static void test_lock_goes_with_its_extension(void **state)
 {
 	struct fixture *f = *state;
 	struct lock_record r = lock("9999", 1, 4000000000, 20, 3), got;
@@ -371,8 +372,11 @@ static void test_lock_independent_of_extensions(void **state)
 	assert_int_equal(store_lock_put(f->s, &r), 0);
 	assert_int_equal(store_ext_del(f->s, "1001"), 0);
 	assert_int_equal(store_ext_del(f->s, "1001"), ENOENT);
-	assert_int_equal(store_lock_get(f->s, "1001", &got), 0);
+	assert_int_equal(store_lock_get(f->s, "1001", &got), ENOENT);
 	assert_int_equal(store_lock_get(f->s, "9999", &got), 0);
+	/* An extension never locked is deleted as well. */
+	assert_int_equal(store_ext_add(f->s, &e), 0);
+	assert_int_equal(store_ext_del(f->s, "1001"), 0);
 }
 
 /* ---- migration ---- */
@@ -419,7 +423,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lock_round_trip_replace_enoent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_refuses_bad_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock_foreach_order_and_stop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lock_independent_of_extensions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_goes_with_its_extension, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_version_3, setup_dir, teardown),
 	};
 

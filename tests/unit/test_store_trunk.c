@@ -397,10 +397,17 @@ static void test_did_refuses_bad_numbers(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM dids"), 2);
 }
 
+static int count_did(const struct did_record *r, void *arg)
+{
+	(*(int *)arg)++;
+	return strcmp(r->ext, "1001") == 0 ? 0 : -1; /* only the extension's own */
+}
+
 static void test_did_goes_with_its_extension(void **state)
 {
 	struct fixture *f = *state;
 	struct did_record r;
+	int n = 0;
 
 	add_ext(f->s, "1001");
 	add_ext(f->s, "1002");
@@ -410,7 +417,12 @@ static void test_did_goes_with_its_extension(void **state)
 	assert_int_equal(store_did_add(f->s, &r), 0);
 	r = did("+441632960003", "1002");
 	assert_int_equal(store_did_add(f->s, &r), 0);
+	assert_int_equal(store_did_foreach_ext(f->s, "1001", count_did, &n), 0);
+	assert_int_equal(n, 2);
 	assert_int_equal(store_ext_del(f->s, "1001"), 0);
+	n = 0;
+	assert_int_equal(store_did_foreach_ext(f->s, "1001", count_did, &n), 0);
+	assert_int_equal(n, 0);
 	assert_int_equal(store_did_get(f->s, "+441632960001", &r), ENOENT);
 	assert_int_equal(store_did_get(f->s, "+441632960002", &r), ENOENT);
 	assert_int_equal(store_did_get(f->s, "+441632960003", &r), 0);
