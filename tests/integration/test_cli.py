@@ -220,6 +220,83 @@ def test_password_from_stdin(instance):
     assert md5 == hashlib.md5(f"1003:127.0.0.1:{pw}".encode()).hexdigest()
 
 
+def read_until(fd, pattern, deadline):
+    """Read a pty's output until `pattern` shows up, the program ends (EIO)
+    or the deadline passes; returns everything read."""
+    import select
+    out = b""
+    while time.time() < deadline and pattern not in out:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: the program closed its end
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def on_terminal(inst, args, typed):
+    """Run a command whose standard input, output and error are a
+    terminal (a pty), as when an administrator types at it: wait for the
+    prompt, type `typed` and Enter, and return what the terminal showed,
+    the exit status and whether echo was back on afterwards."""
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([BIN, "-c", inst.conf, *args], stdin=slave, stdout=slave,
+                             stderr=slave, close_fds=True)
+        deadline = time.time() + 20
+        shown = read_until(master, b": ", deadline)
+        os.write(master, typed.encode() + b"\n")
+        shown += read_until(master, b"\x00never", min(deadline, time.time() + 5)
+                            if p.poll() is not None else deadline)
+        rc = p.wait(timeout=max(1, deadline - time.time()))
+        shown += read_until(master, b"\x00never", time.time() + 0.5)
+        echo_on = bool(termios.tcgetattr(slave)[3] & termios.ECHO)
+    finally:
+        os.close(master)
+        os.close(slave)
+    return shown.decode(errors="replace"), rc, echo_on
+
+
+def test_password_typed_at_a_terminal_is_not_echoed(instance):
+    import hashlib
+    pw = "Tr4ck-Mango-Quill"
+    shown, rc, echo_on = on_terminal(instance, ["ext", "add", "1003", "--password", "-"], pw)
+    assert rc == 0, shown
+    assert "password of extension 1003: " in shown, shown
+    assert pw not in shown, "the password was echoed to the terminal"
+    assert "extension 1003 added" in shown, shown
+    assert echo_on, "echo was left off"
+    md5 = db_rows(instance, "SELECT ha1_md5 FROM extensions WHERE ext='1003'")[0][0]
+    assert md5 == hashlib.md5(f"1003:127.0.0.1:{pw}".encode()).hexdigest()
+    # ext passwd reads its password the same way.
+    pw2 = "Qu1et-Harbour-Fern"
+    shown, rc, echo_on = on_terminal(instance, ["ext", "passwd", "1003", "--password", "-"], pw2)
+    assert rc == 0 and pw2 not in shown and echo_on, shown
+    md5 = db_rows(instance, "SELECT ha1_md5 FROM extensions WHERE ext='1003'")[0][0]
+    assert md5 == hashlib.md5(f"1003:127.0.0.1:{pw2}".encode()).hexdigest()
+
+
+def test_password_from_a_pipe_has_no_prompt_and_limits_hold(instance):
+    p = instance.cli("ext", "passwd", "1001", "--password", "-", input="Qu1et-Harbour-Fern\n")
+    assert p.stderr == "" and "changed" in p.stdout, (p.stdout, p.stderr)
+    p = instance.cli("ext", "add", "1003", "--password", "-", input="", check=False)
+    assert p.returncode == 1
+    assert p.stderr.strip() == "ringfence: ext add: --password -: no password on standard input"
+    long_pw = "Aa1!" * 32 + "x"  # 129 characters
+    p = instance.cli("ext", "add", "1003", "--password", "-", input=long_pw + "\n", check=False)
+    assert p.returncode == 1
+    assert p.stderr.strip() == "ringfence: ext add: password refused: longer than 128 characters"
+    assert long_pw not in p.stderr
+    assert db_rows(instance, "SELECT ext FROM extensions WHERE ext='1003'") == []
+
+
 @pytest.mark.parametrize("pw, reason", [
     ("Ab1!xyz", "password too short: 7 < 10"),
     ("Abcdefgh1234", "password needs a symbol"),
@@ -342,6 +419,84 @@ def test_ext_del_removes_extension_acl_and_contacts(instance):
     assert p.stderr.strip() == "ringfence: ext show: extension 1003 does not exist"
     p = instance.cli("ext", "del", "1003", check=False)
     assert p.returncode == 1
+
+
+def lock(inst, ext):
+    now = int(time.time())
+    db_write(inst, "INSERT INTO ext_locks (ext, created, until, failures, sources)"
+             " VALUES (?, ?, ?, 20, 3)", (ext, now, now + 3600))
+
+
+def test_ext_del_takes_the_lock_so_a_new_extension_is_not_born_locked(instance):
+    instance.add_ext("1003")
+    lock(instance, "1003")
+    lock(instance, "1002")
+    assert "1003" in instance.cli("ext", "locked").stdout
+    instance.cli("ext", "del", "1003")
+    assert db_rows(instance, "SELECT ext FROM ext_locks") == [("1002",)]
+    instance.add_ext("1003")
+    locked = [e["ext"] for e in json.loads(instance.cli("ext", "locked", "--json").stdout)]
+    assert locked == ["1002"]
+
+
+def cdr_count(inst, ext):
+    return db_rows(inst, "SELECT count(*) FROM cdr WHERE caller = ? OR callee = ?", (ext, ext))[0][0]
+
+
+def test_ext_del_refuses_an_extension_that_dids_ring_and_names_them(instance):
+    instance.add_ext("1003")
+    lock(instance, "1003")
+    add_contact(instance, "1003", "sip:1003@127.0.0.1:5097", 600)
+    instance.cli("did", "add", "+441632960002", "--ext", "1003")
+    instance.cli("did", "add", "01632 960001", "--ext", "1003")
+    instance.cli("did", "add", "+441632960009", "--ext", "1002")
+    p = instance.cli("ext", "del", "1003", check=False)
+    assert p.returncode == 1 and p.stdout == "", p
+    assert p.stderr.splitlines()[0] == (
+        "ringfence: ext del: extension 1003 is the destination of DIDs +441632960001, "
+        "+441632960002: give --force to delete them with it, or point them elsewhere "
+        "first (did del, did add)"), p.stderr
+    # Nothing changed: the extension, its DIDs, contact and lock are all there.
+    assert db_rows(instance, "SELECT count(*) FROM extensions WHERE ext='1003'")[0][0] == 1
+    assert db_rows(instance, "SELECT count(*) FROM dids WHERE ext='1003'")[0][0] == 2
+    assert db_rows(instance, "SELECT count(*) FROM contacts WHERE ext='1003'")[0][0] == 1
+    assert db_rows(instance, "SELECT count(*) FROM ext_locks WHERE ext='1003'")[0][0] == 1
+    assert not any('ext="1003"' in e for e in instance.security_events("ext_removed"))
+    instance.cli("did", "del", "+441632960002")
+    p = instance.cli("ext", "del", "1003", check=False)
+    assert p.returncode == 1
+    assert "destination of DID +441632960001: give --force to delete it with it" in p.stderr
+
+
+def test_ext_del_force_deletes_and_names_the_dids_and_keeps_the_cdrs(instance):
+    instance.add_ext("1003")
+    lock(instance, "1003")
+    instance.cli("did", "add", "+441632960001", "--ext", "1003")
+    instance.cli("did", "add", "+441632960002", "--ext", "1003")
+    instance.cli("did", "add", "+441632960009", "--ext", "1002")
+    db_write(instance, "INSERT INTO cdr (caller, callee, call_id, start_ms, end_ms, result)"
+             " VALUES ('1003', '1002', 'a@x', 1000, 2000, 200)")
+    db_write(instance, "INSERT INTO cdr (caller, callee, call_id, start_ms, end_ms, result,"
+             " direction, e164) VALUES ('', '1003', 'b@x', 3000, 4000, 200, 'inbound',"
+             " '+441632960001')")
+    p = instance.cli("ext", "del", "1003", "--force")
+    assert "extension 1003 removed" in p.stdout, p.stdout
+    assert ("DIDs +441632960001, +441632960002 removed with it: their calls are no longer "
+            "delivered") in p.stdout, p.stdout
+    assert db_rows(instance, "SELECT number, ext FROM dids") == [("+441632960009", "1002")]
+    assert db_rows(instance, "SELECT count(*) FROM extensions WHERE ext='1003'")[0][0] == 0
+    assert db_rows(instance, "SELECT count(*) FROM ext_locks WHERE ext='1003'")[0][0] == 0
+    assert cdr_count(instance, "1003") == 2, "call records are history and stay"
+    removed = instance.security_events("did_removed")
+    assert len(removed) == 2 and all('ext="1003"' in e for e in removed), removed
+    assert any("number=+441632960001" in e for e in removed), removed
+    assert any('ext="1003"' in e for e in instance.security_events("ext_removed"))
+    # Without DIDs --force is just ext del.
+    instance.add_ext("1004")
+    p = instance.cli("ext", "del", "1004", "--force")
+    assert "extension 1004 removed" in p.stdout and "DID" not in p.stdout
+    p = instance.cli("ext", "del", "1004", "--force", check=False)
+    assert p.returncode == 1 and "extension 1004 does not exist" in p.stderr
 
 
 # ---------------------------------------------------------------- reg list
