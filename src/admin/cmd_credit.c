@@ -15,56 +15,67 @@
 /* ---- --daily-cap, --monthly-cap ---- */
 
 struct cap_opt {
-	const char *opt;   /* "--daily-cap" */
+	const char *name;  /* "--daily-cap", or the column "daily_cap" */
 	const char *key;   /* "ext_daily_cap": the [credit] default */
 	int64_t dflt;
 };
 
-static int parse_cap(struct admin_ctx *ctx, const struct cap_opt *o, const char *v,
-		     int64_t *out, struct admin_reply *r)
+static int parse_cap(const struct rf_conf *conf, const struct cap_opt *o, const char *v,
+		     int64_t *out, char *why, size_t whylen)
 {
 	char shown[RATE_PRICE_TEXT_MAX + 8], text[RATE_PRICE_BUF];
-	const char *why = NULL;
+	const char *err = NULL;
 
 	if (!strcmp(v, "default")) {
 		*out = 0;
-		return ADMIN_OK;
+		return 0;
 	}
-	if (rating_parse_price(v, strlen(v), out, &why) == 0)
-		return ADMIN_OK;
-	return admin_reply_error(r, ADMIN_USAGE, "%s '%s' %s; give an amount in %s such as 20 "
-				 "or 7.50, or 0 for the default, [credit] %s (%s)", o->opt,
-				 admin_printable(v, shown, sizeof(shown)), why, ctx->conf->currency,
-				 o->key, o->dflt ? rating_format_price(o->dflt, text, sizeof(text))
-						 : "no cap");
+	if (rating_parse_price(v, strlen(v), out, &err) == 0)
+		return 0;
+	snprintf(why, whylen, "%s '%s' %s; give an amount in %s such as 20 or 7.50, or 0 for "
+		 "the default, [credit] %s (%s)", o->name,
+		 admin_printable(v, shown, sizeof(shown)), err, conf->currency, o->key,
+		 o->dflt ? rating_format_price(o->dflt, text, sizeof(text)) : "no cap");
+	return EINVAL;
+}
+
+int cap_values_check(const struct rf_conf *c, enum credit_scope kind, const char *daily,
+		     const char *monthly, const char *const names[2], struct cap_args *out,
+		     char *why, size_t whylen)
+{
+	bool ext = kind == CREDIT_EXT;
+	struct cap_opt day = { names[0], ext ? "ext_daily_cap" : "trunk_daily_cap",
+			       ext ? c->credit_ext_daily_cap : c->credit_trunk_daily_cap };
+	struct cap_opt month = { names[1], ext ? "ext_monthly_cap" : "trunk_monthly_cap",
+				 ext ? c->credit_ext_monthly_cap : c->credit_trunk_monthly_cap };
+	char dt[RATE_PRICE_BUF], mt[RATE_PRICE_BUF];
+
+	memset(out, 0, sizeof(*out));
+	if ((daily && parse_cap(c, &day, daily, &out->daily, why, whylen)) ||
+	    (monthly && parse_cap(c, &month, monthly, &out->monthly, why, whylen)))
+		return EINVAL;
+	out->daily_given = daily != NULL;
+	out->monthly_given = monthly != NULL;
+	/* As in [credit]: a monthly cap below the daily one is a slip. */
+	if (out->daily && out->monthly && out->monthly < out->daily) {
+		snprintf(why, whylen, "%s %s is below %s %s: the daily cap could never be "
+			 "reached", month.name, rating_format_price(out->monthly, mt, sizeof(mt)),
+			 day.name, rating_format_price(out->daily, dt, sizeof(dt)));
+		return EINVAL;
+	}
+	return 0;
 }
 
 int cap_args_parse(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		   const struct admin_args *a, enum credit_scope kind, struct cap_args *out,
 		   struct admin_reply *r)
 {
-	const struct rf_conf *c = ctx->conf;
-	bool ext = kind == CREDIT_EXT;
-	struct cap_opt day = { "--daily-cap", ext ? "ext_daily_cap" : "trunk_daily_cap",
-			       ext ? c->credit_ext_daily_cap : c->credit_trunk_daily_cap };
-	struct cap_opt month = { "--monthly-cap", ext ? "ext_monthly_cap" : "trunk_monthly_cap",
-				 ext ? c->credit_ext_monthly_cap : c->credit_trunk_monthly_cap };
-	const char *daily = admin_arg(cmd, a, day.opt), *monthly = admin_arg(cmd, a, month.opt);
-	char dt[RATE_PRICE_BUF], mt[RATE_PRICE_BUF];
-	int st;
+	static const char *const names[2] = { "--daily-cap", "--monthly-cap" };
+	char why[400];
 
-	memset(out, 0, sizeof(*out));
-	if ((daily && (st = parse_cap(ctx, &day, daily, &out->daily, r))) ||
-	    (monthly && (st = parse_cap(ctx, &month, monthly, &out->monthly, r))))
-		return st;
-	out->daily_given = daily != NULL;
-	out->monthly_given = monthly != NULL;
-	/* As in [credit]: a monthly cap below the daily one is a slip. */
-	if (out->daily && out->monthly && out->monthly < out->daily)
-		return admin_reply_error(r, ADMIN_USAGE, "--monthly-cap %s is below --daily-cap "
-					 "%s: the daily cap could never be reached",
-					 rating_format_price(out->monthly, mt, sizeof(mt)),
-					 rating_format_price(out->daily, dt, sizeof(dt)));
+	if (cap_values_check(ctx->conf, kind, admin_arg(cmd, a, names[0]),
+			     admin_arg(cmd, a, names[1]), names, out, why, sizeof(why)))
+		return admin_reply_error(r, ADMIN_USAGE, "%s", why);
 	return ADMIN_OK;
 }
 

@@ -10,6 +10,8 @@
 #include "admin/admin.h"
 #include "fraud/credit.h"
 
+struct rf_conf;
+
 /* --daily-cap and --monthly-cap as given. */
 struct cap_args {
 	bool daily_given, monthly_given;
@@ -24,6 +26,13 @@ struct cap_args {
 int cap_args_parse(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		   const struct admin_args *a, enum credit_scope kind, struct cap_args *out,
 		   struct admin_reply *r);
+/* The same check on values from elsewhere (NULL: not given), such as the
+ * columns of ext import; names[0] and names[1] are what a refusal calls
+ * the daily and the monthly cap. Returns 0, or EINVAL with a one-line
+ * reason in why. */
+int cap_values_check(const struct rf_conf *conf, enum credit_scope kind, const char *daily,
+		     const char *monthly, const char *const names[2], struct cap_args *out,
+		     char *why, size_t whylen);
 /* Copy the caps given into a record's fields. */
 void cap_args_apply(const struct cap_args *c, int64_t *daily, int64_t *monthly);
 /* A scope's own cap in a view: the amount (`key` and `key`_micro), or

@@ -1,29 +1,39 @@
 /* ext import FILE: many extensions at once, all or nothing.
  *
- * The file is CSV (RFC 4180 quoting): `extension,password,name,srtp`, one
- * extension per line; name and srtp are optional (srtp empty or missing
- * means optional), an empty password means "generate one". Blank lines and
- * lines starting with '#' are skipped, and so is a first line that starts
- * `extension,password`. Every line is checked first (the extension,
- * duplicates in the file and in the directory, the password policy, the
- * name, the srtp mode); one bad line and nothing is imported, with every
- * bad line reported as FILE:LINE: reason. */
+ * The file is CSV (RFC 4180 quoting), one extension per line:
+ * `extension,password,name,srtp,cos,allow,countries,caller_id,daily_cap,
+ * monthly_cap`. Only the first two are needed: a field that is empty or
+ * missing takes the default of ext add, and an empty password means
+ * "generate one". The policy columns are checked as ext add checks its
+ * options, in the same words. Blank lines and lines starting with '#' are
+ * skipped, and so is a first line that starts `extension,password`. Every
+ * line is checked first (the extension, duplicates in the file and in the
+ * directory, the password policy, the name, the srtp mode, the policy);
+ * one bad line and nothing is imported, with every bad line reported as
+ * FILE:LINE: reason. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin/admin.h"
+#include "admin/cmd_ext_policy.h"
 #include "admin/import.h"
 #include "admin/util.h"
 #include "core/conf.h"
 #include "core/secret.h"
+#include "core/strmap.h"
+#include "fraud/numplan.h"
 #include "guard/pwpolicy.h"
 #include "guard/secevent.h"
 #include "sip/digest.h"
 #include "store/store.h"
 
-#define IMPORT_FIELDS 4           /* extension,password,name,srtp */
+/* The columns, in order; the policy's follow srtp. */
+enum import_col { COL_EXT, COL_PASSWORD, COL_NAME, COL_SRTP, COL_POLICY };
+#define IMPORT_FIELDS (COL_POLICY + EXT_POLICY_FIELDS)
+#define IMPORT_COLUMNS "extension,password,name,srtp,cos,allow,countries,caller_id," \
+	"daily_cap,monthly_cap"
 #define IMPORT_MAX_BYTES (8u << 20) /* the whole file; 100,000 lines fit */
 #define IMPORT_MAX_LINES 100000u  /* far beyond any PBX; bounds the work */
 #define IMPORT_PW_MAX 128
@@ -33,6 +43,8 @@ struct import_row {
 	struct ext_record rec;
 	char password[IMPORT_PW_MAX + 1];
 	bool generated;
+	unsigned line;
+	struct strmap_node node;   /* in import.by_ext */
 };
 
 struct import {
@@ -40,30 +52,56 @@ struct import {
 	struct admin_ctx *ctx;
 	struct import_row *rows;
 	size_t n, cap;
+	struct strmap by_ext;      /* the rows staged so far, by extension */
+	struct numplan *np;        /* loaded for the first line that needs it */
 };
 
-static bool import_has(const struct import *im, const char *ext)
+static const struct import_row *import_find(const struct import *im, const char *ext)
 {
-	for (size_t i = 0; i < im->n; i++) {
-		if (strcmp(im->rows[i].rec.ext, ext) == 0)
-			return true;
-	}
-	return false;
+	struct strmap_node *n = strmap_find(&im->by_ext, ext, strlen(ext));
+
+	return n ? strmap_entry(n, struct import_row, node) : NULL;
 }
 
+/* Growing the array moves the rows, and with them the map's nodes: they
+ * are indexed again in a map made first, so that nothing can fail once
+ * they moved. Doubling keeps that linear overall. The old array holds
+ * passwords, so it is wiped rather than left to realloc. */
 static struct import_row *import_row_new(struct import *im)
 {
 	if (im->n == im->cap) {
 		size_t cap = im->cap ? im->cap * 2 : 64;
-		struct import_row *p = realloc(im->rows, cap * sizeof(*p));
+		struct import_row *p;
+		struct strmap map;
 
-		if (!p)
+		if (strmap_init(&map, cap) != 0)
 			return NULL;
+		p = malloc(cap * sizeof(*p));
+		if (!p) {
+			strmap_destroy(&map);
+			return NULL;
+		}
+		if (im->n) {
+			memcpy(p, im->rows, im->n * sizeof(*p));
+			secret_wipe(im->rows, im->cap * sizeof(*p));
+		}
+		free(im->rows);
 		im->rows = p;
 		im->cap = cap;
+		strmap_destroy(&im->by_ext);
+		im->by_ext = map;
+		for (size_t i = 0; i < im->n; i++)
+			strmap_insert(&im->by_ext, &p[i].node, p[i].rec.ext, strlen(p[i].rec.ext));
 	}
 	memset(&im->rows[im->n], 0, sizeof(im->rows[0]));
 	return &im->rows[im->n];
+}
+
+/* Count a staged row in, and in the index. */
+static void import_row_keep(struct import *im, struct import_row *row)
+{
+	strmap_insert(&im->by_ext, &row->node, row->rec.ext, strlen(row->rec.ext));
+	im->n++;
 }
 
 static bool import_name_ok(const char *name)
@@ -84,10 +122,34 @@ static int import_srtp(struct import *im, unsigned no, int nf, char **f,
 	char shown[40];
 
 	*srtp = EXT_SRTP_OPTIONAL;
-	if (nf < 4 || f[3][0] == '\0' || ext_srtp_parse(f[3], srtp) == 0)
+	if (nf <= COL_SRTP || f[COL_SRTP][0] == '\0' || ext_srtp_parse(f[COL_SRTP], srtp) == 0)
 		return 0;
-	admin_printable(f[3], shown, sizeof(shown));
+	admin_printable(f[COL_SRTP], shown, sizeof(shown));
 	import_error(&im->file, no, "srtp '%s' is not a mode: use required, optional or off", shown);
+	return EINVAL;
+}
+
+/* The policy columns; empty or missing is the default of ext add. The
+ * numbering plan is loaded once, for the first line that needs it. */
+static int import_policy(struct import *im, unsigned no, int nf, char **f,
+			 struct ext_policy_args *p)
+{
+	const char *v[EXT_POLICY_FIELDS] = { 0 };
+	const char *err = NULL;
+	char why[400];
+
+	for (int i = 0; i < EXT_POLICY_FIELDS && COL_POLICY + i < nf; i++)
+		v[i] = f[COL_POLICY + i][0] ? f[COL_POLICY + i] : NULL;
+	if (!im->np && ext_policy_needs_numplan(v) &&
+	    numplan_alloc(&im->np, im->ctx->conf->numbering_country, &err) != 0) {
+		import_error(&im->file, no, "cannot load the numbering plan %s: %s",
+			     im->ctx->conf->numbering_country, err ? err : "unknown error");
+		return EINVAL;
+	}
+	if (ext_policy_check(im->ctx->conf, im->np, v, ext_policy_columns, p, why,
+			     sizeof(why)) == 0)
+		return 0;
+	import_error(&im->file, no, "%s", why);
 	return EINVAL;
 }
 
@@ -96,43 +158,47 @@ static void import_line(struct import_file *file, unsigned no, char **f, int nf,
 			void *arg)
 {
 	struct import *im = arg;
+	const struct import_row *first;
+	struct ext_policy_args policy;
 	struct import_row *row;
 	char why[256], shown[80];
-	const char *ext = f[0];
+	const char *ext = f[COL_EXT];
 	enum ext_srtp srtp;
 
-	if (no == 1 && nf >= 2 && strcmp(f[0], "extension") == 0 &&
-	    strcmp(f[1], "password") == 0)
+	if (no == 1 && nf >= 2 && strcmp(f[COL_EXT], "extension") == 0 &&
+	    strcmp(f[COL_PASSWORD], "password") == 0)
 		return; /* the header line */
 	if (!admin_ext_valid(ext, why, sizeof(why))) {
 		import_error(file, no, "%s", why);
 		return;
 	}
 	admin_printable(ext, shown, sizeof(shown));
-	if (import_has(im, ext)) {
-		import_error(file, no, "extension %s is listed twice", shown);
+	if ((first = import_find(im, ext)) != NULL) {
+		import_error(file, no, "extension %s is listed twice (first on line %u)", shown,
+			     first->line);
 		return;
 	}
 	if (store_ext_get(im->ctx->store, ext, &(struct ext_record){0}) == 0) {
 		import_error(file, no, "extension %s already exists", shown);
 		return;
 	}
-	if (nf < 2) {
+	if (nf <= COL_PASSWORD) {
 		import_error(file, no, "missing the password field (empty means: generate one)");
 		return;
 	}
-	if (nf >= 3 && !import_name_ok(f[2])) {
+	if (nf > COL_NAME && !import_name_ok(f[COL_NAME])) {
 		import_error(file, no, "name too long or with a control character");
 		return;
 	}
-	if (import_srtp(im, no, nf, f, &srtp) != 0)
+	if (import_srtp(im, no, nf, f, &srtp) != 0 || import_policy(im, no, nf, f, &policy) != 0)
 		return;
-	if (strlen(f[1]) > IMPORT_PW_MAX) {
+	if (strlen(f[COL_PASSWORD]) > IMPORT_PW_MAX) {
 		import_error(file, no, "password refused: longer than %d characters", IMPORT_PW_MAX);
 		return;
 	}
 	/* The reason never repeats the password itself. */
-	if (f[1][0] && pwpolicy_check_password(ext, f[1], why, sizeof(why)) != 0) {
+	if (f[COL_PASSWORD][0] &&
+	    pwpolicy_check_password(ext, f[COL_PASSWORD], why, sizeof(why)) != 0) {
 		import_error(file, no, "password refused: %s", why);
 		return;
 	}
@@ -142,17 +208,19 @@ static void import_line(struct import_file *file, unsigned no, char **f, int nf,
 		return;
 	}
 	snprintf(row->rec.ext, sizeof(row->rec.ext), "%s", ext);
-	snprintf(row->rec.name, sizeof(row->rec.name), "%s", nf >= 3 ? f[2] : "");
+	snprintf(row->rec.name, sizeof(row->rec.name), "%s", nf > COL_NAME ? f[COL_NAME] : "");
 	row->rec.srtp = srtp;
-	if (f[1][0]) {
-		snprintf(row->password, sizeof(row->password), "%s", f[1]);
+	ext_policy_apply(&policy, &row->rec);
+	row->line = no;
+	if (f[COL_PASSWORD][0]) {
+		snprintf(row->password, sizeof(row->password), "%s", f[COL_PASSWORD]);
 	} else if (secret_password(row->password, IMPORT_GEN_PW_LEN) == 0) {
 		row->generated = true;
 	} else {
 		import_error(file, no, "cannot generate a password: no randomness");
 		return;
 	}
-	im->n++;
+	import_row_keep(im, row);
 }
 
 static int import_commit(struct import *im, struct admin_ctx *ctx, struct admin_reply *r,
@@ -210,7 +278,12 @@ static void import_report(struct import *im, struct admin_ctx *ctx, struct admin
 static int import_run(struct import *im, struct admin_ctx *ctx, struct admin_reply *r,
 		      struct admin_progress *progress)
 {
-	int st = import_read(&im->file, import_line, im, r);
+	int st;
+
+	if (strmap_init(&im->by_ext, 64) != 0)
+		return admin_reply_error(r, ADMIN_FAILED, "cannot import %s: out of memory",
+					 im->file.name);
+	st = import_read(&im->file, import_line, im, r);
 
 	if (st != ADMIN_OK)
 		return st;
@@ -233,7 +306,7 @@ int cmd_ext_import(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		.ctx = ctx,
 		.file = {
 			.name = a->pos[0],
-			.columns = "extension,password,name,srtp",
+			.columns = IMPORT_COLUMNS,
 			.max_fields = IMPORT_FIELDS,
 			.max_lines = IMPORT_MAX_LINES,
 			.max_bytes = IMPORT_MAX_BYTES,
@@ -246,6 +319,8 @@ int cmd_ext_import(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 	admin_progress_begin(&progress, ctx->progress, "ext import");
 	st = import_run(&im, ctx, r, &progress);
 	admin_progress_end(&progress);
+	strmap_destroy(&im.by_ext);
+	numplan_free(im.np);
 	if (im.rows)
 		secret_wipe(im.rows, im.cap * sizeof(*im.rows));
 	free(im.rows);

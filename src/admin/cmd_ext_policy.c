@@ -13,51 +13,68 @@
 #include "fraud/numplan.h"
 #include "guard/secevent.h"
 
-static int parse_cos(const char *v, struct ext_policy_args *p, struct admin_reply *r)
+const char *const ext_policy_options[EXT_POLICY_FIELDS] = {
+	"--cos", "--allow", "--countries", "--caller-id", "--daily-cap", "--monthly-cap",
+};
+const char *const ext_policy_columns[EXT_POLICY_FIELDS] = {
+	"cos", "allow", "countries", "caller_id", "daily_cap", "monthly_cap",
+};
+
+/* Each check below fills p from one value, or says why not in `why`,
+ * naming the field as `name`. */
+struct policy_check {
+	const struct numplan *np;
+	struct ext_policy_args *p;
+	char *why;
+	size_t whylen;
+};
+
+static int check_cos(struct policy_check *c, const char *name, const char *v)
 {
 	char shown[64];
 
-	if (ext_cos_parse(v, &p->cos) == 0) {
-		p->cos_given = true;
-		return ADMIN_OK;
+	if (ext_cos_parse(v, &c->p->cos) == 0) {
+		c->p->cos_given = true;
+		return 0;
 	}
-	return admin_reply_error(r, ADMIN_USAGE, "--cos '%s' is not a class of service: use "
-				 "internal, national or international",
-				 admin_printable(v, shown, sizeof(shown)));
+	snprintf(c->why, c->whylen, "%s '%s' is not a class of service: use internal, national "
+		 "or international", name, admin_printable(v, shown, sizeof(shown)));
+	return EINVAL;
 }
 
-static int parse_allow(const char *v, struct ext_policy_args *p, struct admin_reply *r)
+static int check_allow(struct policy_check *c, const char *name, const char *v)
 {
 	const char *why = NULL;
 	uint32_t mask;
 	char shown[96];
 
-	if (strlen(v) > EXT_ALLOW_MAX || barring_parse_classes(v, &mask, &why) != 0)
-		return admin_reply_error(r, ADMIN_USAGE, "--allow '%s': %s; give a comma-separated "
-					 "list of premium, personal, directory and service, or '' "
-					 "for none", admin_printable(v, shown, sizeof(shown)),
-					 why ? why : "too long");
-	snprintf(p->allow, sizeof(p->allow), "%s", v);
-	p->allow_given = true;
-	return ADMIN_OK;
+	if (strlen(v) > EXT_ALLOW_MAX || barring_parse_classes(v, &mask, &why) != 0) {
+		snprintf(c->why, c->whylen, "%s '%s': %s; give a comma-separated list of premium, "
+			 "personal, directory and service, or '' for none", name,
+			 admin_printable(v, shown, sizeof(shown)), why ? why : "too long");
+		return EINVAL;
+	}
+	snprintf(c->p->allow, sizeof(c->p->allow), "%s", v);
+	c->p->allow_given = true;
+	return 0;
 }
 
-static int parse_countries(const struct numplan *np, const char *v, struct ext_policy_args *p,
-			   struct admin_reply *r)
+static int check_countries(struct policy_check *c, const char *name, const char *v)
 {
 	char list[EXT_COUNTRIES_MAX][3], shown[96];
 	const char *why = NULL;
 	unsigned n;
 
-	if (strlen(v) >= sizeof(p->countries) ||
-	    barring_parse_countries(np, v, list, EXT_COUNTRIES_MAX, &n, &why) != 0)
-		return admin_reply_error(r, ADMIN_USAGE, "--countries '%s': %s; give up to %u "
-					 "ISO 3166 codes such as FR,DE,IE, or '' for none",
-					 admin_printable(v, shown, sizeof(shown)),
-					 why ? why : "too long", EXT_COUNTRIES_MAX);
-	snprintf(p->countries, sizeof(p->countries), "%s", v);
-	p->countries_given = true;
-	return ADMIN_OK;
+	if (strlen(v) >= sizeof(c->p->countries) ||
+	    barring_parse_countries(c->np, v, list, EXT_COUNTRIES_MAX, &n, &why) != 0) {
+		snprintf(c->why, c->whylen, "%s '%s': %s; give up to %u ISO 3166 codes such as "
+			 "FR,DE,IE, or '' for none", name, admin_printable(v, shown, sizeof(shown)),
+			 why ? why : "too long", EXT_COUNTRIES_MAX);
+		return EINVAL;
+	}
+	snprintf(c->p->countries, sizeof(c->p->countries), "%s", v);
+	c->p->countries_given = true;
+	return 0;
 }
 
 /* A presented number must be one a line can have: not premium, not a
@@ -68,54 +85,76 @@ static bool presentable(enum num_class c)
 	       c == NUM_FREEPHONE || c == NUM_INTERNATIONAL;
 }
 
-static int parse_caller_id(const struct numplan *np, const char *v, struct ext_policy_args *p,
-			   struct admin_reply *r)
+static int check_caller_id(struct policy_check *c, const char *name, const char *v)
 {
 	const char *why = NULL;
 	struct num_info n;
 	char shown[64];
 
-	p->caller_id_given = true;
+	c->p->caller_id_given = true;
 	if (!*v) {
-		p->caller_id[0] = '\0';
-		return ADMIN_OK;
+		c->p->caller_id[0] = '\0';
+		return 0;
 	}
-	if (numplan_classify(np, v, strlen(v), &n, &why) != 0)
-		return admin_reply_error(r, ADMIN_USAGE, "--caller-id '%s': %s",
-					 admin_printable(v, shown, sizeof(shown)), why);
-	if (!presentable(n.cls))
-		return admin_reply_error(r, ADMIN_USAGE, "--caller-id '%s': a %s number cannot be "
-					 "presented as a line's number",
-					 admin_printable(v, shown, sizeof(shown)),
-					 num_class_name(n.cls));
-	snprintf(p->caller_id, sizeof(p->caller_id), "%s", n.e164);
-	return ADMIN_OK;
+	if (numplan_classify(c->np, v, strlen(v), &n, &why) != 0) {
+		snprintf(c->why, c->whylen, "%s '%s': %s", name,
+			 admin_printable(v, shown, sizeof(shown)), why);
+		return EINVAL;
+	}
+	if (!presentable(n.cls)) {
+		snprintf(c->why, c->whylen, "%s '%s': a %s number cannot be presented as a line's "
+			 "number", name, admin_printable(v, shown, sizeof(shown)),
+			 num_class_name(n.cls));
+		return EINVAL;
+	}
+	snprintf(c->p->caller_id, sizeof(c->p->caller_id), "%s", n.e164);
+	return 0;
+}
+
+bool ext_policy_needs_numplan(const char *const v[EXT_POLICY_FIELDS])
+{
+	return v[EXT_POLICY_COUNTRIES] || v[EXT_POLICY_CALLER_ID];
+}
+
+int ext_policy_check(const struct rf_conf *conf, const struct numplan *np,
+		     const char *const v[EXT_POLICY_FIELDS],
+		     const char *const names[EXT_POLICY_FIELDS], struct ext_policy_args *p,
+		     char *why, size_t whylen)
+{
+	struct policy_check c = { np, p, why, whylen };
+
+	memset(p, 0, sizeof(*p));
+	if ((v[EXT_POLICY_COS] && check_cos(&c, names[EXT_POLICY_COS], v[EXT_POLICY_COS])) ||
+	    (v[EXT_POLICY_ALLOW] &&
+	     check_allow(&c, names[EXT_POLICY_ALLOW], v[EXT_POLICY_ALLOW])) ||
+	    cap_values_check(conf, CREDIT_EXT, v[EXT_POLICY_DAILY_CAP], v[EXT_POLICY_MONTHLY_CAP],
+			     &names[EXT_POLICY_DAILY_CAP], &p->caps, why, whylen) ||
+	    (v[EXT_POLICY_COUNTRIES] &&
+	     check_countries(&c, names[EXT_POLICY_COUNTRIES], v[EXT_POLICY_COUNTRIES])) ||
+	    (v[EXT_POLICY_CALLER_ID] &&
+	     check_caller_id(&c, names[EXT_POLICY_CALLER_ID], v[EXT_POLICY_CALLER_ID])))
+		return EINVAL;
+	return 0;
 }
 
 int ext_policy_parse(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		     const struct admin_args *a, struct ext_policy_args *p,
 		     struct admin_reply *r)
 {
-	const char *cos = admin_arg(cmd, a, "--cos"), *allow = admin_arg(cmd, a, "--allow");
-	const char *countries = admin_arg(cmd, a, "--countries");
-	const char *caller_id = admin_arg(cmd, a, "--caller-id");
+	const char *v[EXT_POLICY_FIELDS];
 	struct numplan *np = NULL;
-	int st = ADMIN_OK;
+	char why[400];
+	int st, err;
 
-	memset(p, 0, sizeof(*p));
-	if ((cos && (st = parse_cos(cos, p, r))) || (allow && (st = parse_allow(allow, p, r))) ||
-	    (st = cap_args_parse(cmd, ctx, a, CREDIT_EXT, &p->caps, r)))
+	for (int i = 0; i < EXT_POLICY_FIELDS; i++)
+		v[i] = admin_arg(cmd, a, ext_policy_options[i]);
+	if (ext_policy_needs_numplan(v) && (st = admin_numplan_load(ctx, &np, r)))
 		return st;
-	if (!countries && !caller_id)
-		return ADMIN_OK;
-	if ((st = admin_numplan_load(ctx, &np, r)))
-		return st;
-	if (countries)
-		st = parse_countries(np, countries, p, r);
-	if (!st && caller_id)
-		st = parse_caller_id(np, caller_id, p, r);
+	err = ext_policy_check(ctx->conf, np, v, ext_policy_options, p, why, sizeof(why));
 	numplan_free(np);
-	return st;
+	if (err)
+		return admin_reply_error(r, ADMIN_USAGE, "%s", why);
+	return ADMIN_OK;
 }
 
 bool ext_policy_given(const struct ext_policy_args *p)

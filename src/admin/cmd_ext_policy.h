@@ -20,6 +20,38 @@ struct ext_policy_args {
 	struct cap_args caps;             /* --daily-cap, --monthly-cap */
 };
 
+/* The policy fields, in the order of ext import's columns. */
+enum ext_policy_field {
+	EXT_POLICY_COS,
+	EXT_POLICY_ALLOW,
+	EXT_POLICY_COUNTRIES,
+	EXT_POLICY_CALLER_ID,
+	EXT_POLICY_DAILY_CAP,    /* the caps stay last and in this order: */
+	EXT_POLICY_MONTHLY_CAP,  /* cap_values_check takes their two names */
+	EXT_POLICY_FIELDS
+};
+
+/* What a refusal calls each field: the options of ext add and ext set
+ * ("--caller-id"), or the columns of ext import ("caller_id"). */
+extern const char *const ext_policy_options[EXT_POLICY_FIELDS];
+extern const char *const ext_policy_columns[EXT_POLICY_FIELDS];
+
+struct numplan;
+struct rf_conf;
+
+/* Whether values v (NULL: not given) need the numbering plan: the
+ * countries and the caller id are read with it. */
+bool ext_policy_needs_numplan(const char *const v[EXT_POLICY_FIELDS]);
+
+/* Check values v (NULL: not given) and fill p, the same checks and words
+ * for options and import columns. np may be NULL unless
+ * ext_policy_needs_numplan(v). Returns 0, or EINVAL with a one-line
+ * reason in why that calls the field by its names[] entry. */
+int ext_policy_check(const struct rf_conf *conf, const struct numplan *np,
+		     const char *const v[EXT_POLICY_FIELDS],
+		     const char *const names[EXT_POLICY_FIELDS], struct ext_policy_args *p,
+		     char *why, size_t whylen);
+
 /* Read and check the options; a usage error names the option and why. */
 int ext_policy_parse(const struct admin_cmd *cmd, struct admin_ctx *ctx,
 		     const struct admin_args *a, struct ext_policy_args *p,

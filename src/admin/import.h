@@ -18,7 +18,7 @@
 
 #define IMPORT_LINE_MAX 1024     /* characters of one line, its end excluded */
 #define IMPORT_MAX_REPORTED 20   /* bad lines listed before "..." */
-#define IMPORT_MAX_FIELDS 8
+#define IMPORT_MAX_FIELDS 12
 
 struct import_file {
 	/* Set by the command. */

@@ -47,7 +47,7 @@ def test_bad_file_imports_nothing_and_names_every_bad_line(instance):
                  "abc def,,\n"
                  "2004,Password123!,\n"
                  '2005,"unterminated\n'
-                 "2006,a,b,c,d\n"
+                 "2006,a,b,c,d,e,f,g,h,i,j\n"
                  "2007,Sh0rt!,\n")
     p = instance.cli("ext", "import", path, check=False)
     assert p.returncode == 1
