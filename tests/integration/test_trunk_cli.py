@@ -420,8 +420,12 @@ def test_did_add_list_del(instance):
     assert events(instance, "did_removed")[0].endswith(
         'event=did_removed number=+12025550123 ext="1002" by=cli')
     fails(instance, ["did", "del", "+12025550123"], 1, "DID +12025550123 does not exist")
-    # Numbers go with their extension.
-    instance.cli("ext", "del", "1001")
+    # An extension that numbers ring is deleted only with --force, and its
+    # numbers go with it.
+    fails(instance, ["ext", "del", "1001"], 1, "extension 1001 is the destination of DIDs "
+          "+441632960000, +441632960001")
+    assert len(as_json(instance, "did", "list")) == 2
+    instance.cli("ext", "del", "1001", "--force")
     assert as_json(instance, "did", "list") == []
 
 
