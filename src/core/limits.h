@@ -225,6 +225,11 @@
 #define TRUNK_RETRY_MIN_S 30u
 #define TRUNK_RETRY_MAX_S 1800u
 
+/* A trunk host name is looked up again this often (s), so calls follow a
+ * provider that moves; the resolver's cache answers until the record's
+ * TTL runs out, so this costs no query per interval. */
+#define TRUNK_RESOLVE_REFRESH_S 60u
+
 /* Expiry we ask a provider for, and the range of grants we accept: a
  * grant below the minimum is refreshed at the minimum to avoid a storm. */
 #define TRUNK_REGISTER_EXPIRES_S 3600u

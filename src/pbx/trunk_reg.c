@@ -26,6 +26,7 @@
 #include "guard/secevent.h"
 #include "pbx/dns.h"
 #include "pbx/trunk_auth.h"
+#include "pbx/trunks.h"
 #include "sip/context.h"
 #include "sip/transaction.h"
 #include "sip/transport.h"
@@ -76,13 +77,6 @@ static const char *state_name(enum reg_state s)
 	case REG_FAILED: return "failed";
 	default: return "off";
 	}
-}
-
-static enum sip_transport tp_of(const struct trunk_record *r)
-{
-	if (strcmp(r->transport, "tls") == 0)
-		return SIP_TP_TLS;
-	return strcmp(r->transport, "tcp") == 0 ? SIP_TP_TCP : SIP_TP_UDP;
 }
 
 /* ---- state out: the store and the security log ---- */
@@ -522,7 +516,7 @@ static void reg_attempt(struct trunk_reg *tr)
 	tr->next_attempt = 0;
 	reg_save(tr);
 	tr->resolving = true;
-	err = dns_resolve(tr->set->dns, tr->rec.host, tr->rec.port, tp_of(&tr->rec),
+	err = dns_resolve(tr->set->dns, tr->rec.host, tr->rec.port, trunk_transport(&tr->rec),
 			  reg_on_resolved, tr, &id);
 	if (err) {
 		tr->resolving = false;

@@ -34,7 +34,7 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
-static enum sip_transport trunk_transport(const struct trunk_record *r)
+enum sip_transport trunk_transport(const struct trunk_record *r)
 {
 	return strcmp(r->transport, "tls") == 0 ? SIP_TP_TLS
 	       : strcmp(r->transport, "tcp") == 0 ? SIP_TP_TCP : SIP_TP_UDP;
@@ -121,6 +121,16 @@ size_t trunks_count(const struct trunks *t)
 	return t ? t->n : 0;
 }
 
+const struct trunk *trunks_at(const struct trunks *t, size_t i)
+{
+	return t && i < t->n ? &t->items[i] : NULL;
+}
+
+socklen_t trunk_addr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
 const struct trunk *trunks_find(const struct trunks *t, const char *name)
 {
 	for (size_t i = 0; t && i < t->n; i++) {
@@ -183,10 +193,10 @@ int trunks_set_resolved(struct trunks *t, const char *name,
 		n = TRUNK_RESOLVED_MAX;
 	memcpy(tr->resolved, addrs, n * sizeof(*addrs));
 	tr->nresolved = n;
+	tr->destlen = 0;
 	if (n > 0) {
 		tr->dest = addrs[0];
-		tr->destlen = addrs[0].ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-							      : sizeof(struct sockaddr_in);
+		tr->destlen = trunk_addr_len(&addrs[0]);
 	}
 	return 0;
 }

@@ -5,8 +5,8 @@
  * A trunk is known by where its packets come from, never by what they
  * say: its --ip networks, and the addresses its host stands for. An IP
  * literal host is its own address; a DNS name contributes the addresses
- * the resolver reports through trunks_set_resolved(), and none until then
- * (nothing reports them yet: such a trunk is known by its --ip networks).
+ * pbx/trunk_names.h reports through trunks_set_resolved(), and none until
+ * then (such a trunk is known by its --ip networks alone meanwhile).
  *
  * Live call counts are not here: a snapshot is replaced on every change,
  * and a call must keep its slot across that (sip/call.c counts them). */
@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "pbx/route.h"
+#include "sip/msg.h"
 #include "store/store.h"
 
 /* Addresses one host name may resolve to that are kept for matching. */
@@ -27,9 +28,11 @@ struct trunk {
 	/* The stored trunk, password included: the B leg answers the
 	 * provider's challenges with it. Wiped when the snapshot goes. */
 	struct trunk_record rec;
+	/* The host's addresses with the port to send to, in the order calls
+	 * try them (RFC 3263: NAPTR, then SRV priority and weight). */
 	struct sockaddr_storage resolved[TRUNK_RESOLVED_MAX];
 	unsigned nresolved;
-	/* Where calls to it are sent: the host's address and port. */
+	/* Where calls to it are sent first: resolved[0]. */
 	struct sockaddr_storage dest;
 	socklen_t destlen;      /* 0: no address known yet */
 };
@@ -44,6 +47,12 @@ void trunks_free(struct trunks *t);
 
 size_t trunks_count(const struct trunks *t);
 const struct trunk *trunks_find(const struct trunks *t, const char *name);
+/* The i-th trunk in name order, i < trunks_count(t). */
+const struct trunk *trunks_at(const struct trunks *t, size_t i);
+/* The transport a trunk record names (udp unless tcp or tls). */
+enum sip_transport trunk_transport(const struct trunk_record *r);
+/* The length of one of t->resolved (by its family). */
+socklen_t trunk_addr_len(const struct sockaddr_storage *ss);
 /* The trunk whose addresses include sa's (the port is not compared:
  * providers send from several), or NULL. */
 const struct trunk *trunks_by_source(const struct trunks *t, const struct sockaddr *sa);

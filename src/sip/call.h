@@ -39,6 +39,13 @@ struct trunk;
 void calls_from_trunk(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
 		      const struct trunk *trunk);
 
+/* An outbound TCP/TLS connection failed (transport_set_fail_cb): a trunk
+ * call still ringing on it tries the trunk's next address, or fails with
+ * 503. A certificate that fails verification is an answer, not an
+ * outage: that call fails at once. */
+void calls_trunk_conn_failed(struct calls *c, uint64_t conn_id, const char *reason,
+			     const char *detail);
+
 /* A request with a To tag, or an ACK/CANCEL: returns true when it belongs
  * to one of our calls and has been handled (answered, relayed or refused);
  * false when no call knows it. */

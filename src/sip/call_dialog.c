@@ -42,13 +42,20 @@ static void rb_printf(struct req_buf *b, const char *fmt, ...)
 		b->len += (size_t)n;
 }
 
+/* Our address in Via and Contact. On a connection we opened to a trunk,
+ * its local end, as the registration client says it: a provider reaches
+ * that address over the same connection, the only flow the dialog
+ * accepts (S8); a listener of ours would make it open another. */
 static void leg_hostport(const struct leg *l, char *out, size_t len)
 {
 	const struct sip_ctx *ctx = l->call->calls->ctx;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 
-	if (transport_local_addr(ctx->tp, l->peer.tp, l->peer.addr.ss_family, &ss, &sl) != 0)
+	if (l->trunk[0] && l->peer.tp != SIP_TP_UDP &&
+	    transport_conn_local_addr(ctx->tp, l->peer.conn_id, &ss, &sl) == 0)
+		sockaddr_format((const struct sockaddr *)&ss, out, len);
+	else if (transport_local_addr(ctx->tp, l->peer.tp, l->peer.addr.ss_family, &ss, &sl) != 0)
 		snprintf(out, len, "%s:%u", ctx->conf->listen[0], ctx->conf->port);
 	else
 		sockaddr_format((const struct sockaddr *)&ss, out, len);

@@ -60,9 +60,11 @@ struct leg {
 	unsigned final_status;   /* a failed fork's final answer */
 	bool answered;           /* gave a 2xx */
 	/* B towards a trunk: its name (the snapshot may be replaced while
-	 * the call rings), and whether we answered a challenge already. */
+	 * the call rings), whether we answered a challenge already, and
+	 * which of the trunk's addresses the INVITE went to. */
 	char trunk[TRUNK_NAME_MAX + 1];
 	bool auth_sent;
+	unsigned trunk_addr;
 };
 
 /* An in-dialog request from one leg waiting for the other leg's answer. */
@@ -254,6 +256,11 @@ unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct 
 /* A trunk leg got 401 or 407: true when the INVITE went again with our
  * credentials, false when the challenge cannot be answered. */
 bool call_trunk_reauth(struct leg *l, const struct sip_msg *resp);
+/* A trunk leg's INVITE got no answer at its address (a timeout, a
+ * connection that failed; `why` says which, for the log): true when it
+ * went to the trunk's next address (RFC 3263 4.3), false when none is
+ * left. */
+bool call_trunk_failover(struct leg *l, const char *why);
 /* Answer A with `status` built from its saved INVITE (with an optional SDP). */
 int call_answer_a(struct call *call, unsigned status, const char *sdp, size_t sdplen);
 /* Rewrite the SDP of `body` (an offer, or the answer to ours) for the

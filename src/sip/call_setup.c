@@ -349,6 +349,9 @@ void call_on_fork_response(void *arg, struct tsx *x, const struct sip_msg *resp,
 
 	(void)x;
 	if (!resp) {
+		if (l->trunk[0] &&
+		    call_trunk_failover(l, err == ETIMEDOUT ? "no answer" : strerror(err)))
+			return;
 		call_fork_failed(call, l, err == ETIMEDOUT ? 408 : 503);
 		return;
 	}

@@ -3,12 +3,20 @@
  * B leg goes to the provider. That leg shows the provider the extension's
  * caller ID and nothing of the PBX inside (no extension, name or address
  * of a phone), and answers the provider's digest challenge once with the
- * trunk's credentials. */
+ * trunk's credentials.
+ *
+ * The leg goes to the trunk's first address (its IP literal, or what its
+ * host name resolved to, pbx/trunk_names.h) over the trunk's transport,
+ * and to the next address when that one does not answer (RFC 3263 4.3).
+ * Everything on the leg, the INVITE, its ACK, BYE and re-INVITEs, and
+ * the provider's own requests in the dialog, uses that one flow. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conf.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/secret.h"
 #include "fraud/numplan.h"
@@ -17,6 +25,7 @@
 #include "pbx/trunks.h"
 #include "sip/call_priv.h"
 #include "sip/transaction.h"
+#include "sip/transport.h"
 
 #define TRUNK_AUTH_HDR_MAX 1024
 
@@ -51,14 +60,49 @@ static void trunk_from(const struct trunk *t, const char *caller_id, char *out, 
 		snprintf(out, len, "<sip:anonymous@anonymous.invalid>");
 }
 
-static struct leg *trunk_leg_new(struct call *call, const struct trunk *t, const char *number,
-				 const char *caller_id)
+/* The flow to the trunk's address i. TCP and TLS use a connection made
+ * as the registration client makes its own: transport_connect shares one
+ * per transport, address and name, so a trunk that registers carries its
+ * calls on its registered connection, where the provider expects them,
+ * and one that does not gets a connection of its own. TLS verifies the
+ * certificate against the trunk's host name, also sent as SNI. */
+static int trunk_flow(const struct sip_ctx *ctx, const struct trunk *t, unsigned i,
+		      struct sip_peer *p)
 {
-	struct sip_peer peer = {.tp = SIP_TP_UDP, .addrlen = t->destlen, .sock = -1};
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	p->tp = trunk_transport(&t->rec);
+	p->addr = t->resolved[i];
+	p->addrlen = trunk_addr_len(&t->resolved[i]);
+	p->sock = -1;
+	if (p->tp == SIP_TP_UDP)
+		return 0;
+	err = transport_connect(ctx->tp, p->tp, (const struct sockaddr *)&p->addr, p->addrlen,
+				t->rec.host, &p->conn_id);
+	if (err) {
+		log_warn("trunk %s: cannot open a %s connection for a call: %s", t->rec.name,
+			 transport_name(p->tp),
+			 err == EPROTONOSUPPORT ? "TLS client not available" : strerror(err));
+		return err;
+	}
+	/* A BYE may follow the last message by as long as a call lasts: the
+	 * connection must not idle out under it. */
+	transport_conn_set_idle(ctx->tp, p->conn_id,
+				ctx->conf->max_duration + SIP_STREAM_IDLE_TIMEOUT_S);
+	return 0;
+}
+
+/* *errp: the flow could not be opened (the leg is built all the same, so
+ * the call's record and answer come out as for any failed leg). */
+static struct leg *trunk_leg_new(struct call *call, const struct trunk *t, const char *number,
+				 const char *caller_id, int *errp)
+{
 	char buf[TRUNK_HOST_MAX + 160], from[TRUNK_HOST_MAX + 96], hostport[TRUNK_HOST_MAX + 12];
+	struct sip_peer peer;
 	struct leg *l;
 
-	memcpy(&peer.addr, &t->dest, sizeof(t->dest));
+	*errp = trunk_flow(call->calls->ctx, t, 0, &peer);
 	l = call_fork_alloc(call, &peer);
 	if (!l)
 		return NULL;
@@ -93,21 +137,89 @@ void call_start_trunk(struct call *call, const struct sip_msg *m, const struct s
 	char offer[CALL_SDP_MAX];
 	size_t offerlen = 0;
 	struct leg *l;
+	int err;
 
 	if (!call_begin(call, m, src, offer, &offerlen))
 		return;
 	trunk_extra(call, t, m, caller_id);
-	l = trunk_leg_new(call, t, number, caller_id);
+	l = trunk_leg_new(call, t, number, caller_id, &err);
 	call->b_offer = malloc(offerlen);
 	if (call->b_offer) {
 		memcpy(call->b_offer, offer, offerlen);
 		call->b_offer_len = offerlen;
 	}
-	if (l && leg_send_request(l, "INVITE", l->local_cseq, call->b_extra, "application/sdp",
-				  offer, offerlen, true, &l->invite_tsx, call_on_fork_response,
-				  l) != 0)
+	if (l && (err || leg_send_request(l, "INVITE", l->local_cseq, call->b_extra,
+					  "application/sdp", offer, offerlen, true, &l->invite_tsx,
+					  call_on_fork_response, l) != 0))
 		l->final_status = 503;
 	call_ring(call);
+}
+
+bool call_trunk_failover(struct leg *l, const char *why)
+{
+	struct call *call = l->call;
+	const struct sip_ctx *ctx = call->calls->ctx;
+	const struct trunk *t = trunks_find(ctx->trunks, l->trunk);
+	struct sip_peer next;
+	char where[80];
+
+	if (call->releasing || call->winner >= 0 || l->answered || l->final_status || !t ||
+	    !call->b_offer)
+		return false;
+	sip_peer_format(&l->peer, where, sizeof(where));
+	while (++l->trunk_addr < t->nresolved) {
+		if (trunk_flow(ctx, t, l->trunk_addr, &next) != 0)
+			continue;
+		log_info("trunk %s: a call found no one at %s (%s); trying the next address",
+			 l->trunk, where, why);
+		if (l->invite_tsx)
+			tsx_client_detach(l->invite_tsx);
+		l->invite_tsx = NULL;
+		l->peer = next;
+		l->auth_sent = false; /* another server: its own challenge */
+		return leg_send_request(l, "INVITE", ++l->local_cseq, call->b_extra,
+					"application/sdp", call->b_offer, call->b_offer_len, true,
+					&l->invite_tsx, call_on_fork_response, l) == 0;
+	}
+	return false;
+}
+
+/* The trunk leg of call still waiting for its INVITE's answer on conn_id. */
+static struct leg *trunk_leg_ringing_on(struct call *call, uint64_t conn_id)
+{
+	for (unsigned i = 0; i < call->nforks; i++) {
+		struct leg *l = call->b[i];
+
+		if (l->trunk[0] && l->peer.tp != SIP_TP_UDP && l->peer.conn_id == conn_id &&
+		    l->invite_tsx && !l->final_status && !l->answered)
+			return l;
+	}
+	return NULL;
+}
+
+void calls_trunk_conn_failed(struct calls *c, uint64_t conn_id, const char *reason,
+			     const char *detail)
+{
+	struct call *next;
+	char why[160];
+
+	snprintf(why, sizeof(why), "%s: %s", reason, detail);
+	for (struct call *call = c->head; call; call = next) {
+		struct leg *l = trunk_leg_ringing_on(call, conn_id);
+
+		next = call->next;
+		if (!l || call->releasing)
+			continue;
+		/* A certificate that fails is an answer, not an outage: no
+		 * other address is tried with it (as for registration). */
+		if (strcmp(reason, "tls_verify_failed") != 0 && call_trunk_failover(l, why))
+			continue;
+		log_warn("trunk %s: call not placed: %s", l->trunk, why);
+		trunk_event("trunk_call_failed", l->trunk, reason);
+		if (l->invite_tsx)
+			tsx_client_detach(l->invite_tsx);
+		call_fork_failed(call, l, 503);
+	}
 }
 
 /* The header line answering the provider's best challenge. */
@@ -190,9 +302,9 @@ unsigned calls_trunk_route(struct calls *c, struct sip_str dialled, bool emergen
 	if (!rule)
 		return emergency ? 503 : 404;
 	r->trunk = trunks_find(c->ctx->trunks, rule->trunk);
-	if (!r->trunk || !r->trunk->destlen || strcmp(r->trunk->rec.transport, "udp") != 0) {
-		log_warn("route %u: trunk %s has no address to send a call to yet", rule->pos,
-			 rule->trunk);
+	if (!r->trunk || !r->trunk->destlen) {
+		log_warn("route %u: trunk %s has no address to send a call to yet%s", rule->pos,
+			 rule->trunk, r->trunk ? " (its host name has not resolved)" : "");
 		return 503;
 	}
 	return 0;

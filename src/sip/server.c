@@ -29,6 +29,7 @@
 #include "guard/nft_helper.h"
 #include "guard/secevent.h"
 #include "pbx/dns.h"
+#include "pbx/trunk_names.h"
 #include "pbx/trunk_reg.h"
 #include "pbx/trunks.h"
 #include "sip/auth.h"
@@ -66,6 +67,7 @@ struct server {
 	struct nft_helper *nft;   /* the firewall helper; NULL without [firewall] nft_set */
 	struct alerter *alerter;
 	struct trunk_regs *trunks; /* registration clients of trunks */
+	struct trunk_names *trunk_names; /* addresses of trunks named by a host name */
 	/* Load since the last tick, for the overload guard. */
 	unsigned rx_streak_max, rx_messages, rx_work;
 };
@@ -333,6 +335,8 @@ static bool server_reload_trunks(struct server *s)
 	}
 	trunks_free(s->ctx.trunks);
 	s->ctx.trunks = t;
+	if (s->trunk_names) /* the new snapshot knows no resolved address yet */
+		trunk_names_reload(s->trunk_names);
 	return true;
 }
 
@@ -615,6 +619,7 @@ static void server_close(struct server *s)
 	if (s->ev_tick)
 		event_free(s->ev_tick);
 	trunk_regs_free(s->trunks);
+	trunk_names_free(s->trunk_names);
 	calls_free(s->ctx.calls);
 	if (s->ctx.tsx)
 		tsx_layer_free(s->ctx.tsx);
@@ -678,6 +683,8 @@ static void server_trunk_conn_failed(void *arg, uint64_t conn_id, const char *re
 
 	if (s->trunks)
 		trunk_regs_conn_failed(s->trunks, conn_id, reason, detail);
+	if (s->ctx.calls)
+		calls_trunk_conn_failed(s->ctx.calls, conn_id, reason, detail);
 }
 
 /* What trunks need below SIP: a resolver and verified TLS to providers. */
@@ -765,6 +772,11 @@ static int server_start(struct server *s, char *err, size_t errlen)
 	rc = alerter_start(s->alerter);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the alert sender: %s", strerror(rc));
+		return rc;
+	}
+	rc = trunk_names_alloc(&s->trunk_names, &s->ctx, s->ctx.dns);
+	if (rc) {
+		snprintf(err, errlen, "cannot start resolving trunk hosts: %s", strerror(rc));
 		return rc;
 	}
 	rc = trunk_regs_alloc(&s->trunks, &s->ctx, s->ctx.dns);
