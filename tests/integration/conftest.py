@@ -216,3 +216,16 @@ def instance(workdir):
 def pbx(instance):
     """A running instance."""
     return instance.start()
+
+
+@pytest.fixture
+def tls_env(instance, workdir):
+    """For trunks over TLS (trunkpeer.py): a test CA in [trunks] ca_file,
+    and a DNS server that puts provider.test at 127.0.0.1."""
+    from trunkpeer import DnsServer, TestCA  # the certificate library only where needed
+    ca = TestCA(workdir)
+    dns = DnsServer({("provider.test", "A"): [(300, "127.0.0.1")]})
+    instance.set_conf("trunks", "ca_file", ca.path)
+    instance.set_conf("trunks", "dns_servers", dns.addr)
+    yield ca
+    dns.close()

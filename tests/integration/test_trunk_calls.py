@@ -1,5 +1,7 @@
 """Calls over trunks (P4, S12): a SIPp "provider" on its own loopback
-address receives outbound calls and places inbound ones.
+address receives outbound calls and places inbound ones, over UDP and
+TCP; over TLS (which this SIPp lacks) trunkpeer.CallProvider takes them.
+Trunks named by a host name are resolved by trunkpeer.DnsServer.
 
 The provider is 127.0.0.50; the trunk is IP-authenticated by that
 address. Phones sit on other 127.x addresses, and a stranger copying the
@@ -14,8 +16,9 @@ import time
 
 import pytest
 
-from sipcall import Call, Phone, b2bua_available, cdr_list, configure, make_sdp, wait_cdr
+from sipcall import Call, Incoming, Phone, b2bua_available, cdr_list, configure, make_sdp, wait_cdr
 from test_calls_sipp import DATA, finish, free_udp_port, trace_when
+from trunkpeer import CallProvider, DnsServer, tls_server_context
 
 SIPP = shutil.which("sipp")
 PROVIDER_IP, STRANGER_IP, PHONE_IP, CALLER_IP = "127.0.0.50", "127.0.0.51", "127.0.0.3", "127.0.0.2"
@@ -28,17 +31,18 @@ pytestmark = [
 ]
 
 
-def pbx(instance, provider_port=5060, trunk_args=(), commands=(), **sections):
+def pbx(instance, provider_port=5060, trunk_args=(), commands=(), host=PROVIDER_IP, **sections):
     """An instance with extensions 1001 and 1002, a trunk 'prov' to the
-    provider's address and a DID for 1001; `commands` (CLI argument
-    tuples) run before the daemon starts, so it never races a reload."""
+    provider's address (or `host`; port None: none given) and a DID for
+    1001; `commands` (CLI argument tuples) run before the daemon starts,
+    so it never races a reload."""
     sections.setdefault("registrar", {})["digest_algorithms"] = "md5"
     configure(instance, **sections)
     for ext in (EXT, CALLER):
         if ext not in instance.passwords:  # `init` creates the first few
             instance.passwords[ext] = instance.add_ext(ext)
-    instance.cli("trunk", "add", "prov", "--host", PROVIDER_IP, "--port", str(provider_port),
-                 *trunk_args)
+    port = ("--port", str(provider_port)) if provider_port else ()
+    instance.cli("trunk", "add", "prov", "--host", host, *port, *trunk_args)
     instance.cli("did", "add", DID, "--ext", EXT)
     for args in commands:
         instance.cli(*args)
@@ -101,12 +105,13 @@ def provider_uas(workdir, scenario, port, extra=(), calls=1):
 
 
 def call_out(instance, workdir, scenario, port, n_invites=1, ext=EXT, ip=PHONE_IP,
-             number="01632960000", uas=None):
+             number="01632960000", uas=None, uas_args=()):
     """Extension `ext` dials `number` and the SIPp provider on `port`
-    answers (`uas`, when it runs already, is stopped at the end); the
-    phone hangs up. Returns the INVITEs the provider got."""
+    answers (`uas`, when it runs already, is stopped at the end; else one
+    is started with `uas_args`); the phone hangs up. Returns the INVITEs
+    the provider got."""
     endless = uas is not None
-    uas = uas or provider_uas(workdir, scenario, port)
+    uas = uas or provider_uas(workdir, scenario, port, uas_args)
     phone = Phone(instance, ext, ip=ip)
     try:
         time.sleep(0.5)  # SIPp binds its sockets
@@ -413,3 +418,177 @@ def test_options_are_answered_to_the_trunk_only(instance):
     finally:
         prov.conn.close()
         stranger.conn.close()
+
+
+# ---- transports and host names ----
+
+ROUTE = ("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
+         "--strip", "1", "--prepend", "+44")
+SENT = "+441632960000"  # what 01632960000 becomes on that route
+
+
+@pytest.fixture
+def provider_dns(instance):
+    """serve(records) starts a DNS server (trunkpeer.DnsServer) and makes
+    it the instance's trunk resolver."""
+    servers = []
+
+    def serve(records):
+        dns = DnsServer(records)
+        servers.append(dns)
+        instance.set_conf("trunks", "dns_servers", dns.addr)
+        return dns
+    yield serve
+    for dns in servers:
+        dns.close()
+
+
+def wait_resolved(instance, host="provider.test"):
+    deadline = time.monotonic() + 10
+    while f"{host} is at" not in instance.daemon_output():
+        assert time.monotonic() < deadline, instance.daemon_output()[-3000:]
+        time.sleep(0.1)
+
+
+def test_outbound_call_over_a_tcp_trunk(instance, workdir):
+    port = free_udp_port(PROVIDER_IP)
+    pbx(instance, port, trunk_args=("--transport", "tcp"), commands=[ROUTE])
+    # SIPp over TCP only: the ACK and the BYE it waits for came on the
+    # connection, or it fails.
+    invite = call_out(instance, workdir, "uas-provider.xml", port, uas_args=("-t", "t1"))[0]
+    assert invite.startswith(f"INVITE sip:{SENT}@{PROVIDER_IP}:{port} SIP/2.0"), invite
+    assert header(invite, "Via").startswith("SIP/2.0/TCP "), invite
+    assert "transport=tcp" in header(invite, "Contact"), invite
+    rows = wait_cdr(instance, 1, lambda x: x["hangup"] == "caller")
+    assert rows and rows[0]["raw"]["trunk"] == "prov", cdr_list(instance)
+
+
+def tls_call(instance, cert, key, names=None):
+    """Extension 1001 calls out over a TLS trunk to provider.test, served
+    by a CallProvider with that certificate; returns (the phone's final
+    answer, the provider) once the phone has hung up a call that was
+    answered."""
+    ctx = tls_server_context(cert, key)
+    if names is not None:
+        ctx.sni_callback = lambda sock, name, c: names.append(name)
+    prov = CallProvider("acct", "unused", tls_ctx=ctx)
+    phone = Phone(instance, EXT, ip=PHONE_IP)
+    try:
+        pbx(instance, prov.port, host="provider.test", trunk_args=("--transport", "tls"),
+            commands=[ROUTE])
+        wait_resolved(instance)
+        phone.register()
+        call = phone.call("01632960000", make_sdp(PHONE_IP, free_udp_port(PHONE_IP)))
+        final = call.wait_final(10.0)
+        if final.status == 200:
+            bye = call.request("BYE", timeout=10.0)
+            assert bye is not None and bye.status == 200, bye
+    finally:
+        phone.conn.close()
+        prov.close()
+    return final, prov
+
+
+def test_outbound_call_over_a_tls_trunk_is_verified_and_ends_with_bye(instance, tls_env):
+    cert, key = tls_env.leaf("good", dns=["provider.test"])
+    names = []
+    final, prov = tls_call(instance, cert, key, names)
+    assert final.status == 200, final.text()
+    assert prov.methods() == ["INVITE", "ACK", "BYE"], prov.calls
+    invite = prov.calls[0]
+    assert invite.startswith(f"INVITE sip:{SENT}@provider.test:{prov.port} SIP/2.0"), invite
+    assert header(invite, "Via").startswith("SIP/2.0/TLS "), invite
+    assert "transport=tls" in header(invite, "Contact"), invite
+    assert names == ["provider.test"]  # one connection, verified for that name
+    assert instance.security_events("tls_verify_failed") == []
+
+
+def test_a_tls_trunk_whose_certificate_does_not_match_carries_no_call(instance, tls_env):
+    cert, key = tls_env.leaf("other", dns=["other.test"])
+    final, prov = tls_call(instance, cert, key)
+    assert final.status == 503, final.text()
+    assert prov.calls == []  # not one byte of SIP left
+    assert "call not placed: tls_verify_failed" in instance.daemon_output()
+    ev = instance.security_events("trunk_call_failed")
+    assert len(ev) == 1 and "reason=tls_verify_failed" in ev[0], ev
+    rows = wait_cdr(instance, 1, lambda x: x["result"] == 503)
+    assert rows, cdr_list(instance)
+
+
+def test_outbound_call_to_a_trunk_named_by_dns_goes_to_the_resolved_address(
+        instance, workdir, provider_dns):
+    port = free_udp_port(PROVIDER_IP)
+    dns = provider_dns({
+        ("provider.test", "NAPTR"): [],
+        ("_sip._udp.provider.test", "SRV"): [(300, (10, 0, port, "sip1.provider.test"))],
+        ("sip1.provider.test", "A"): [(300, PROVIDER_IP)],
+    })
+    pbx(instance, None, host="provider.test", commands=[ROUTE])
+    wait_resolved(instance)
+    invite = call_out(instance, workdir, "uas-provider.xml", port)[0]
+    # The Request-URI keeps the name; the packet went where SRV said.
+    assert invite.startswith(f"INVITE sip:{SENT}@provider.test SIP/2.0"), invite
+    assert ("_sip._udp.provider.test", "SRV") in dns.queries
+
+
+def test_a_call_fails_over_to_the_next_srv_target(instance, workdir, provider_dns):
+    port, dead = free_udp_port(PROVIDER_IP), free_udp_port(PROVIDER_IP)
+    provider_dns({
+        ("provider.test", "NAPTR"): [],
+        ("_sip._tcp.provider.test", "SRV"): [
+            (300, (10, 0, dead, "sip1.provider.test")),  # nothing listens: refused
+            (300, (20, 0, port, "sip2.provider.test"))],
+        ("sip1.provider.test", "A"): [(300, PROVIDER_IP)],
+        ("sip2.provider.test", "A"): [(300, PROVIDER_IP)],
+    })
+    pbx(instance, None, host="provider.test", trunk_args=("--transport", "tcp"),
+        commands=[ROUTE])
+    wait_resolved(instance)
+    invite = call_out(instance, workdir, "uas-provider.xml", port, uas_args=("-t", "t1"))[0]
+    assert invite.startswith(f"INVITE sip:{SENT}@provider.test SIP/2.0"), invite
+    out = instance.daemon_output()
+    assert f"found no one at {PROVIDER_IP}:{dead}" in out and "trying the next address" in out
+
+
+def ring_did(prov, callee, instance, did, rtp_port):
+    """The provider calls `did`; True when the callee's phone rang (it
+    refuses with 486), False when the PBX answered without ringing it."""
+    call = start_invite(prov, instance, rtp_port, did=did)
+    inv = callee.take(lambda m: m.is_request and m.method == "INVITE", 2.0)
+    if inv is None:
+        assert call.wait_final().status in (404, 407), "neither rang nor refused"
+        return False
+    assert OUTSIDE in inv.get("from"), inv.text()
+    Incoming(callee, inv).reject(486)
+    assert call.wait_final().status == 486
+    return True
+
+
+def test_inbound_call_from_the_resolved_address_of_a_named_trunk(instance, provider_dns):
+    """The trunk has no --ip: its provider is known by the address its
+    name resolves to, in every snapshot of the trunks; the same INVITE
+    from another address is a stranger's."""
+    provider_dns({("provider.test", "A"): [(300, PROVIDER_IP)]})
+    pbx(instance, 5060, host="provider.test")
+    wait_resolved(instance)
+    callee = Phone(instance, EXT, ip=PHONE_IP)
+    prov = provider_phone(instance, PROVIDER_IP)
+    other = provider_phone(instance, "127.0.0.52")
+    try:
+        callee.register()
+        assert ring_did(prov, callee, instance, DID, 40000)
+        _, refused = invite_did(other, instance)
+        assert refused.status == 407, refused.text()
+        assert callee.take(lambda m: m.is_request and m.method == "INVITE", 1.0) is None
+        # A new DID reloads the trunks: once it rings, the new snapshot is
+        # in use, and it knows the provider by its resolved address too.
+        instance.cli("did", "add", "+441632960101", "--ext", EXT)
+        deadline = time.monotonic() + 10
+        while not ring_did(prov, callee, instance, "+441632960101", 40002):
+            assert time.monotonic() < deadline, "the new DID never rang"
+            time.sleep(0.2)
+    finally:
+        for p in (callee, prov, other):
+            p.conn.close()
+    assert instance.security_events("inbound_refused") == []
+

@@ -288,17 +288,6 @@ def test_unknown_host_fails_with_dns_reason(instance, dns_provider):
 
 # ---- TLS ----
 
-@pytest.fixture
-def tls_env(instance, workdir):
-    """A test CA in [trunks] ca_file and a DNS server for provider.test."""
-    ca = TestCA(workdir)
-    dns = DnsServer({("provider.test", "A"): [(300, "127.0.0.1")]})
-    instance.set_conf("trunks", "ca_file", ca.path)
-    instance.set_conf("trunks", "dns_servers", dns.addr)
-    yield ca
-    dns.close()
-
-
 def tls_registrar(cert, key, names):
     ctx = tls_server_context(cert, key)
     ctx.sni_callback = lambda sock, name, c: names.append(name)

@@ -1,7 +1,8 @@
-"""A provider's side of a trunk, for the registration tests: a digest
-registrar over UDP or TLS (MD5 or SHA-256), a tiny DNS server answering
-NAPTR, SRV and A from a table, and a test CA with the certificates the TLS
-tests need. Everything listens on loopback only."""
+"""A provider's side of a trunk, for the registration and call tests: a
+digest registrar over UDP, TCP or TLS (MD5 or SHA-256) that can also
+answer calls, a tiny DNS server answering NAPTR, SRV and A from a table,
+and a test CA with the certificates the TLS tests need. Everything listens
+on loopback only."""
 import datetime
 import hashlib
 import ipaddress
@@ -93,7 +94,7 @@ class Registrar:
     `requests` holds every REGISTER received, in order, as text."""
 
     def __init__(self, user, password, alg="MD5", expires=10, port=0, tls_ctx=None,
-                 tcp=False, min_expires=0):
+                 tcp=False, min_expires=0, ip="127.0.0.1"):
         self.user, self.password, self.alg, self.expires = user, password, alg, expires
         self.min_expires = min_expires
         self.requests = []
@@ -106,7 +107,7 @@ class Registrar:
         kind = socket.SOCK_STREAM if stream else socket.SOCK_DGRAM
         self.sock = socket.socket(socket.AF_INET, kind)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind((ip, port))
         self.port = self.sock.getsockname()[1]
         self.sock.settimeout(0.2)
         if stream:
@@ -126,16 +127,11 @@ class Registrar:
 
     def answer(self, text):
         """The response to one request (None for a non-REGISTER)."""
-        head = text.split("\r\n\r\n", 1)[0]
-        lines = head.split("\r\n")
-        if not lines[0].startswith("REGISTER "):
+        line, hdrs = _headers(text)
+        if not line.startswith("REGISTER "):
             return None
         with self.lock:
             self.requests.append(text)
-        hdrs = {}
-        for ln in lines[1:]:
-            k, _, v = ln.partition(":")
-            hdrs.setdefault(k.strip().lower(), []).append(v.strip())
         copy = "".join(f"{k}: {v}\r\n" for k in ("via", "from", "to", "call-id", "cseq")
                        for v in hdrs.get(k, []))
         auth = hdrs.get("authorization")
@@ -148,7 +144,7 @@ class Registrar:
             nonce = f"{os.urandom(8).hex()}{self.nonce_seq}"
             return (f"SIP/2.0 401 Unauthorized\r\n{copy}WWW-Authenticate: Digest realm=\"{REALM}\", "
                     f"nonce=\"{nonce}\", qop=\"auth\", algorithm={self.alg}\r\nContent-Length: 0\r\n\r\n")
-        if self._valid(auth[0], lines[0].split()[0]):
+        if self._valid(auth[0], line.split()[0]):
             contact = hdrs.get("contact", ["<sip:x@127.0.0.1>"])[0]
             return (f"SIP/2.0 200 OK\r\n{copy}Contact: {contact};expires={self.expires}\r\n"
                     f"Expires: {self.expires}\r\nContent-Length: 0\r\n\r\n")
@@ -208,12 +204,74 @@ class Registrar:
             if not chunk:
                 break
             buf += chunk
-            while b"\r\n\r\n" in buf:
-                msg, buf = buf.split(b"\r\n\r\n", 1)
-                resp = self.answer(msg.decode(errors="replace") + "\r\n\r\n")
+            while True:
+                msg, buf = _stream_message(buf)
+                if msg is None:
+                    break
+                resp = self.answer(msg.decode(errors="replace"))
                 if resp:
                     conn.sendall(resp.encode())
         conn.close()
+
+
+def _stream_message(buf):
+    """(one whole message, the rest) from a stream buffer, framed by its
+    Content-Length; (None, buf) while it is incomplete."""
+    head, sep, rest = buf.partition(b"\r\n\r\n")
+    if not sep:
+        return None, buf
+    m = re.search(rb"^(?:content-length|l)\s*:\s*(\d+)", head, re.M | re.I)
+    size = int(m.group(1)) if m else 0
+    if len(rest) < size:
+        return None, buf
+    return head + sep + rest[:size], rest[size:]
+
+
+def _headers(text):
+    """(request line, {lower-case name: [values]}) of a message."""
+    lines = text.split("\r\n\r\n", 1)[0].split("\r\n")
+    hdrs = {}
+    for ln in lines[1:]:
+        k, _, v = ln.partition(":")
+        hdrs.setdefault(k.strip().lower(), []).append(v.strip())
+    return lines[0], hdrs
+
+
+class CallProvider(Registrar):
+    """A provider that also takes calls over TCP or TLS: 100 and 200 (with
+    SDP) to an INVITE, nothing to the ACK, 200 to a BYE. `calls` holds
+    every request but REGISTER, in order, as text."""
+
+    def __init__(self, *args, **kw):
+        self.calls = []
+        super().__init__(*args, **kw)
+
+    def methods(self):
+        with self.lock:
+            return [c.split(" ", 1)[0] for c in self.calls]
+
+    def answer(self, text):
+        line, hdrs = _headers(text)
+        method = line.split(" ", 1)[0]
+        if method == "REGISTER":
+            return super().answer(text)
+        with self.lock:
+            self.calls.append(text)
+        if method == "ACK":
+            return None
+        ip, port = self.sock.getsockname()
+        tag = ";tag=prov1" if method == "INVITE" else ""
+        copy = "".join(f"{k}: {v}{tag if k == 'to' else ''}\r\n"
+                       for k in ("via", "from", "to", "call-id", "cseq") for v in hdrs.get(k, []))
+        if method != "INVITE":
+            return f"SIP/2.0 200 OK\r\n{copy}Content-Length: 0\r\n\r\n"
+        sdp = (f"v=0\r\no=- 1 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n"
+               f"m=audio 40990 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+        trying = "".join(f"{k}: {v}\r\n" for k in ("via", "from", "to", "call-id", "cseq")
+                         for v in hdrs.get(k, []))
+        return (f"SIP/2.0 100 Trying\r\n{trying}Content-Length: 0\r\n\r\n"
+                f"SIP/2.0 200 OK\r\n{copy}Contact: <sip:{ip}:{port};transport={'tls' if self.tls_ctx else 'tcp'}>\r\n"
+                f"Content-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}")
 
 
 def tls_server_context(cert, key):
