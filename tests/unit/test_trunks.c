@@ -129,6 +129,62 @@ static void test_a_host_name_counts_once_resolved(void **state)
 	trunks_free(t);
 }
 
+/* A later lookup replaces the set: the first address is where calls go,
+ * the old ones are no longer the trunk's, and an empty set leaves the
+ * trunk without an address to call. */
+static void test_a_new_resolution_replaces_the_old(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_storage addrs[2];
+	const struct trunk *tr;
+	struct trunks *t;
+
+	add_trunk(f->s, "named", "sip.example.net", NULL);
+	t = loaded(f->s);
+	memset(addrs, 0, sizeof(addrs));
+	memcpy(&addrs[0], v4("203.0.113.5", 5080), sizeof(struct sockaddr_in));
+	memcpy(&addrs[1], v4("203.0.113.6", 5090), sizeof(struct sockaddr_in));
+	assert_int_equal(trunks_set_resolved(t, "named", addrs, 2), 0);
+	memcpy(&addrs[0], v4("203.0.113.6", 5090), sizeof(struct sockaddr_in));
+	assert_int_equal(trunks_set_resolved(t, "named", addrs, 1), 0);
+	tr = trunks_find(t, "named");
+	assert_int_equal(tr->nresolved, 1);
+	assert_int_equal(ntohs(((const struct sockaddr_in *)&tr->dest)->sin_port), 5090);
+	assert_int_equal(trunk_addr_len(&tr->resolved[0]), sizeof(struct sockaddr_in));
+	assert_string_equal(source_name(t, "203.0.113.5", 5080), "");
+	assert_string_equal(source_name(t, "203.0.113.6", 5060), "named");
+	assert_int_equal(trunks_set_resolved(t, "named", addrs, 0), 0);
+	assert_int_equal(tr->destlen, 0);
+	assert_string_equal(source_name(t, "203.0.113.6", 5060), "");
+	trunks_free(t);
+}
+
+/* Walking the snapshot (how resolved addresses are handed to a new one)
+ * sees every trunk in name order, and each names its transport. */
+static void test_trunks_are_walked_in_name_order_with_their_transport(void **state)
+{
+	struct fixture *f = *state;
+	struct trunk_record r;
+	struct trunks *t;
+
+	add_trunk(f->s, "zulu", "192.0.2.10", NULL);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.name, sizeof(r.name), "alpha");
+	snprintf(r.host, sizeof(r.host), "sip.example.net");
+	snprintf(r.transport, sizeof(r.transport), "tls");
+	assert_int_equal(store_trunk_add(f->s, &r), 0);
+	t = loaded(f->s);
+	assert_int_equal(trunks_count(t), 2);
+	assert_string_equal(trunks_at(t, 0)->rec.name, "alpha");
+	assert_string_equal(trunks_at(t, 1)->rec.name, "zulu");
+	assert_null(trunks_at(t, 2));
+	assert_int_equal(trunk_transport(&trunks_at(t, 0)->rec), SIP_TP_TLS);
+	assert_int_equal(trunk_transport(&trunks_at(t, 1)->rec), SIP_TP_UDP);
+	snprintf(r.transport, sizeof(r.transport), "tcp");
+	assert_int_equal(trunk_transport(&r), SIP_TP_TCP);
+	trunks_free(t);
+}
+
 static void test_dids_lead_to_their_extension(void **state)
 {
 	struct fixture *f = *state;
@@ -173,6 +229,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_a_trunk_is_known_by_its_addresses_on_any_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_literal_host_is_where_calls_go, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_host_name_counts_once_resolved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_a_new_resolution_replaces_the_old, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trunks_are_walked_in_name_order_with_their_transport, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dids_lead_to_their_extension, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routes_come_along, setup, teardown),
 	};
