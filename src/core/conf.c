@@ -182,23 +182,23 @@ static const struct conf_key conf_table[] = {
 	{ "firewall", "nft_set", CT_STRING, 0, 63, "", false, false, FIELD(nft_set),
 	  "nftables set bans are mirrored into, as 'inet TABLE SET' (IPv6 in SET6); empty is off" },
 
-	{ "alerts", "smtp_url", CT_STRING, 0, 255, "", false, false, FIELD(smtp_url),
+	{ "alerts", "smtp_url", CT_STRING, 0, 255, "", true, false, FIELD(smtp_url),
 	  "mail server for alerts: smtps://host:465, or smtp://host:587 with STARTTLS required; empty sends no email" },
-	{ "alerts", "smtp_user", CT_STRING, 0, 127, "", false, false, FIELD(smtp_user),
+	{ "alerts", "smtp_user", CT_STRING, 0, 127, "", true, false, FIELD(smtp_user),
 	  "SMTP login name; empty logs in as nobody" },
-	{ "alerts", "smtp_password", CT_STRING, 0, 127, "", false, true, FIELD(smtp_password),
+	{ "alerts", "smtp_password", CT_STRING, 0, 127, "", true, true, FIELD(smtp_password),
 	  "SMTP password; never printed, keep this file mode 0640" },
-	{ "alerts", "mail_from", CT_STRING, 0, 127, "", false, false, FIELD(mail_from),
+	{ "alerts", "mail_from", CT_STRING, 0, 127, "", true, false, FIELD(mail_from),
 	  "sender address of alert emails" },
-	{ "alerts", "mail_to", CT_STRING, 0, 511, "", false, false, FIELD(mail_to),
+	{ "alerts", "mail_to", CT_STRING, 0, 511, "", true, false, FIELD(mail_to),
 	  "comma-separated recipients of alert emails" },
-	{ "alerts", "webhook_url", CT_STRING, 0, 511, "", false, true, FIELD(webhook_url),
+	{ "alerts", "webhook_url", CT_STRING, 0, 511, "", true, true, FIELD(webhook_url),
 	  "https:// URL that receives each alert as a JSON POST; empty sends none; never printed" },
-	{ "alerts", "ca_file", CT_PATH, 0, CONF_PATH_MAX - 1, "", false, false, FIELD(alert_ca_file),
+	{ "alerts", "ca_file", CT_PATH, 0, CONF_PATH_MAX - 1, "", true, false, FIELD(alert_ca_file),
 	  "CA certificates (PEM) that the mail server and webhook are verified against; empty means the system's" },
-	{ "alerts", "rate_limit", CT_UINT, 1, 1000, "5", false, false, FIELD(alert_rate_limit),
+	{ "alerts", "rate_limit", CT_UINT, 1, 1000, "5", true, false, FIELD(alert_rate_limit),
 	  "alerts of one kind sent per window; further ones are folded into one summary" },
-	{ "alerts", "rate_window", CT_UINT, 10, 86400, "600", false, false, FIELD(alert_rate_window),
+	{ "alerts", "rate_window", CT_UINT, 10, 86400, "600", true, false, FIELD(alert_rate_window),
 	  "seconds of the rate limit's window; the summary is sent when it ends" },
 
 	{ "numbering", "country", CT_STRING, 2, 2, "GB", false, false, FIELD(numbering_country),
@@ -1229,19 +1229,32 @@ out:
 
 /* ---- reload ---- */
 
+static void key_copy(struct rf_conf *dst, const struct rf_conf *src, const struct conf_key *k)
+{
+	memcpy(field(dst, k), cfield(src, k), k->size);
+	/* Lists carry their length in a field of its own. */
+	if (k->type == CT_CIDRS)
+		*cidr_count(dst, k) = *cidr_count((struct rf_conf *)src, k);
+	else if (k->type == CT_DIGEST_ALGS)
+		dst->ndigest_algs = src->ndigest_algs;
+}
+
 void conf_apply_reloadable(struct rf_conf *dst, const struct rf_conf *src)
+{
+	for (size_t i = 0; i < CONF_NKEYS; i++) {
+		if (conf_table[i].reloadable)
+			key_copy(dst, src, &conf_table[i]);
+	}
+}
+
+void conf_keep(struct rf_conf *dst, const struct rf_conf *src, const char *section,
+	       const char *name)
 {
 	for (size_t i = 0; i < CONF_NKEYS; i++) {
 		const struct conf_key *k = &conf_table[i];
 
-		if (!k->reloadable)
-			continue;
-		memcpy(field(dst, k), cfield(src, k), k->size);
-		/* Lists carry their length in a field of its own. */
-		if (k->type == CT_CIDRS)
-			*cidr_count(dst, k) = *cidr_count((struct rf_conf *)src, k);
-		else if (k->type == CT_DIGEST_ALGS)
-			dst->ndigest_algs = src->ndigest_algs;
+		if (!strcmp(k->section, section) && (!name || !strcmp(k->name, name)))
+			key_copy(dst, src, k);
 	}
 }
 
@@ -1302,6 +1315,34 @@ static void format_value(const struct rf_conf *c, const struct conf_key *k,
 			 c->tls ? "tls" : "");
 		break;
 	}
+}
+
+/* ---- differences ---- */
+
+unsigned conf_diff(const struct rf_conf *a, const struct rf_conf *b, const char *section,
+		   conf_diff_fn fn, void *arg)
+{
+	/* Each value in its text form, so lists compare by their entries
+	 * and not by what lies beyond their count. */
+	char va[2048], vb[2048];
+	unsigned n = 0;
+
+	for (size_t i = 0; i < CONF_NKEYS; i++) {
+		const struct conf_key *k = &conf_table[i];
+
+		if (section && strcmp(k->section, section))
+			continue;
+		format_value(a, k, va, sizeof(va));
+		format_value(b, k, vb, sizeof(vb));
+		if (!strcmp(va, vb))
+			continue;
+		n++;
+		if (fn)
+			fn(arg, k->section, k->name, k->reloadable);
+	}
+	explicit_bzero(va, sizeof(va));
+	explicit_bzero(vb, sizeof(vb));
+	return n;
 }
 
 void conf_print(const struct rf_conf *c, FILE *out)

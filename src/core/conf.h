@@ -147,11 +147,27 @@ void conf_defaults(struct rf_conf *c, const char *dir);
  * opening it) and writes "FILE:LINE: message" into err. */
 int conf_load(struct rf_conf *c, const char *path, char *err, size_t errlen);
 
-/* Print the effective configuration as INI, secrets redacted. */
 /* Copy every key the table marks reloadable from src into dst (a SIGHUP
  * reload); the others keep dst's values until a restart. */
 void conf_apply_reloadable(struct rf_conf *dst, const struct rf_conf *src);
 
+/* Copy the key `name` of `section` (every key of it when name is NULL)
+ * from src into dst: a reload puts back the running values of settings
+ * their subsystem refused. */
+void conf_keep(struct rf_conf *dst, const struct rf_conf *src, const char *section,
+	       const char *name);
+
+/* Call fn (when not NULL) for every key of `section` (of every section
+ * when NULL) whose value differs between a and b, in the order of
+ * docs/config.md, with whether a reload may change it. Values are
+ * compared, never passed on, so secrets stay in the two structs. Returns
+ * the number of such keys. */
+typedef void (*conf_diff_fn)(void *arg, const char *section, const char *name,
+			     bool reloadable);
+unsigned conf_diff(const struct rf_conf *a, const struct rf_conf *b, const char *section,
+		   conf_diff_fn fn, void *arg);
+
+/* Print the effective configuration as INI, secrets redacted. */
 void conf_print(const struct rf_conf *c, FILE *out);
 
 /* Write a new config file for `ringfence init` (mode 0640, O_EXCL).

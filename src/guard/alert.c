@@ -34,7 +34,10 @@ struct alerter {
 	size_t nhandoff;
 	struct alert_rate rate;     /* under mu */
 	atomic_uint_fast64_t dropped;
-	struct alert_channels ch;   /* read-only once the worker runs */
+	/* The worker's settings: once it runs, read and replaced on its
+	 * thread only, between two sends, so a send never sees them change. */
+	struct alert_channels ch;
+	struct alert_channels *next_ch; /* under mu: a reload's, not yet taken */
 	struct store *store;        /* the worker's own connection */
 };
 
@@ -137,7 +140,7 @@ static void persist_summary(struct alerter *a, const struct alert_rate_summary *
 	snprintf(m.text, sizeof(m.text),
 		 "%s.\n\nAlerts of kind %s are limited to %u per window; the ones above the "
 		 "limit were folded into this summary. The security log has every event.",
-		 m.subject, alert_kind_name(s->kind), a->rate.limit);
+		 m.subject, alert_kind_name(s->kind), s->limit);
 	persist(a, &m);
 }
 
@@ -212,14 +215,36 @@ static void deliver_due(struct alerter *a)
 
 /* Take what the signalling thread handed over; called with mu held. */
 static size_t take(struct alerter *a, struct alert_msg **out, struct alert_rate_summary *sums,
-		   size_t *nsums)
+		   size_t *nsums, struct alert_channels **next_ch)
 {
 	size_t n = a->nhandoff;
 
 	memcpy(out, a->handoff, n * sizeof(out[0]));
 	a->nhandoff = 0;
 	*nsums = alert_rate_tick(&a->rate, (int64_t)time(NULL), sums, ALERT__COUNT);
+	*next_ch = a->next_ch;
+	a->next_ch = NULL;
 	return n;
+}
+
+static void channels_free(struct alert_channels *ch)
+{
+	if (!ch)
+		return;
+	alert_channels_wipe(ch);
+	free(ch);
+}
+
+/* A reload's settings replace the worker's own between two sends. Queued
+ * alerts are due at once: the new settings may well be the fix for a
+ * server that kept failing. */
+static void use_channels(struct alerter *a, struct alert_channels *next)
+{
+	alert_channels_wipe(&a->ch);
+	a->ch = *next;
+	channels_free(next);
+	store_alert_all_due(a->store, (int64_t)time(NULL));
+	log_info("alerts: the reloaded [alerts] settings are in use");
 }
 
 static void write_taken(struct alerter *a, struct alert_msg **msgs, size_t n,
@@ -239,7 +264,8 @@ static void wait_a_second(struct alerter *a)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ts.tv_sec += 1;
-	while (!a->stop && a->nhandoff == 0 && pthread_cond_timedwait(&a->cv, &a->mu, &ts) == 0)
+	while (!a->stop && a->nhandoff == 0 && !a->next_ch &&
+	       pthread_cond_timedwait(&a->cv, &a->mu, &ts) == 0)
 		;
 }
 
@@ -248,14 +274,19 @@ static void *worker_main(void *arg)
 	struct alerter *a = arg;
 	struct alert_msg *msgs[HANDOFF_MAX];
 	struct alert_rate_summary sums[ALERT__COUNT];
+	struct alert_channels *next_ch;
 	size_t n, nsums;
 	bool stop;
 
 	pthread_mutex_lock(&a->mu);
 	do {
-		n = take(a, msgs, sums, &nsums);
+		n = take(a, msgs, sums, &nsums, &next_ch);
 		stop = a->stop;
 		pthread_mutex_unlock(&a->mu);
+		/* Before the writes: alerts raised after a reload go out with
+		 * its settings. */
+		if (next_ch)
+			use_channels(a, next_ch);
 		/* Written even when stopping: a raised alert is never lost. */
 		write_taken(a, msgs, n, sums, nsums);
 		if (!stop)
@@ -329,7 +360,53 @@ void alerter_free(struct alerter *a)
 	store_close(a->store);
 	alert_send_global_cleanup();
 	alert_channels_wipe(&a->ch);
+	channels_free(a->next_ch); /* the worker takes it, unless never started */
 	free(a);
+}
+
+/* What the loader cannot know: whether this process, no longer root,
+ * can read the CA file. */
+static int channels_check(const struct alert_channels *ch, char *why, size_t whylen)
+{
+	FILE *f;
+	int err;
+
+	if (!ch->ca_file[0] || !ch->enabled)
+		return 0;
+	f = fopen(ch->ca_file, "re");
+	if (!f) {
+		err = errno;
+		snprintf(why, whylen, "ca_file %s cannot be read: %s", ch->ca_file, strerror(err));
+		return err;
+	}
+	fclose(f);
+	return 0;
+}
+
+int alerter_reconfigure(struct alerter *a, const struct rf_conf *conf, char *why,
+			size_t whylen)
+{
+	struct alert_channels *next = calloc(1, sizeof(*next));
+	int err = 0;
+
+	if (!next) {
+		snprintf(why, whylen, "out of memory");
+		return ENOMEM;
+	}
+	alert_channels_init(next, conf);
+	if ((err = channels_check(next, why, whylen)) != 0)
+		goto out;
+	pthread_mutex_lock(&a->mu);
+	/* A reload the worker has not taken yet is superseded. */
+	channels_free(a->next_ch);
+	a->next_ch = next;
+	next = NULL;
+	alert_rate_set_limits(&a->rate, conf->alert_rate_limit, conf->alert_rate_window);
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+out:
+	channels_free(next);
+	return err;
 }
 
 void alert_raise(struct alerter *a, enum alert_kind kind, const char *subject, const char *text)

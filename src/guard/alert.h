@@ -63,6 +63,16 @@ int alerter_start(struct alerter *a);
  * is abandoned (its row stays queued for the next start). */
 void alerter_free(struct alerter *a);
 
+/* New [alerts] settings (a reload), checked against what the loader
+ * cannot check (the CA file readable by this process). On success the
+ * rate limit changes at once and the worker takes the channels between
+ * two sends: a send in progress ends with the settings it began with,
+ * and alerts raised or queued before go out with the new ones, each once.
+ * Returns 0, or an errno value with the reason in why and the current
+ * settings kept. */
+int alerter_reconfigure(struct alerter *a, const struct rf_conf *conf, char *why,
+			size_t whylen);
+
 /* Raise an alert. subject and text may hold untrusted bytes (extension
  * names typed by an attacker): they are sanitised here. Safe with a NULL
  * alerter (it does nothing). */

@@ -7,6 +7,11 @@
 void alert_rate_init(struct alert_rate *r, unsigned limit, unsigned window_s)
 {
 	memset(r, 0, sizeof(*r));
+	alert_rate_set_limits(r, limit, window_s);
+}
+
+void alert_rate_set_limits(struct alert_rate *r, unsigned limit, unsigned window_s)
+{
 	r->limit = limit ? limit : 1;
 	r->window_s = window_s ? window_s : 1;
 }
@@ -60,6 +65,7 @@ size_t alert_rate_tick(struct alert_rate *r, int64_t now, struct alert_rate_summ
 		out[n].kind = (enum alert_kind)i;
 		out[n].folded = k->folded;
 		out[n].window_s = r->window_s;
+		out[n].limit = r->limit;
 		n++;
 		/* The storm may go on: the next window starts with its
 		 * limit used, so it too yields one summary at most. */

@@ -34,9 +34,14 @@ struct alert_rate_summary {
 	enum alert_kind kind;
 	unsigned folded;
 	unsigned window_s;
+	unsigned limit;     /* the limit then in force, for the summary's text */
 };
 
 void alert_rate_init(struct alert_rate *r, unsigned limit, unsigned window_s);
+/* New limits (a reload). Open windows keep what they counted and end by
+ * the new window length; a lower limit folds the next alerts of a kind
+ * that already passed as many. */
+void alert_rate_set_limits(struct alert_rate *r, unsigned limit, unsigned window_s);
 /* True when an alert of `kind` raised at `now` is to be sent; false when
  * it was folded into the next summary. Summaries and test alerts are
  * never limited. */

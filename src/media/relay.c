@@ -105,11 +105,12 @@ struct relay_handle {
 	struct relay_session *s; /* owned by the relay thread once opened */
 };
 
-enum relay_cmd_kind { CMD_OPEN, CMD_PEER, CMD_CLOSE, CMD_CRYPTO };
+enum relay_cmd_kind { CMD_OPEN, CMD_PEER, CMD_CLOSE, CMD_CRYPTO, CMD_TIMEOUT };
 
 struct relay_cmd {
 	enum relay_cmd_kind kind;
 	unsigned leg;
+	unsigned no_media_s;     /* CMD_TIMEOUT */
 	bool rtcp_mux, latch, has_peer;
 	struct relay_session *s;
 	union raddr peer, signal;
@@ -138,6 +139,7 @@ struct relay {
 	/* relay thread */
 	pthread_t thread;
 	bool thread_started;
+	unsigned no_media_s;     /* cfg's until a reload sends another; 0 is off */
 	int epfd;
 	int64_t now_ms;
 	struct relay_session *sessions;
@@ -559,6 +561,9 @@ static void run_commands(struct relay *r)
 		case CMD_CRYPTO:
 			cmd_crypto(&c);
 			break;
+		case CMD_TIMEOUT:
+			r->no_media_s = c.no_media_s;
+			break;
 		}
 	}
 }
@@ -582,7 +587,7 @@ static void retry_zombies(struct relay *r)
 
 static void scan_no_media(struct relay *r)
 {
-	int64_t limit = (int64_t)r->cfg.no_media_timeout_s * 1000;
+	int64_t limit = (int64_t)r->no_media_s * 1000;
 	struct relay_event ev = { .kind = RELAY_EV_NO_MEDIA };
 	struct relay_session *s;
 	bool ok;
@@ -620,7 +625,7 @@ static void *relay_main(void *arg)
 	int n, i, timeout;
 
 	while (!atomic_load_explicit(&r->stop, memory_order_acquire)) {
-		timeout = r->zombies ? 20 : r->cfg.no_media_timeout_s ? SCAN_MS : -1;
+		timeout = r->zombies ? 20 : r->no_media_s ? SCAN_MS : -1;
 		n = epoll_wait(r->epfd, evs, EPOLL_BATCH, timeout);
 		r->now_ms = monotonic_ms();
 		/* Commands first, so a peer set just before its phone's first
@@ -633,7 +638,7 @@ static void *relay_main(void *arg)
 		for (i = 0; i < n; i++)
 			if (evs[i].data.ptr)
 				sock_read(r, evs[i].data.ptr);
-		if (r->cfg.no_media_timeout_s && r->now_ms >= next_scan) {
+		if (r->no_media_s && r->now_ms >= next_scan) {
 			scan_no_media(r);
 			next_scan = r->now_ms + SCAN_MS;
 		}
@@ -792,6 +797,7 @@ int relay_alloc(struct relay **rp, struct event_base *base,
 		return ENOMEM;
 	r->cmd_efd = r->ev_efd = r->epfd = -1;
 	r->cfg = *cfg;
+	r->no_media_s = cfg->no_media_timeout_s;
 	r->base = base;
 	r->cb = cb;
 	r->cb_arg = arg;
@@ -1019,6 +1025,15 @@ void relay_close(struct relay *r, uint32_t session)
 	}
 	h->closing = true;
 	r->nopen--;
+}
+
+int relay_set_no_media_timeout(struct relay *r, unsigned seconds)
+{
+	struct relay_cmd c = { .kind = CMD_TIMEOUT, .no_media_s = seconds };
+
+	if (!cmd_room(r))
+		return ENOBUFS;
+	return send_cmd(r, &c);
 }
 
 unsigned relay_ports_free(const struct relay *r)

@@ -37,7 +37,7 @@ struct relay_config {
 	struct sockaddr_storage bind_addr; /* address the relay sockets bind to (port ignored) */
 	socklen_t bind_len;
 	uint16_t port_min, port_max;       /* port_min even */
-	unsigned no_media_timeout_s;       /* 0 disables */
+	unsigned no_media_timeout_s;       /* 0 disables; relay_set_no_media_timeout changes it */
 };
 
 struct relay_leg_stats {
@@ -119,6 +119,12 @@ struct relay_crypto {
  * ENOENT, EINVAL (a bad key or leg), ENOBUFS, ENOMEM or EIO. */
 int relay_set_crypto(struct relay *r, uint32_t session, enum relay_leg leg,
 		     const struct relay_crypto *from_phone, const struct relay_crypto *to_phone);
+
+/* A new no-media timeout (a reload; 0 disables), for every session open
+ * and to come. Silence already longer than it ends a call at the relay
+ * thread's next scan. Returns 0, or ENOBUFS when the command queue has no
+ * room (the old timeout stays). */
+int relay_set_no_media_timeout(struct relay *r, unsigned seconds);
 
 /* Ports currently free (for tests and status), and sessions open. */
 unsigned relay_ports_free(const struct relay *r);

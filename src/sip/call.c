@@ -322,6 +322,7 @@ int calls_alloc(struct calls **cp, struct sip_ctx *ctx)
 		return ENOMEM;
 	c->ctx = ctx;
 	calls_size_transactions(ctx);
+	c->sized_cps = conf->max_cps;
 	if ((rc_err = strmap_init(&c->legs, 256)) != 0 ||
 	    (rc_err = strmap_init(&c->per_ext, 64)) != 0 ||
 	    (rc_err = strmap_init(&c->per_trunk, 16)) != 0 ||
@@ -355,6 +356,19 @@ out:
 	caller_rate_free(c->caller_rate);
 	free(c);
 	return rc_err;
+}
+
+int calls_reconfigure(struct calls *c)
+{
+	const struct rf_conf *conf = c->ctx->conf;
+
+	/* Admission reads max_cps at every call; the transaction table
+	 * must follow it, or a higher rate stalls on a full table. */
+	if (conf->max_cps != c->sized_cps) {
+		calls_size_transactions(c->ctx);
+		c->sized_cps = conf->max_cps;
+	}
+	return relay_set_no_media_timeout(c->relay, conf->no_media_timeout);
 }
 
 /* The records of calls that ended and the live set of chargeable calls

@@ -59,6 +59,11 @@ unsigned calls_active(const struct calls *c);
 
 /* Once a second: calling-pattern analysis checks live calls' durations. */
 void calls_fraud_tick(struct calls *c);
+/* The configuration was reloaded: the transaction table is resized for a
+ * new [calls] max_cps, and the media relay takes [media] no_media_timeout
+ * for the calls in progress too. Returns 0, or ENOBUFS when the relay
+ * could not take the timeout (it keeps the old one). */
+int calls_reconfigure(struct calls *c);
 /* Spending caps or rates changed: live calls' deadlines and the
  * thresholds are looked at again from the event loop (NULL: nothing). */
 void calls_credit_changed(struct calls *c);

@@ -128,6 +128,7 @@ struct calls {
 	uint32_t next_id;
 	time_t cps_second;
 	unsigned cps_count;
+	unsigned sized_cps;      /* the max_cps the transaction table is sized for */
 	struct event *credit_timer; /* credit deadlines and thresholds (call_credit.c) */
 	unsigned ncharged;       /* calls with `charged` set */
 	bool live_dirty;         /* the live set changed since it was written */

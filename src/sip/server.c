@@ -452,32 +452,108 @@ static void server_tick(evutil_socket_t fd, short what, void *arg)
 		log_warn("writing registrations failed (%s); will retry", strerror(err));
 }
 
-static void server_alert_reload(struct server *s)
-{
-	char text[CONF_PATH_MAX + 200];
+/* What a reload left out: the changed keys still at their running values
+ * and why the refused ones were refused. */
+struct reload_gaps {
+	char keys[2048];   /* "sip.port, alerts.mail_to" */
+	char why[640];     /* "[alerts]: ca_file ... cannot be read: ..." */
+	unsigned nkeys;
+};
 
-	snprintf(text, sizeof(text),
-		 "The daemon reloaded its configuration from %s after SIGHUP.\n"
-		 "[alerts] settings take effect at the next restart.", s->ctx.conf->path);
+static void reload_gap_key(void *arg, const char *section, const char *name, bool reloadable)
+{
+	struct reload_gaps *g = arg;
+	size_t len = strlen(g->keys);
+	struct secev e;
+
+	secev_begin(&e, "config_not_applied");
+	secev_token(&e, "section", section);
+	secev_token(&e, "key", name);
+	secev_token(&e, "reason", reloadable ? "refused" : "restart");
+	secev_emit(&e);
+	snprintf(g->keys + len, sizeof(g->keys) - len, "%s%s.%s", len ? ", " : "", section, name);
+	g->nkeys++;
+}
+
+static void reload_gap_why(struct reload_gaps *g, const char *what, const char *why)
+{
+	size_t len = strlen(g->why);
+
+	log_warn("%s not reloaded (%s); the running settings stay", what, why);
+	snprintf(g->why + len, sizeof(g->why) - len, "%s: %s.\n", what, why);
+}
+
+/* [alerts] go to the alerter, which checks them first: refused, they keep
+ * their running values. */
+static void server_reload_alerts(struct server *s, const struct rf_conf *old,
+				 struct reload_gaps *g)
+{
+	struct rf_conf *c = s->ctx.conf;
+	char why[400];
+
+	if (conf_diff(old, c, "alerts", NULL, NULL) == 0)
+		return;
+	if (alerter_reconfigure(s->alerter, c, why, sizeof(why)) == 0)
+		return;
+	reload_gap_why(g, "[alerts]", why);
+	conf_keep(c, old, "alerts", NULL);
+}
+
+static void server_reload_calls(struct server *s, const struct rf_conf *old,
+				struct reload_gaps *g)
+{
+	if (calls_reconfigure(s->ctx.calls) == 0)
+		return;
+	reload_gap_why(g, "[media] no_media_timeout", "the media relay's command queue is full");
+	conf_keep(s->ctx.conf, old, "media", "no_media_timeout");
+}
+
+static void server_alert_reload(struct server *s, const struct reload_gaps *g)
+{
+	char text[CONF_PATH_MAX + sizeof(g->keys) + sizeof(g->why) + 400];
+
+	if (!g->nkeys) {
+		snprintf(text, sizeof(text), "The daemon reloaded its configuration from %s after "
+			 "SIGHUP.\nEvery changed setting is in force.", s->ctx.conf->path);
+	} else {
+		snprintf(text, sizeof(text), "The daemon reloaded its configuration from %s after "
+			 "SIGHUP.\nThese changed settings are NOT applied and keep their running "
+			 "values: %s.\n%sSettings marked 'reload: no' in docs/config.md take effect "
+			 "at the next restart.", s->ctx.conf->path, g->keys, g->why);
+	}
 	alert_raise(s->alerter, ALERT_CONFIG_CHANGED, "Configuration reloaded", text);
+}
+
+static void server_alert_reload_refused(struct server *s, const char *err)
+{
+	char text[CONF_PATH_MAX + 800];
+
+	snprintf(text, sizeof(text), "The daemon could not reload its configuration after "
+		 "SIGHUP and runs on with the settings it had:\n%s", err);
+	alert_raise(s->alerter, ALERT_CONFIG_CHANGED, "Configuration not reloaded", text);
 }
 
 static void server_reload_config(struct server *s)
 {
-	struct rf_conf *fresh = malloc(sizeof(*fresh));
+	struct rf_conf *fresh = malloc(sizeof(*fresh)), *old = malloc(sizeof(*old));
 	struct rf_conf *c = s->ctx.conf;
+	struct reload_gaps gaps = {0};
+	struct secev e;
 	char err[512];
 
-	if (!fresh)
-		return;
+	if (!fresh || !old)
+		goto out;
 	if (conf_load(fresh, c->path, err, sizeof(err)) != 0) {
 		log_error("configuration not reloaded: %s", err);
-		free(fresh);
-		return;
+		server_alert_reload_refused(s, err);
+		goto out;
 	}
+	*old = *c;
 	/* Only settings that need no re-binding take effect on reload: the
 	 * table in conf.c says which. */
 	conf_apply_reloadable(c, fresh);
+	server_reload_alerts(s, old, &gaps);
+	server_reload_calls(s, old, &gaps);
 	fraud_set_conf(s->ctx.fraud, c);
 	/* [credit] currency may have changed, and with it which rates count. */
 	if (fraud_reload_rates(s->ctx.fraud, s->ctx.store) != 0)
@@ -491,10 +567,23 @@ static void server_reload_config(struct server *s)
 		if (log_level_parse(c->log_level, &lvl))
 			log_set_level(lvl);
 	}
-	free(fresh);
-	secevent_simple("config_changed", "file", c->path);
+	/* Whatever still differs from the file is not in force. */
+	conf_diff(c, fresh, NULL, reload_gap_key, &gaps);
+	secev_begin(&e, "config_changed");
+	secev_untrusted(&e, "file", c->path, strlen(c->path));
+	secev_uint(&e, "not_applied", gaps.nkeys);
+	secev_emit(&e);
 	log_info("configuration reloaded from %s", c->path);
-	server_alert_reload(s);
+	if (gaps.nkeys)
+		log_warn("changed settings NOT applied, the running values stay: %s", gaps.keys);
+	server_alert_reload(s, &gaps);
+out:
+	if (fresh)
+		explicit_bzero(fresh, sizeof(*fresh)); /* it holds the SMTP password */
+	if (old)
+		explicit_bzero(old, sizeof(*old));
+	free(fresh);
+	free(old);
 }
 
 static void server_reopen_logs(struct server *s)

@@ -106,19 +106,46 @@ static void rate_never_limits_tests_summaries_and_emergencies(void **state)
 	assert_false(alert_rate_pass(&r, ALERT__COUNT, 0));
 }
 
+/* A reload changes the limits without forgetting what open windows
+ * counted: no alert passes twice the old limit, and the summary tells
+ * the limit in force. */
+static void rate_new_limits_keep_open_windows(void **state)
+{
+	struct alert_rate r;
+	struct alert_rate_summary s[ALERT__COUNT];
+
+	(void)state;
+	alert_rate_init(&r, 3, 600);
+	assert_true(alert_rate_pass(&r, ALERT_BAN_ADDED, 0));
+	assert_true(alert_rate_pass(&r, ALERT_BAN_ADDED, 1));
+	alert_rate_set_limits(&r, 1, 60);
+	assert_false(alert_rate_pass(&r, ALERT_BAN_ADDED, 2));
+	assert_int_equal(alert_rate_next(&r), 60);
+	assert_int_equal(alert_rate_tick(&r, 59, s, ALERT__COUNT), 0);
+	assert_int_equal(alert_rate_tick(&r, 60, s, ALERT__COUNT), 1);
+	assert_int_equal(s[0].folded, 1);
+	assert_int_equal(s[0].limit, 1);
+	assert_int_equal(s[0].window_s, 60);
+	/* A higher limit lets more through in the window already open. */
+	alert_rate_set_limits(&r, 4, 60);
+	assert_true(alert_rate_pass(&r, ALERT_BAN_ADDED, 61));
+	alert_rate_set_limits(&r, 0, 0);
+	assert_int_equal(r.limit, 1);
+	assert_int_equal(r.window_s, 1);
+}
 
 static void summary_text(void **state)
 {
-	struct alert_rate_summary s = { ALERT_BAN_ADDED, 37, 600 };
+	struct alert_rate_summary s = { .kind = ALERT_BAN_ADDED, .folded = 37, .window_s = 600 };
 	char t[128];
 
 	(void)state;
 	alert_rate_summary_text(&s, t, sizeof(t));
 	assert_string_equal(t, "37 more bans in the last 10 minutes");
-	s = (struct alert_rate_summary){ ALERT_ACCOUNT_LOCKED, 1, 3600 };
+	s = (struct alert_rate_summary){ .kind = ALERT_ACCOUNT_LOCKED, .folded = 1, .window_s = 3600 };
 	alert_rate_summary_text(&s, t, sizeof(t));
 	assert_string_equal(t, "1 more account lock in the last 1 hour");
-	s = (struct alert_rate_summary){ ALERT_NEW_NETWORK, 2, 45 };
+	s = (struct alert_rate_summary){ .kind = ALERT_NEW_NETWORK, .folded = 2, .window_s = 45 };
 	alert_rate_summary_text(&s, t, sizeof(t));
 	assert_string_equal(t, "2 more registrations from new networks in the last 45 seconds");
 }
@@ -349,6 +376,7 @@ int main(void)
 		cmocka_unit_test(rate_storm_that_goes_on_yields_one_summary_per_window),
 		cmocka_unit_test(rate_quiet_window_reopens_fresh),
 		cmocka_unit_test(rate_never_limits_tests_summaries_and_emergencies),
+		cmocka_unit_test(rate_new_limits_keep_open_windows),
 		cmocka_unit_test(summary_text),
 		cmocka_unit_test(sanitize_escapes_controls_and_bad_utf8),
 		cmocka_unit_test(header_values_carry_no_line_breaks),

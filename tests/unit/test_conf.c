@@ -772,6 +772,70 @@ static void reload_copies_only_reloadable_keys(void **state)
 	assert_int_equal(running.port, 5060);
 }
 
+struct diff_seen {
+	char names[512];
+	unsigned restart, reloadable;
+};
+
+static void diff_collect(void *arg, const char *section, const char *name, bool reloadable)
+{
+	struct diff_seen *d = arg;
+	size_t len = strlen(d->names);
+
+	snprintf(d->names + len, sizeof(d->names) - len, "%s.%s ", section, name);
+	if (reloadable)
+		d->reloadable++;
+	else
+		d->restart++;
+}
+
+/* A reload names every changed key, lists by their entries, and [alerts]
+ * can be put back as a whole when the alerter refuses them. */
+static void reload_names_changed_keys_and_keeps_refused_ones(void **state)
+{
+	struct fx *f = *state;
+	struct rf_conf running, fresh;
+	struct diff_seen d = {0};
+
+	load_ok(f, "[security]\nlan = 10.8.0.0/24\n");
+	running = f->c;
+	assert_int_equal(conf_diff(&running, &f->c, NULL, diff_collect, &d), 0);
+	/* Bytes beyond a list's count are not part of its value. */
+	f->c.lan[5] = f->c.lan[0];
+	assert_int_equal(conf_diff(&running, &f->c, NULL, NULL, NULL), 0);
+
+	load_ok(f, "[sip]\nport = 5070\n[security]\nlan = 10.8.0.0/24, 10.9.0.0/24\n"
+		   "[media]\nno_media_timeout = 5\n"
+		   "[alerts]\nsmtp_url = smtp://127.0.0.1:2525\nmail_from = pbx@example.org\n"
+		   "mail_to = new@example.org\nsmtp_user = u\nsmtp_password = s3cret-Pw\n");
+	fresh = f->c;
+	assert_int_equal(conf_diff(&running, &fresh, NULL, diff_collect, &d), 8);
+	assert_string_equal(d.names, "sip.port security.lan media.no_media_timeout "
+			    "alerts.smtp_url alerts.smtp_user alerts.smtp_password "
+			    "alerts.mail_from alerts.mail_to ");
+	assert_int_equal(d.restart, 1);
+	assert_int_equal(conf_diff(&running, &fresh, "alerts", NULL, NULL), 5);
+
+	conf_apply_reloadable(&running, &fresh);
+	assert_string_equal(running.mail_to, "new@example.org");
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(conf_diff(&running, &fresh, NULL, diff_collect, &d), 1);
+	assert_string_equal(d.names, "sip.port ");
+
+	/* Refused: the section goes back to what ran before. */
+	load_ok(f, "");
+	conf_keep(&running, &f->c, "alerts", NULL);
+	assert_string_equal(running.mail_to, "");
+	assert_string_equal(running.smtp_password, "");
+	assert_int_equal(running.no_media_timeout, 5);
+	conf_keep(&running, &f->c, "media", "no_media_timeout");
+	assert_int_equal(running.no_media_timeout, 60);
+	assert_int_equal(running.nlan, 2);
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(conf_diff(&running, &fresh, NULL, diff_collect, &d), 7);
+	assert_int_equal(d.reloadable, 6);
+}
+
 static void every_key_is_documented(void **state)
 {
 	struct fx *f = *state;
@@ -921,6 +985,7 @@ int main(void)
 		T(print_shows_every_key_and_round_trips),
 		T(firewall_nft_set),
 		T(reload_copies_only_reloadable_keys),
+		T(reload_names_changed_keys_and_keeps_refused_ones),
 		T(every_key_is_documented),
 		T(initial_file_round_trips),
 		T(initial_file_documents_every_key),

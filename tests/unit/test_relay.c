@@ -577,6 +577,33 @@ static void test_no_media_timeout(void **state)
 	fixture_free(f);
 }
 
+/* A reload turns the timeout on, off or shorter for sessions already open:
+ * silence that is already longer ends the session at the next scan. */
+static void test_no_media_timeout_changes_at_runtime(void **state)
+{
+	struct fixture *f = fixture_new(0);
+	uint16_t port[2];
+	uint32_t id, id2;
+
+	(void)state;
+	assert_int_equal(relay_open(f->r, &id, port), 0);
+	run_for(f, 1200);
+	assert_int_equal(f->nev, 0);
+	assert_int_equal(relay_set_no_media_timeout(f->r, 1), 0);
+	run_until(f, &f->nev, 1, 3000);
+	assert_int_equal(f->nev, 1);
+	assert_int_equal(f->ev[0].kind, RELAY_EV_NO_MEDIA);
+	assert_int_equal(f->ev[0].session, id);
+	/* Off again: a new silent session is left alone. */
+	assert_int_equal(relay_set_no_media_timeout(f->r, 0), 0);
+	assert_int_equal(relay_open(f->r, &id2, port), 0);
+	run_for(f, 1500);
+	assert_int_equal(f->nev, 1);
+	assert_non_null(close_and_wait(f, id));
+	assert_non_null(close_and_wait(f, id2));
+	fixture_free(f);
+}
+
 static void test_media_keeps_session_alive(void **state)
 {
 	struct fixture *f = fixture_new(1);
@@ -832,6 +859,7 @@ int main(void)
 		cmocka_unit_test(test_loss_counting),
 		cmocka_unit_test(test_odd_packets),
 		cmocka_unit_test(test_no_media_timeout),
+		cmocka_unit_test(test_no_media_timeout_changes_at_runtime),
 		cmocka_unit_test(test_media_keeps_session_alive),
 		cmocka_unit_test(test_exhaustion_and_recovery),
 		cmocka_unit_test(test_thousand_cycles),
