@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import re
+import signal
 import socket
 import sqlite3
 import ssl
@@ -323,6 +324,130 @@ def test_reload_and_lock_raise_alerts(instance, smtp):
     _, _, msg, _ = smtp.of_kind("account_locked")[0]
     assert msg["Subject"] == "[Ringfence 127.0.0.1] Extension 1002 locked"
     assert "ringfence ext unlock 1002" in msg.get_content()
+
+
+# ---- reload ----
+
+def reload(inst, n):
+    """SIGHUP; wait for the n-th config_changed event."""
+    inst.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: len(events(inst, "config_changed")) >= n, 10), inst.security_events()
+
+
+def rcpts(sink, kind):
+    return [sorted(m[1]) for m in sink.of_kind(kind)]
+
+
+def started(inst):
+    inst.start()
+    # Signals are handled once the daemon says it started.
+    assert wait_until(lambda: events(inst, "daemon_started"), 10)
+
+
+def test_reload_sends_the_next_alerts_to_the_new_recipients_and_server(instance, smtp):
+    configure(instance, smtp.port)
+    instance.set_conf("guard", "ban_failures", "1")
+    started(instance)
+    ban_from(instance, "127.0.7.21")
+    assert wait_until(lambda: smtp.of_kind("ban_added"), 30)
+    old = ["admin@example.org", "night@example.org"]
+    assert rcpts(smtp, "ban_added") == [old]
+
+    instance.set_conf("alerts", "mail_to", "oncall@example.org")
+    reload(instance, 1)
+    ban_from(instance, "127.0.7.22")
+    assert wait_until(lambda: len(smtp.of_kind("ban_added")) == 2, 30), instance.security_events()
+    assert rcpts(smtp, "ban_added") == [old, ["oncall@example.org"]]
+    # The reload's own alert already goes out with the new settings.
+    assert rcpts(smtp, "config_changed") == [["oncall@example.org"]]
+    assert "Every changed setting is in force." in smtp.of_kind("config_changed")[0][2].get_content()
+    assert " not_applied=0" in events(instance, "config_changed")[0]
+    assert not events(instance, "config_not_applied")
+
+    # Another server entirely: the old one hears nothing more.
+    new = SmtpSink().start()
+    try:
+        instance.set_conf("alerts", "smtp_url", f"smtp://127.0.0.1:{new.port}")
+        reload(instance, 2)
+        ban_from(instance, "127.0.7.23")
+        assert wait_until(lambda: new.of_kind("ban_added"), 30), instance.security_events()
+        assert "127.0.7.23" in new.of_kind("ban_added")[0][2]["Subject"]
+        assert rcpts(new, "ban_added") == [["oncall@example.org"]]
+        assert wait_until(lambda: queued(instance) == [], 10)
+        assert len(smtp.of_kind("ban_added")) == 2 and len(smtp.of_kind("config_changed")) == 1
+        assert len(new.mails) == 2  # the reload's alert and the ban
+    finally:
+        new.stop()
+
+
+def test_reload_delivers_the_alerts_queued_for_a_server_that_is_down(instance, smtp):
+    down = SmtpSink()  # never started
+    configure(instance, down.port)
+    instance.set_conf("guard", "ban_failures", "1")
+    instance.set_conf("alerts", "smtp_password", SMTP_PASSWORD)
+    instance.set_conf("alerts", "smtp_user", "alerts")
+    started(instance)
+    ban_from(instance, "127.0.7.24")
+    assert wait_until(lambda: events(instance, "alert_failed", kind="ban_added"), 20)
+    assert [r[0] for r in queued(instance)] == ["ban_added"]
+
+    instance.set_conf("alerts", "smtp_url", f"smtp://127.0.0.1:{smtp.port}")
+    instance.set_conf("alerts", "smtp_user", "")
+    instance.set_conf("alerts", "smtp_password", "")
+    reload(instance, 1)
+    assert wait_until(lambda: smtp.of_kind("ban_added") and smtp.of_kind("config_changed"), 30), \
+        instance.security_events()
+    assert wait_until(lambda: queued(instance) == [], 10)
+    # Sent once: nothing of it is left to send again.
+    time.sleep(1.5)
+    assert len(smtp.of_kind("ban_added")) == 1
+    assert "127.0.7.24" in smtp.of_kind("ban_added")[0][2]["Subject"]
+    no_secret_anywhere(instance)
+
+
+def test_invalid_new_alert_settings_keep_the_running_ones(instance, smtp):
+    configure(instance, smtp.port)
+    instance.set_conf("guard", "ban_failures", "1")
+    started(instance)
+    old = ["admin@example.org", "night@example.org"]
+
+    # A file with an error is refused whole, and the running channels say so.
+    instance.set_conf("alerts", "mail_to", "oncall@example.org, not an address")
+    instance.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: smtp.of_kind("config_changed"), 30), instance.security_events()
+    _, to, msg, _ = smtp.of_kind("config_changed")[0]
+    assert sorted(to) == old
+    assert msg["Subject"] == "[Ringfence 127.0.0.1] Configuration not reloaded"
+    assert "'not an address' is not an email address" in msg.get_content()
+    assert "configuration not reloaded:" in instance.daemon_output()
+    assert not events(instance, "config_changed")
+
+    # What the file cannot show: a CA file the daemon cannot read. The
+    # rest of the file applies; [alerts] keeps its running values.
+    instance.set_conf("alerts", "mail_to", "oncall@example.org")
+    instance.set_conf("alerts", "ca_file", "missing-ca.pem")
+    instance.set_conf("guard", "ban_time", "1234")
+    reload(instance, 1)
+    assert " not_applied=2" in events(instance, "config_changed")[0]
+    for key in ("mail_to", "ca_file"):
+        assert events(instance, "config_not_applied", section="alerts", key=key, reason="refused")
+    out = instance.daemon_output()
+    assert re.search(r"\[alerts\] not reloaded \(ca_file \S+/missing-ca.pem cannot be read: "
+                     r"No such file or directory\); the running settings stay", out), out
+    assert "changed settings NOT applied, the running values stay: alerts.mail_to, " \
+        "alerts.ca_file" in out, out
+    assert wait_until(lambda: len(smtp.of_kind("config_changed")) == 2, 30)
+    _, to, msg, _ = smtp.of_kind("config_changed")[1]
+    assert sorted(to) == old
+    text = msg.get_content()
+    assert "NOT applied and keep their running values: alerts.mail_to, alerts.ca_file." in text
+    assert "missing-ca.pem cannot be read" in text
+
+    ban_from(instance, "127.0.7.25")
+    assert wait_until(lambda: smtp.of_kind("ban_added"), 30)
+    assert rcpts(smtp, "ban_added") == [old]
+    # The guard's change did apply.
+    assert " duration=1234" in events(instance, "ban_added", addr="127.0.7.25")[0]
 
 
 def test_no_channel_logs_the_alert_only(instance):

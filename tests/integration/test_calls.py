@@ -4,7 +4,9 @@ requests, failures, limits, the port pool and the CDR.
 
 Phones are Python UAs on their own 127.x addresses; each registers from the
 socket it then takes calls on, so the daemon's callee leg reaches it."""
+import math
 import re
+import signal
 import time
 
 import pytest
@@ -542,6 +544,72 @@ def test_no_media_timeout_ends_the_call(rig):
     assert 2.0 <= time.monotonic() - t0 <= 7.0, time.monotonic() - t0
     rows = wait_cdr(r.inst, 1, lambda x: x["hangup"] == "no_media")
     assert rows and rows[0]["packets_a"] == 25 and rows[0]["packets_b"] == 25, cdr_list(r.inst)
+
+
+def sighup(inst, n):
+    """Reload; wait for the n-th config_changed event."""
+    inst.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: len(inst.security_events("config_changed")) >= n, 10), \
+        inst.security_events()
+
+
+def test_no_media_timeout_lowered_by_a_reload_ends_a_silent_call(rig):
+    r = rig(media={"no_media_timeout": 600})
+    assert wait_for_event(r.inst, "daemon_started", timeout=10)
+    c = establish(r)  # no RTP at all
+    r.inst.set_conf("media", "no_media_timeout", "3")
+    sighup(r.inst, 1)
+    assert " not_applied=0" in r.inst.security_events("config_changed")[0]
+    t0 = time.monotonic()
+    bye_a = c["caller"].expect_request("BYE", 15.0, call_id=c["call"].call_id)
+    c["caller"].respond(bye_a, 200)
+    bye_b = c["callee"].expect_request("BYE", 5.0, call_id=c["inc"].call_id)
+    c["callee"].respond(bye_b, 200)
+    assert time.monotonic() - t0 <= 15.0
+    rows = wait_cdr(r.inst, 1, lambda x: x["hangup"] == "no_media")
+    assert rows and rows[0]["packets_a"] == 0 and rows[0]["packets_b"] == 0, cdr_list(r.inst)
+
+
+def cps_burst(caller, callee, n):
+    """n calls one after another, each turned down by the callee once the
+    daemon admits it. Returns (refused with 503, admitted, the wall-clock
+    seconds the burst touched): admission counts per second of the clock."""
+    refused = admitted = 0
+    first = time.time()
+    for _ in range(n):
+        call = caller.call("1002", make_sdp(CALLER_IP, 40000))
+        if call.final is not None:
+            assert call.final.status == 503, call.final.text()
+            refused += 1
+            continue
+        callee.incoming().reject(486)
+        assert call.wait_final().status == 486, call.final.text()
+        admitted += 1
+    seconds = math.floor(time.time()) - math.floor(first) + 1
+    return refused, admitted, seconds
+
+
+def test_max_cps_follows_a_reload_up_and_down(rig):
+    n = 12
+    r = rig(calls={"max_cps": 2, "max_calls_per_ext": 100})
+    assert wait_for_event(r.inst, "daemon_started", timeout=10)
+    caller, callee = r.phone("1001", CALLER_IP), r.phone("1002", CALLEE_IP)
+
+    refused, admitted, seconds = cps_burst(caller, callee, n)
+    assert admitted <= 2 * seconds and refused == n - admitted, (refused, admitted, seconds)
+    assert refused > 0, "the burst was too slow to meet the limit"
+    assert wait_for_event(r.inst, "call_limit", "reason=cps")
+
+    r.inst.set_conf("calls", "max_cps", "100")
+    sighup(r.inst, 1)
+    assert cps_burst(caller, callee, n)[:2] == (0, n)
+    assert wait_until(lambda: "sized from [calls] max_cps = 100" in r.inst.daemon_output(), 5)
+
+    r.inst.set_conf("calls", "max_cps", "1")
+    sighup(r.inst, 2)
+    refused, admitted, seconds = cps_burst(caller, callee, n)
+    assert admitted <= seconds and refused == n - admitted, (refused, admitted, seconds)
+    assert refused > 0, "the burst was too slow to meet the limit"
 
 
 def test_ports_return_to_the_pool_after_every_kind_of_end(rig):

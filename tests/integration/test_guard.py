@@ -312,6 +312,27 @@ def test_sighup_starts_a_new_security_log_after_rotation(pbx_guarded):
         assert "reason=wrong_password" not in f.read()
 
 
+def test_a_reload_names_the_changed_settings_it_cannot_apply(pbx_guarded):
+    import signal
+    from conftest import free_port
+    inst = pbx_guarded
+    assert wait_until(lambda: events(inst, "daemon_started"), 10)
+    inst.set_conf("sip", "port", str(free_port()))
+    inst.set_conf("guard", "ban_failures", "2")
+    inst.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: events(inst, "config_changed"), 10), inst.security_events()
+    assert " not_applied=1" in events(inst, "config_changed")[0]
+    assert events(inst, "config_not_applied", section="sip", key="port", reason="restart")
+    assert len(events(inst, "config_not_applied")) == 1
+    assert wait_until(lambda: "changed settings NOT applied, the running values stay: sip.port\n"
+                      in inst.daemon_output(), 5), inst.daemon_output()
+    # The daemon still answers on the port it bound, with the change it
+    # could apply in force: two failures ban now.
+    assert wrong_password(inst, "1001", "127.0.16.1", 2) is not None
+    assert wait_until(lambda: events(inst, "ban_added", addr="127.0.16.1"), 5)
+    assert silent(inst, "127.0.16.1")
+
+
 def test_a_captured_authorization_cannot_be_replayed(pbx_guarded):
     """qop=auth signs the method and URI, not the Contact: without replay
     protection, whoever sniffed one REGISTER could send its Authorization
