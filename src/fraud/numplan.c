@@ -399,7 +399,10 @@ static int international_prefix(const struct numplan *np, const char *d, size_t 
 		err = own_country_rest(np, d + e->cc_len, n - e->cc_len, nat, &natn, why);
 		return err ? err : national_prefix(np, nat, natn, out, why);
 	}
-	snprintf(out, NUM_E164_MAX + 1, "+%s", d);
+	/* n fits, checked above: a copy, not a format the compiler must size. */
+	out[0] = '+';
+	memcpy(out + 1, d, n);
+	out[n + 1] = '\0';
 	return 0;
 }
 

@@ -63,13 +63,13 @@ int store_alert_count(struct store *s, unsigned *n)
 	if (rc == SQLITE_ROW)
 		*n = (unsigned)sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : store_errno(rc);
 }
 
 int store_alert_add(struct store *s, struct alert_record *r)
 {
 	sqlite3_stmt *st;
-	unsigned n;
+	unsigned n = 0; /* set on success; optimisers cannot see that */
 	int err;
 
 	if (!record_valid(r))

@@ -480,7 +480,7 @@ static int pragma_int(struct store *s, const char *sql, int64_t *out)
 	if (rc == SQLITE_ROW)
 		*out = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : store_errno(rc);
+	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? ENOENT : store_errno(rc);
 }
 
 int store_change_count(struct store *s, const char *name, int64_t *out)
@@ -543,7 +543,7 @@ int store_atomic(struct store *s, int (*fn)(struct store *s, const void *arg),
 
 static int migrate(struct store *s, const char **errp)
 {
-	int64_t version;
+	int64_t version = 0; /* set on success; optimisers cannot see that */
 	char sql[64];
 	int err;
 

@@ -448,7 +448,7 @@ static int route_add_tx(struct store *s, const void *arg)
 {
 	struct route_record *r = (struct route_record *)arg;
 	sqlite3_stmt *st;
-	int64_t last;
+	int64_t last = 0;
 	int err = route_add_check(s, r, &last);
 
 	if (err)
