@@ -5,8 +5,6 @@ receiver whose throwaway certificate the test makes and names in ca_file.
 Bans, account locks and reloads raise alerts; `alert test` reports each
 channel; a sink that is down is retried, a restart resends what was queued,
 and a storm of bans becomes a few mails and a summary."""
-import email
-import email.policy
 import http.server
 import json
 import os
@@ -20,74 +18,13 @@ import threading
 import time
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from conftest import free_port
 from sipua import UA, Conn, wait_until
-
-SMTP_PASSWORD = "sm7p-Pa55-do-not-print"
-
-
-# ---- the sinks ----
-
-class _Collect:
-    def __init__(self):
-        self.mails = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.mails.append((envelope.mail_from, list(envelope.rcpt_tos), msg,
-                               envelope.content))
-        return "250 OK"
+from smtpsink import SMTP_PASSWORD, SmtpSink
 
 
-def _auth_callback(mechanism, login, password):
-    # aiosmtpd 1.4's newer `authenticator` hook hangs the session when it
-    # refuses; the older callback answers 535 as a server should.
-    return login == b"alerts" and password == SMTP_PASSWORD.encode()
-
-
-class SmtpSink:
-    """Plain SMTP on a loopback port (STARTTLS is only required off-loopback),
-    or SMTPS with `tls` (cert, key); with `auth`, a login is required."""
-
-    def __init__(self, port=None, tls=None, auth=False):
-        self.port = port or free_port()
-        self.handler = _Collect()
-        self.ctl = None
-        self.tls = tls
-        self.auth = auth
-
-    def start(self):
-        kw = {}
-        if self.tls:
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*self.tls)
-            kw["ssl_context"] = ctx
-        if self.auth:
-            # The session is TLS from its first byte, which aiosmtpd does
-            # not count as STARTTLS: let it offer AUTH anyway.
-            kw.update(auth_callback=_auth_callback, auth_required=True,
-                      auth_require_tls=False)
-        self.ctl = Controller(self.handler, hostname="127.0.0.1", port=self.port, **kw)
-        self.ctl.start()
-        return self
-
-    def stop(self):
-        if self.ctl:
-            self.ctl.stop()
-            self.ctl = None
-
-    @property
-    def mails(self):
-        with self.handler.lock:
-            return list(self.handler.mails)
-
-    def of_kind(self, kind):
-        return [m for m in self.mails if m[2]["X-Ringfence-Alert"] == kind]
-
+# ---- the sinks (the SMTP one is smtpsink.py) ----
 
 def make_cert(d):
     cert, key = os.path.join(d, "hook-cert.pem"), os.path.join(d, "hook-key.pem")

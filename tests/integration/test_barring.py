@@ -15,7 +15,7 @@ import pytest
 
 from sipcall import Phone, cdr_list, configure, make_sdp
 from sipua import wait_until
-from test_alerts import SmtpSink
+from smtpsink import SmtpSink
 
 CALLER_IP = "127.0.12.1"
 

@@ -12,7 +12,7 @@ import time
 
 from sipcall import Phone, configure
 from sipua import wait_until
-from test_alerts import SmtpSink
+from smtpsink import SmtpSink
 from test_barring import dial, show
 
 THIEF_IP = "127.0.13.1"

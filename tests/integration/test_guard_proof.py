@@ -28,10 +28,10 @@ import time
 
 import pytest
 
-from conftest import free_port
 from sipua import (UA, Conn, Response, new_branch, new_call_id, new_tag, reg_list,
                    wait_until)
 import sipwire
+from smtpsink import SmtpSink
 
 EXTS = [str(e) for e in range(1001, 1011)]
 
@@ -326,32 +326,6 @@ def test_renamed_scanner_is_banned_by_behaviour_and_learns_nothing(pbx10, method
 
 # ------------------------------------------------- distributed guessing
 
-class _SmtpSink:
-    """aiosmtpd on a loopback port, collecting every message."""
-
-    def __init__(self, port):
-        import email
-        import email.policy
-        import threading
-        from aiosmtpd.controller import Controller
-        self.mails = []
-        lock = threading.Lock()
-        sink = self
-
-        class Handler:
-            async def handle_DATA(self, server, session, envelope):
-                msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-                with lock:
-                    sink.mails.append(msg)
-                return "250 OK"
-
-        self.ctl = Controller(Handler(), hostname="127.0.0.1", port=port)
-        self.ctl.start()
-
-    def stop(self):
-        self.ctl.stop()
-
-
 def wrong_guess(inst, ext, src, times):
     """`times` wrong-password REGISTERs for ext from src; the final answers
     (None for silence)."""
@@ -374,8 +348,8 @@ def wrong_guess(inst, ext, src, times):
 def test_distributed_guessing_locks_the_account_and_bans_nobody(instance):
     with_extensions(instance)
     # The administrator's mailbox: a local SMTP sink (docs/alerts.md).
-    sink = _SmtpSink(free_port())
-    instance.set_conf("alerts", "smtp_url", f"smtp://127.0.0.1:{sink.ctl.port}")
+    sink = SmtpSink().start()
+    instance.set_conf("alerts", "smtp_url", f"smtp://127.0.0.1:{sink.port}")
     instance.set_conf("alerts", "mail_from", "pbx@example.org")
     instance.set_conf("alerts", "mail_to", "admin@example.org")
     try:
@@ -417,12 +391,12 @@ def test_distributed_guessing_locks_the_account_and_bans_nobody(instance):
 
         # The administrator is told, by email.
         def lock_mail():
-            return [m for m in sink.mails
+            return [m for m in sink.messages
                     if m["X-Ringfence-Alert"] == "account_locked" and "1001" in m["Subject"]]
         mails = wait_until(lock_mail, 20)
-        assert mails, [(m["X-Ringfence-Alert"], m["Subject"]) for m in sink.mails]
+        assert mails, [(m["X-Ringfence-Alert"], m["Subject"]) for m in sink.messages]
         assert "admin@example.org" in str(mails[0]["To"])
-        assert not [m for m in sink.mails if m["X-Ringfence-Alert"] == "ban_added"], \
+        assert not sink.of_kind("ban_added"), \
             "nobody was banned, so no ban alert"
 
         inst.cli("ext", "unlock", "1001")
