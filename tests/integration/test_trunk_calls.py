@@ -8,20 +8,17 @@ address. Phones sit on other 127.x addresses, and a stranger copying the
 provider's messages sends them from 127.0.0.51. SIPp 3.6 answers only
 MD5 challenges, so these instances offer MD5 alone."""
 import hashlib
-import os
 import re
-import shutil
-import subprocess
 import time
 
 import pytest
 
-from sipcall import Call, Incoming, Phone, b2bua_available, cdr_list, configure, make_sdp, wait_cdr
-from test_calls_sipp import DATA, finish, free_udp_port, trace_when
-from trunkpeer import CallProvider, DnsServer, tls_server_context
+from sipcall import Call, Incoming, Phone, b2bua_available, cdr_list, make_sdp, wait_cdr
+from test_calls_sipp import SIPP, finish, free_udp_port
+from trunkpeer import (PROVIDER_IP, CallProvider, DnsServer, header, provider_uas,
+                       received_invites, sipp, tls_server_context, trunk_pbx, wait_trunk_state)
 
-SIPP = shutil.which("sipp")
-PROVIDER_IP, STRANGER_IP, PHONE_IP, CALLER_IP = "127.0.0.50", "127.0.0.51", "127.0.0.3", "127.0.0.2"
+STRANGER_IP, PHONE_IP, CALLER_IP = "127.0.0.51", "127.0.0.3", "127.0.0.2"
 DID, DID_NATIONAL, EXT, CALLER = "+441632960100", "01632960100", "1001", "1002"
 OUTSIDE = "+441632960999"
 
@@ -29,50 +26,6 @@ pytestmark = [
     pytest.mark.skipif(SIPP is None, reason="sipp (Debian sip-tester) not installed"),
     pytest.mark.skipif(not b2bua_available(), reason="the daemon does not route calls"),
 ]
-
-
-def pbx(instance, provider_port=5060, trunk_args=(), commands=(), host=PROVIDER_IP, **sections):
-    """An instance with extensions 1001 and 1002, a trunk 'prov' to the
-    provider's address (or `host`; port None: none given) and a DID for
-    1001; `commands` (CLI argument tuples) run before the daemon starts,
-    so it never races a reload."""
-    sections.setdefault("registrar", {})["digest_algorithms"] = "md5"
-    configure(instance, **sections)
-    for ext in (EXT, CALLER):
-        if ext not in instance.passwords:  # `init` creates the first few
-            instance.passwords[ext] = instance.add_ext(ext)
-    port = ("--port", str(provider_port)) if provider_port else ()
-    instance.cli("trunk", "add", "prov", "--host", host, *port, *trunk_args)
-    instance.cli("did", "add", DID, "--ext", EXT)
-    for args in commands:
-        instance.cli(*args)
-    instance.start()
-    return instance
-
-
-def sipp(workdir, name, scenario, ip, port, extra, target=None, calls=1):
-    """SIPp with its message trace; calls=None runs until it is stopped."""
-    limit = ["-m", str(calls), "-timeout", "30s", "-timeout_error"] if calls else []
-    cmd = [SIPP, "-sf", os.path.join(DATA, scenario), "-i", ip, "-p", str(port), "-nostdin"] + limit + [
-           "-trace_err", "-error_file", os.path.join(workdir, f"{name}.err"),
-           "-trace_msg", "-message_file", os.path.join(workdir, f"{name}.msg")] + list(extra)
-    if target:
-        cmd.append(target)
-    return subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def received_invites(workdir, name, timeout=10.0, n=1):
-    """The INVITEs SIPp logged as received (text), once n of them are there."""
-    def invites(text):
-        blocks = re.findall(r"message received \[\d+\] bytes :\n\n(INVITE .*?)\n\n", text, re.S)
-        return blocks if len(blocks) >= n else None
-    return trace_when(workdir, name, invites, timeout, f"{n} INVITEs")
-
-
-def header(block, name):
-    m = re.search(rf"^{name}:\s*(.*)$", block, re.M | re.I)
-    return m.group(1).strip() if m else None
 
 
 def provider_phone(instance, ip, caller=OUTSIDE):
@@ -97,12 +50,6 @@ def start_invite(phone, instance, rtp_port, did=DID):
 
 
 # ---- outbound ----
-
-def provider_uas(workdir, scenario, port, extra=(), calls=1):
-    return sipp(workdir, "prov", scenario, PROVIDER_IP, port,
-                ["-mi", PROVIDER_IP, "-mp", str(free_udp_port(PROVIDER_IP))] + list(extra),
-                calls=calls)
-
 
 def call_out(instance, workdir, scenario, port, n_invites=1, ext=EXT, ip=PHONE_IP,
              number="01632960000", uas=None, uas_args=()):
@@ -135,7 +82,7 @@ def call_out(instance, workdir, scenario, port, n_invites=1, ext=EXT, ip=PHONE_I
 def test_outbound_call_reaches_the_provider_with_the_normalised_number_and_caller_id(
         instance, workdir):
     port = free_udp_port(PROVIDER_IP)
-    pbx(instance, port, commands=[
+    trunk_pbx(instance, port, commands=[
         ("ext", "set", EXT, "--caller-id", "+441632960001"),
         ("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
          "--strip", "1", "--prepend", "+44")])
@@ -166,13 +113,10 @@ def test_outbound_call_answers_the_providers_challenge_with_the_trunk_credential
     uas = provider_uas(workdir, "uas-provider-auth.xml", port,
                        ["-key", "user", "acct77", "-key", "pass", secret], calls=None)
     time.sleep(0.3)  # SIPp answers the first REGISTER
-    pbx(instance, port, trunk_args=("--register", "--username", "acct77", "--password", secret),
+    trunk_pbx(instance, port, trunk_args=("--register", "--username", "acct77", "--password", secret),
         commands=[("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
                    "--strip", "1", "--prepend", "44")])
-    deadline = time.monotonic() + 10
-    while "state: registered" not in instance.cli("trunk", "show", "prov").stdout:
-        assert time.monotonic() < deadline, instance.cli("trunk", "show", "prov").stdout
-        time.sleep(0.1)
+    wait_trunk_state(instance, "registered")
     first, second = call_out(instance, workdir, "uas-provider-auth.xml", port, 2, uas=uas)[:2]
     assert header(first, "Proxy-Authorization") is None
     auth = header(second, "Proxy-Authorization")
@@ -195,7 +139,7 @@ def test_emergency_calls_pass_a_full_trunk(instance, workdir):
     """A trunk at its --max-calls refuses a national call with 503 but
     still carries 999, over its own route."""
     port = free_udp_port(PROVIDER_IP)
-    pbx(instance, port, trunk_args=("--max-calls", "1"), commands=[
+    trunk_pbx(instance, port, trunk_args=("--max-calls", "1"), commands=[
         ("route", "add", "--match", "999", "--trunk", "prov"),
         ("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov")])
     callee = Phone(instance, EXT, ip=PHONE_IP)
@@ -221,7 +165,7 @@ def test_emergency_calls_pass_a_full_trunk(instance, workdir):
 
 
 def test_outbound_call_with_no_route_is_refused_and_recorded(instance):
-    pbx(instance)
+    trunk_pbx(instance)
     phone = Phone(instance, EXT, ip=PHONE_IP)
     try:
         phone.register()
@@ -236,7 +180,7 @@ def test_outbound_call_with_no_route_is_refused_and_recorded(instance):
 # ---- inbound ----
 
 def test_inbound_call_to_a_did_rings_its_extension(instance, workdir):
-    pbx(instance)
+    trunk_pbx(instance)
     callee = Phone(instance, EXT, ip=PHONE_IP)
     port = free_udp_port(PROVIDER_IP)
     uac = None
@@ -269,7 +213,7 @@ def test_inbound_call_to_a_did_rings_its_extension(instance, workdir):
 def test_the_providers_invite_from_another_address_is_a_strangers(instance):
     """Claiming to be the trunk (its From domain, a DID) from any other
     address gets exactly what any unknown source gets: a challenge."""
-    pbx(instance)
+    trunk_pbx(instance)
     callee = Phone(instance, EXT, ip=PHONE_IP)
     stranger = provider_phone(instance, STRANGER_IP)
     other = provider_phone(instance, "127.0.0.52")
@@ -290,7 +234,7 @@ def test_the_providers_invite_from_another_address_is_a_strangers(instance):
 
 
 def test_unknown_did_gets_404(instance):
-    pbx(instance)
+    trunk_pbx(instance)
     prov = provider_phone(instance, PROVIDER_IP)
     try:
         _, final = invite_did(prov, instance, did="+441632960555")
@@ -300,7 +244,7 @@ def test_unknown_did_gets_404(instance):
 
 
 def test_trunk_max_calls_counts_inbound_calls(instance):
-    pbx(instance, trunk_args=("--max-calls", "1"))
+    trunk_pbx(instance, trunk_args=("--max-calls", "1"))
     callee = Phone(instance, EXT, ip=PHONE_IP)
     prov = provider_phone(instance, PROVIDER_IP)
     try:
@@ -323,7 +267,7 @@ def test_trunk_max_calls_counts_inbound_calls(instance):
 
 
 def test_anonymous_callers_are_refused_only_when_configured(instance):
-    pbx(instance, inbound={"reject_anonymous": "true"})
+    trunk_pbx(instance, inbound={"reject_anonymous": "true"})
     callee = Phone(instance, EXT, ip=PHONE_IP)
     anon = provider_phone(instance, PROVIDER_IP, caller="anonymous")
     prov = provider_phone(instance, PROVIDER_IP)
@@ -344,7 +288,7 @@ def test_anonymous_callers_are_refused_only_when_configured(instance):
 
 
 def test_anonymous_callers_ring_by_default(instance):
-    pbx(instance)
+    trunk_pbx(instance)
     callee = Phone(instance, EXT, ip=PHONE_IP)
     anon = provider_phone(instance, PROVIDER_IP, caller="anonymous")
     try:
@@ -358,7 +302,7 @@ def test_anonymous_callers_ring_by_default(instance):
 
 
 def test_a_blacklisted_caller_is_refused_in_any_spelling(instance):
-    pbx(instance, commands=[("blacklist", "add", "01632960999", "--caller",
+    trunk_pbx(instance, commands=[("blacklist", "add", "01632960999", "--caller",
                               "--reason", "nuisance calls")])
     callee = Phone(instance, EXT, ip=PHONE_IP)
     try:
@@ -378,7 +322,7 @@ def test_a_blacklisted_caller_is_refused_in_any_spelling(instance):
 
 
 def test_a_caller_over_the_per_caller_rate_is_refused(instance):
-    pbx(instance, inbound={"calls_per_caller_per_minute": "2"})
+    trunk_pbx(instance, inbound={"calls_per_caller_per_minute": "2"})
     callee = Phone(instance, EXT, ip=PHONE_IP)
     prov = provider_phone(instance, PROVIDER_IP)
     other = provider_phone(instance, PROVIDER_IP, caller="+441632960888")
@@ -403,7 +347,7 @@ def test_a_caller_over_the_per_caller_rate_is_refused(instance):
 def test_options_are_answered_to_the_trunk_only(instance):
     """Providers check that we are up with OPTIONS; a stranger learns
     nothing, as before."""
-    pbx(instance)
+    trunk_pbx(instance)
     prov = provider_phone(instance, PROVIDER_IP)
     stranger = provider_phone(instance, STRANGER_IP)
     try:
@@ -452,7 +396,7 @@ def wait_resolved(instance, host="provider.test"):
 
 def test_outbound_call_over_a_tcp_trunk(instance, workdir):
     port = free_udp_port(PROVIDER_IP)
-    pbx(instance, port, trunk_args=("--transport", "tcp"), commands=[ROUTE])
+    trunk_pbx(instance, port, trunk_args=("--transport", "tcp"), commands=[ROUTE])
     # SIPp over TCP only: the ACK and the BYE it waits for came on the
     # connection, or it fails.
     invite = call_out(instance, workdir, "uas-provider.xml", port, uas_args=("-t", "t1"))[0]
@@ -474,7 +418,7 @@ def tls_call(instance, cert, key, names=None):
     prov = CallProvider("acct", "unused", tls_ctx=ctx)
     phone = Phone(instance, EXT, ip=PHONE_IP)
     try:
-        pbx(instance, prov.port, host="provider.test", trunk_args=("--transport", "tls"),
+        trunk_pbx(instance, prov.port, host="provider.test", trunk_args=("--transport", "tls"),
             commands=[ROUTE])
         wait_resolved(instance)
         phone.register()
@@ -523,7 +467,7 @@ def test_outbound_call_to_a_trunk_named_by_dns_goes_to_the_resolved_address(
         ("_sip._udp.provider.test", "SRV"): [(300, (10, 0, port, "sip1.provider.test"))],
         ("sip1.provider.test", "A"): [(300, PROVIDER_IP)],
     })
-    pbx(instance, None, host="provider.test", commands=[ROUTE])
+    trunk_pbx(instance, None, host="provider.test", commands=[ROUTE])
     wait_resolved(instance)
     invite = call_out(instance, workdir, "uas-provider.xml", port)[0]
     # The Request-URI keeps the name; the packet went where SRV said.
@@ -541,7 +485,7 @@ def test_a_call_fails_over_to_the_next_srv_target(instance, workdir, provider_dn
         ("sip1.provider.test", "A"): [(300, PROVIDER_IP)],
         ("sip2.provider.test", "A"): [(300, PROVIDER_IP)],
     })
-    pbx(instance, None, host="provider.test", trunk_args=("--transport", "tcp"),
+    trunk_pbx(instance, None, host="provider.test", trunk_args=("--transport", "tcp"),
         commands=[ROUTE])
     wait_resolved(instance)
     invite = call_out(instance, workdir, "uas-provider.xml", port, uas_args=("-t", "t1"))[0]
@@ -569,7 +513,7 @@ def test_inbound_call_from_the_resolved_address_of_a_named_trunk(instance, provi
     name resolves to, in every snapshot of the trunks; the same INVITE
     from another address is a stranger's."""
     provider_dns({("provider.test", "A"): [(300, PROVIDER_IP)]})
-    pbx(instance, 5060, host="provider.test")
+    trunk_pbx(instance, 5060, host="provider.test")
     wait_resolved(instance)
     callee = Phone(instance, EXT, ip=PHONE_IP)
     prov = provider_phone(instance, PROVIDER_IP)

@@ -16,28 +16,13 @@ import time
 import pytest
 
 from conftest import free_port
-from trunkpeer import DnsServer, Registrar, TestCA, tls_server_context
+from trunkpeer import (DnsServer, Registrar, TestCA, tls_server_context, trunk_show,
+                       wait_trunk_state)
 
 SIPP = shutil.which("sipp")
 DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "sipp")
 USER = "acct-4471"
 PASSWORD = "Pr0vider-S3cret-pw"
-
-
-def show(inst, name="prov"):
-    out = inst.cli("trunk", "show", name).stdout
-    return dict(re.findall(r"^(\w+): (.*)$", out, re.M))
-
-
-def wait_state(inst, state, timeout=10, name="prov"):
-    deadline = time.time() + timeout
-    t = show(inst, name)
-    while time.time() < deadline:
-        t = show(inst, name)
-        if t["state"] == state:
-            return t
-        time.sleep(0.1)
-    raise AssertionError(f"trunk {name} is {t}, not {state}:\n{inst.daemon_output()[-3000:]}")
 
 
 def no_secret_anywhere(inst):
@@ -94,7 +79,7 @@ def test_registers_with_md5_digest_and_refreshes_before_expiry(instance, workdir
     try:
         add_trunk(instance, "127.0.0.1", "--port", str(port))
         instance.start()
-        t = wait_state(instance, "registered")
+        t = wait_trunk_state(instance, "registered")
         assert t["last_code"] == "200"
         assert t["reason"] == "-"
         # Expires about 10 s from now; the refresh is due before that.
@@ -108,7 +93,7 @@ def test_registers_with_md5_digest_and_refreshes_before_expiry(instance, workdir
         time.sleep(9.5)
         regs = sipp_registers(workdir)
         assert len(regs) >= 4, regs
-        t = show(instance)
+        t = trunk_show(instance)
         assert t["state"] == "registered"
         assert len(instance.security_events("trunk_registered")) == 1
         assert instance.security_events("trunk_registration_failed") == []
@@ -126,7 +111,7 @@ def test_wrong_password_fails_with_reason_and_does_not_hammer(instance, workdir)
     try:
         add_trunk(instance, "127.0.0.1", "--port", str(port))
         instance.start()
-        t = wait_state(instance, "failed")
+        t = wait_trunk_state(instance, "failed")
         assert t["last_code"] == "403"
         assert "refused the credentials" in t["reason"]
         assert t["next_attempt"] == "-"
@@ -148,10 +133,10 @@ def test_changing_the_trunk_registers_again(instance, workdir):
     try:
         add_trunk(instance, "127.0.0.1", "--port", str(port), password="wrong-one")
         instance.start()
-        wait_state(instance, "failed")
+        wait_trunk_state(instance, "failed")
         instance.cli("trunk", "del", "prov")
         add_trunk(instance, "127.0.0.1", "--port", str(port))
-        wait_state(instance, "registered")
+        wait_trunk_state(instance, "registered")
     finally:
         stop(sipp)
 
@@ -163,7 +148,7 @@ def test_registers_with_sha256_digest(instance):
     try:
         add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
         instance.start()
-        t = wait_state(instance, "registered")
+        t = wait_trunk_state(instance, "registered")
         assert t["last_code"] == "200"
         auth = [r for r in reg.requests if "Authorization:" in r]
         assert len(auth) == 1
@@ -178,7 +163,7 @@ def test_no_answer_is_retried_with_backoff(instance):
     port = free_port()  # nothing listens there
     add_trunk(instance, "127.0.0.1", "--port", str(port))
     instance.start()
-    t = wait_state(instance, "failed", timeout=45)
+    t = wait_trunk_state(instance, "failed", timeout=45)
     assert t["reason"] == "no answer from the provider"
     # The first retry waits the documented minimum of 30 s.
     assert t["next_attempt"] != "-"
@@ -191,7 +176,7 @@ def test_interval_too_brief_asks_for_the_providers_minimum(instance):
     try:
         add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
         instance.start()
-        wait_state(instance, "registered")
+        wait_trunk_state(instance, "registered")
         # 3600 first, refused with 423, then the provider's 7200.
         assert "Expires: 3600\r\n" in reg.requests[0]
         assert all("Expires: 7200\r\n" in r for r in reg.requests[1:])
@@ -204,9 +189,9 @@ def test_stopped_daemon_leaves_the_trunk_off(instance):
     try:
         add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
         instance.start()
-        wait_state(instance, "registered")
+        wait_trunk_state(instance, "registered")
         instance.stop()
-        t = show(instance)
+        t = trunk_show(instance)
         assert t["state"] == "off" and t["reason"] == "the daemon is not running", t
         assert t["expires"] == "-"
     finally:
@@ -240,7 +225,7 @@ def test_provider_found_through_naptr_srv_and_a(instance, dns_provider):
     reg, dns = dns_provider
     add_trunk(instance, "provider.test")
     instance.start()
-    wait_state(instance, "registered")
+    wait_trunk_state(instance, "registered")
     asked = dns.queries
     assert ("provider.test", "NAPTR") in asked
     assert ("_sip._udp.provider.test", "SRV") in asked
@@ -267,7 +252,7 @@ def test_next_srv_target_when_the_first_refuses_over_tcp(instance):
     try:
         add_trunk(instance, "provider.test", "--transport", "tcp")
         instance.start()
-        wait_state(instance, "registered")
+        wait_trunk_state(instance, "registered")
         assert ("_sip._tcp.provider.test", "SRV") in dns.queries
         assert "Via: SIP/2.0/TCP " in reg.requests[0]
         assert f"127.0.0.1:{dead}" in instance.daemon_output()
@@ -280,7 +265,7 @@ def test_next_srv_target_when_the_first_refuses_over_tcp(instance):
 def test_unknown_host_fails_with_dns_reason(instance, dns_provider):
     add_trunk(instance, "nowhere.test")
     instance.start()
-    t = wait_state(instance, "failed")
+    t = wait_trunk_state(instance, "failed")
     assert "cannot resolve nowhere.test" in t["reason"]
     ev = instance.security_events("trunk_registration_failed")
     assert ev and "reason=dns" in ev[0]
@@ -301,7 +286,7 @@ def test_tls_with_a_good_certificate_registers_and_sends_sni(instance, workdir, 
     try:
         add_trunk(instance, "provider.test", "--port", str(reg.port), "--transport", "tls")
         instance.start()
-        t = wait_state(instance, "registered")
+        t = wait_trunk_state(instance, "registered")
         assert t["last_code"] == "200"
         assert names and names[0] == "provider.test"
         assert "Via: SIP/2.0/TLS " in reg.requests[0]
@@ -327,7 +312,7 @@ def test_tls_verification_failures_send_nothing(instance, workdir, tls_env, case
     try:
         add_trunk(instance, "provider.test", "--port", str(reg.port), "--transport", "tls")
         instance.start()
-        t = wait_state(instance, "failed")
+        t = wait_trunk_state(instance, "failed")
         assert reason in t["reason"], t
         assert t["reason"].startswith("tls_verify_failed")
         assert t["next_attempt"] != "-"  # retried later, verified again
@@ -360,7 +345,7 @@ def test_mutual_tls_presents_our_certificate(instance, workdir, tls_env):
         instance.set_conf("trunks", "tls_client_cert", ours)
         instance.set_conf("trunks", "tls_client_key", our_key)
         instance.start()
-        wait_state(instance, "registered")
+        wait_trunk_state(instance, "registered")
         assert reg.handshake_errors == []
     finally:
         reg.close()
@@ -371,7 +356,7 @@ def test_mutual_tls_without_our_certificate_fails(instance, workdir, tls_env):
     try:
         add_trunk(instance, "provider.test", "--port", str(reg.port), "--transport", "tls")
         instance.start()
-        t = wait_state(instance, "failed")
+        t = wait_trunk_state(instance, "failed")
         # TLS 1.3 completes our side of the handshake first; the provider
         # then refuses and closes, and the REGISTER never reaches it.
         assert t["reason"].split(":")[0] in ("tls_handshake", "closed"), t

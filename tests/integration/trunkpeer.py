@@ -1,8 +1,9 @@
 """A provider's side of a trunk, for the registration and call tests: a
 digest registrar over UDP, TCP or TLS (MD5 or SHA-256) that can also
 answer calls, a tiny DNS server answering NAPTR, SRV and A from a table,
-and a test CA with the certificates the TLS tests need. Everything listens
-on loopback only."""
+a test CA with the certificates the TLS tests need, and SIPp playing the
+provider, with an instance whose trunk leads to it. Everything listens on
+loopback only."""
 import datetime
 import hashlib
 import ipaddress
@@ -11,12 +12,17 @@ import re
 import socket
 import ssl
 import struct
+import subprocess
 import threading
+import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from sipcall import configure
+from test_calls_sipp import DATA, SIPP, free_udp_port, trace_when
 
 REALM = "provider.test"
 
@@ -363,3 +369,79 @@ class DnsServer:
             ans += b"\xc0\x0c" + struct.pack("!HHIH", qtype, 1, ttl, len(rd)) + rd
         flags = 0x8180 | rcode
         return qid + struct.pack("!HHHHH", flags, 1, len(rrs), 0, 0) + question + ans
+
+
+# ---- the trunk as the daemon shows it ----
+
+def trunk_show(inst, name="prov"):
+    out = inst.cli("trunk", "show", name).stdout
+    return dict(re.findall(r"^(\w+): (.*)$", out, re.M))
+
+
+def wait_trunk_state(inst, state, timeout=10, name="prov"):
+    deadline = time.time() + timeout
+    t = trunk_show(inst, name)
+    while time.time() < deadline:
+        t = trunk_show(inst, name)
+        if t["state"] == state:
+            return t
+        time.sleep(0.1)
+    raise AssertionError(f"trunk {name} is {t}, not {state}:\n{inst.daemon_output()[-3000:]}")
+
+
+# ---- SIPp as the provider of the call tests ----
+# The provider is 127.0.0.50, and the trunk 'prov' leads to it. SIPp 3.6
+# answers only MD5 challenges, so instances that SIPp calls offer MD5 alone.
+
+PROVIDER_IP = "127.0.0.50"
+
+
+def trunk_pbx(instance, provider_port=5060, trunk_args=(), commands=(), host=PROVIDER_IP,
+              env=None, exts=("1001", "1002"), did=("+441632960100", "1001"), **sections):
+    """An instance with extensions `exts`, a trunk 'prov' to the
+    provider's address (or `host`; port None: none given) and a DID for
+    1001; `commands` (CLI argument tuples) run before the daemon starts,
+    so it never races a reload; `env` is the daemon's extra environment."""
+    sections.setdefault("registrar", {})["digest_algorithms"] = "md5"
+    configure(instance, **sections)
+    for ext in exts:
+        if ext not in instance.passwords:  # `init` creates the first few
+            instance.passwords[ext] = instance.add_ext(ext)
+    port = ("--port", str(provider_port)) if provider_port else ()
+    instance.cli("trunk", "add", "prov", "--host", host, *port, *trunk_args)
+    instance.cli("did", "add", did[0], "--ext", did[1])
+    for args in commands:
+        instance.cli(*args)
+    instance.start(extra_env=env)
+    return instance
+
+
+def sipp(workdir, name, scenario, ip, port, extra, target=None, calls=1):
+    """SIPp with its message trace; calls=None runs until it is stopped."""
+    limit = ["-m", str(calls), "-timeout", "30s", "-timeout_error"] if calls else []
+    cmd = [SIPP, "-sf", os.path.join(DATA, scenario), "-i", ip, "-p", str(port), "-nostdin"] + limit + [
+           "-trace_err", "-error_file", os.path.join(workdir, f"{name}.err"),
+           "-trace_msg", "-message_file", os.path.join(workdir, f"{name}.msg")] + list(extra)
+    if target:
+        cmd.append(target)
+    return subprocess.Popen(cmd, cwd=workdir, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def provider_uas(workdir, scenario, port, extra=(), calls=1):
+    return sipp(workdir, "prov", scenario, PROVIDER_IP, port,
+                ["-mi", PROVIDER_IP, "-mp", str(free_udp_port(PROVIDER_IP))] + list(extra),
+                calls=calls)
+
+
+def received_invites(workdir, name, timeout=10.0, n=1):
+    """The INVITEs SIPp logged as received (text), once n of them are there."""
+    def invites(text):
+        blocks = re.findall(r"message received \[\d+\] bytes :\n\n(INVITE .*?)\n\n", text, re.S)
+        return blocks if len(blocks) >= n else None
+    return trace_when(workdir, name, invites, timeout, f"{n} INVITEs")
+
+
+def header(block, name):
+    m = re.search(rf"^{name}:\s*(.*)$", block, re.M | re.I)
+    return m.group(1).strip() if m else None
