@@ -14,7 +14,8 @@ import time
 
 from sipcall import Phone, cdr_list, make_sdp, wait_cdr
 from test_calls_sipp import finish, free_udp_port
-from test_trunk_calls import PROVIDER_IP, PHONE_IP, EXT, pbx, provider_uas, received_invites
+from test_trunk_calls import PHONE_IP, EXT
+from trunkpeer import PROVIDER_IP, provider_uas, received_invites, trunk_pbx
 
 RATES = ("prefix,price_per_minute,connection_charge,currency\n"
          "+44,6.00,0.10,GBP\n")
@@ -26,7 +27,7 @@ def capped_pbx(instance, workdir, port, cap="1", rates=RATES, **sections):
     path = os.path.join(workdir, "rates.csv")
     with open(path, "w") as f:
         f.write(rates)
-    return pbx(instance, port, **sections, commands=[
+    return trunk_pbx(instance, port, **sections, commands=[
         ("route", "add", "--match", "0[1-9]XXXXXXXXX", "--trunk", "prov",
          "--strip", "1", "--prepend", "+44"),
         ("route", "add", "--match", "999", "--trunk", "prov"),
