@@ -6,7 +6,14 @@
  *   REGISTER with credentials -> 2xx -> timer at ~85% of the grant -> ...
  * Every failure lands in reg_fail(): either a retry after a backoff that
  * doubles up to TRUNK_RETRY_MAX_S, or, for rejected credentials, a stop
- * until the administrator changes the trunk. */
+ * until the administrator changes the trunk.
+ *
+ * A trunk that holds a binding and goes away (deleted, changed, the
+ * daemon stopping) moves from set->list to set->leaving for its one
+ * un-REGISTER:
+ *   REGISTER Expires: 0 -> 401/407 -> once with credentials -> answer
+ * and is freed at the answer or the failure, which are logged and never
+ * retried. */
 #include "pbx/trunk_reg.h"
 
 #include <arpa/inet.h>
@@ -35,6 +42,8 @@
 #define REFRESH_PERCENT 85u  /* refresh well before expiry, as phones do */
 #define REG_MSG_MAX 4096u    /* our REGISTER: fixed headers plus one digest */
 #define CHALLENGES_IN_A_ROW 2u /* answered challenges without success = refused */
+#define UNREG_CHALLENGES 1u    /* a binding that is going is worth one answer */
+#define DAEMON_STOPPED "the daemon is not running"
 
 enum reg_state { REG_OFF, REG_REGISTERING, REG_REGISTERED, REG_FAILED };
 
@@ -61,12 +70,19 @@ struct trunk_reg {
 	unsigned last_code;
 	int64_t expires, registered_at, next_attempt;
 	char reason[TRUNK_STATUS_REASON_MAX + 1];
+	char contact[80];            /* our address in the last Contact sent */
+	const char *leaving;         /* un-REGISTERing: the cause token; else NULL */
+	bool held;                   /* waits for its predecessor's un-REGISTER */
 };
 
 struct trunk_regs {
 	struct sip_ctx *ctx;         /* borrowed */
 	struct dns *dns;             /* borrowed */
 	struct trunk_reg *list;
+	struct trunk_reg *leaving;   /* un-REGISTERs under way */
+	bool stopping;
+	void (*all_done)(void *);    /* the last un-REGISTER of a stop ended */
+	void *all_done_arg;
 };
 
 static const char *state_name(enum reg_state s)
@@ -108,6 +124,8 @@ static void reg_event(struct trunk_reg *tr, const char *event, const char *reaso
 	if (tr->peer.addrlen)
 		secev_src(&e, (const struct sockaddr *)&tr->peer.addr, transport_name(tr->peer.tp));
 	secev_untrusted(&e, "trunk", tr->rec.name, strlen(tr->rec.name));
+	if (tr->leaving)
+		secev_token(&e, "cause", tr->leaving);
 	if (reason)
 		secev_token(&e, "reason", reason);
 	if (tr->last_code)
@@ -246,6 +264,10 @@ static int reg_send(struct trunk_reg *tr)
 
 	if ((err = reg_local(tr, local, sizeof(local))) != 0)
 		return err;
+	/* An un-REGISTER names the Contact that was bound, even when it
+	 * leaves over a connection made anew. */
+	if (!tr->leaving)
+		snprintf(tr->contact, sizeof(tr->contact), "%s", local);
 	reg_request_uri(tr, uri, sizeof(uri));
 	secret_random_hex(branch, 12);
 	if (tr->have_ch) {
@@ -269,7 +291,8 @@ static int reg_send(struct trunk_reg *tr)
 		     "Content-Length: 0\r\n\r\n",
 		     uri, tpu, local, branch, tr->rec.username, tr->rec.host, tr->from_tag,
 		     tr->rec.username, tr->rec.host, tr->call_id, ++tr->cseq,
-		     tr->rec.username, local, transport_name(tr->peer.tp), tr->expires_req,
+		     tr->rec.username, tr->contact, transport_name(tr->peer.tp),
+		     tr->leaving ? 0u : tr->expires_req,
 		     ctx->conf->user_agent[0] ? "User-Agent: " : "", ctx->conf->user_agent,
 		     ctx->conf->user_agent[0] ? "\r\n" : "", auth);
 	secret_wipe(auth, sizeof(auth));
@@ -349,27 +372,40 @@ static void reg_success(struct trunk_reg *tr, const struct sip_msg *resp)
 	}
 }
 
-static void reg_challenged(struct trunk_reg *tr, const struct sip_msg *resp)
+static const char BAD_CHALLENGE_TEXT[] =
+	"the provider's challenge has no digest we can answer (MD5 or SHA-256, qop auth or none)";
+static const char REFUSED_TEXT[] =
+	"the provider refused the credentials (check --username and --password)";
+
+/* Keep the provider's challenge for the next request. 0; ENOENT when it
+ * has no digest we can answer; EACCES when it refuses our answer: more
+ * than `limit` challenges in a row, or the same nonce again right after
+ * our answer (asking again would only repeat a wrong password). */
+static int reg_take_challenge(struct trunk_reg *tr, const struct sip_msg *resp,
+			      unsigned limit)
 {
 	struct trunk_challenge ch;
 
-	if (trunk_challenge_pick(resp, &ch) != 0) {
-		reg_fail(tr, "bad_challenge", "the provider's challenge has no digest we can answer "
-			 "(MD5 or SHA-256, qop auth or none)", true);
-		return;
-	}
-	/* A second challenge right after our answer means the provider did
-	 * not accept it; asking again would only repeat a wrong password. */
-	if (++tr->challenges > CHALLENGES_IN_A_ROW ||
-	    (tr->have_ch && strcmp(ch.nonce, tr->ch.nonce) == 0)) {
-		reg_fail(tr, "credentials_refused", "the provider refused the credentials "
-			 "(check --username and --password)", false);
-		return;
-	}
+	if (trunk_challenge_pick(resp, &ch) != 0)
+		return ENOENT;
+	if (++tr->challenges > limit || (tr->have_ch && strcmp(ch.nonce, tr->ch.nonce) == 0))
+		return EACCES;
 	tr->ch = ch;
 	tr->have_ch = true;
 	tr->nc = 0;
-	reg_send_or_fail(tr);
+	return 0;
+}
+
+static void reg_challenged(struct trunk_reg *tr, const struct sip_msg *resp)
+{
+	int err = reg_take_challenge(tr, resp, CHALLENGES_IN_A_ROW);
+
+	if (err == ENOENT)
+		reg_fail(tr, "bad_challenge", BAD_CHALLENGE_TEXT, true);
+	else if (err)
+		reg_fail(tr, "credentials_refused", REFUSED_TEXT, false);
+	else
+		reg_send_or_fail(tr);
 }
 
 /* 423 Interval Too Brief: ask again with the provider's Min-Expires, only
@@ -412,9 +448,24 @@ static void reg_final(struct trunk_reg *tr, const struct sip_msg *resp)
 	reg_fail(tr, "rejected", text, true);
 }
 
+/* A transaction that ended without an answer: the text for `trunk show`
+ * and the log; returns the reason token. */
+static const char *reg_error_text(int err, char *text, size_t len)
+{
+	if (err == ETIMEDOUT) {
+		snprintf(text, len, "no answer from the provider");
+		return "timeout";
+	}
+	snprintf(text, len, "cannot reach the provider: %s", strerror(err));
+	return "transport";
+}
+
+static void unreg_answered(struct trunk_reg *tr, const struct sip_msg *resp, int err);
+
 static void reg_on_response(void *arg, struct tsx *x, const struct sip_msg *resp, int err)
 {
 	struct trunk_reg *tr = arg;
+	const char *token;
 	char text[120];
 
 	if (x != tr->tsx)
@@ -422,16 +473,17 @@ static void reg_on_response(void *arg, struct tsx *x, const struct sip_msg *resp
 	if (resp && resp->status < 200)
 		return;
 	tr->tsx = NULL; /* a final answer or an error ends the transaction */
+	if (tr->leaving) {
+		unreg_answered(tr, resp, err);
+		return;
+	}
 	if (resp) {
 		reg_final(tr, resp);
 		return;
 	}
 	tr->last_code = 0;
-	if (err == ETIMEDOUT)
-		snprintf(text, sizeof(text), "no answer from the provider");
-	else
-		snprintf(text, sizeof(text), "cannot reach the provider: %s", strerror(err));
-	reg_next_or_fail(tr, err == ETIMEDOUT ? "timeout" : "transport", text);
+	token = reg_error_text(err, text, sizeof(text));
+	reg_next_or_fail(tr, token, text);
 }
 
 /* ---- resolving and connecting ---- */
@@ -587,14 +639,155 @@ static struct trunk_reg *reg_find(struct trunk_regs *set, const char *name)
 	return NULL;
 }
 
-/* What registration depends on; the other fields (caps, addresses) can
- * change without a new REGISTER. */
-static bool reg_same(const struct trunk_record *a, const struct trunk_record *b)
+/* ---- un-REGISTER (RFC 3261 10.2.2) ---- */
+
+static struct trunk_reg *unreg_find(struct trunk_regs *set, const char *name)
+{
+	for (struct trunk_reg *tr = set->leaving; tr; tr = tr->next)
+		if (strcmp(tr->rec.name, name) == 0)
+			return tr;
+	return NULL;
+}
+
+/* The un-REGISTER ended: free it, then either tell a stop that the last
+ * one is done or let the trunk's successor (a changed trunk) register. */
+static void unreg_done(struct trunk_reg *tr)
+{
+	struct trunk_regs *set = tr->set;
+	struct trunk_reg *next;
+
+	for (struct trunk_reg **pp = &set->leaving; *pp; pp = &(*pp)->next) {
+		if (*pp == tr) {
+			*pp = tr->next;
+			break;
+		}
+	}
+	next = reg_find(set, tr->rec.name);
+	reg_free(tr);
+	if (set->stopping) {
+		if (!set->leaving && set->all_done)
+			set->all_done(set->all_done_arg);
+		return;
+	}
+	if (next && next->held && !unreg_find(set, next->rec.name)) {
+		next->held = false;
+		reg_attempt(next);
+	}
+}
+
+static void unreg_fail(struct trunk_reg *tr, const char *reason_token, const char *text)
+{
+	reg_event(tr, "trunk_unregistration_failed", reason_token);
+	log_warn("trunk %s: un-registering (%s) failed: %s; the provider keeps the binding "
+		 "until it expires", tr->rec.name, tr->leaving, text);
+	unreg_done(tr);
+}
+
+static void unreg_final(struct trunk_reg *tr, const struct sip_msg *resp)
+{
+	char text[160];
+	int err;
+
+	tr->last_code = resp->status;
+	if (resp->status >= 200 && resp->status < 300) {
+		reg_event(tr, "trunk_unregistered", NULL);
+		log_info("trunk %s: un-registered (%s)", tr->rec.name, tr->leaving);
+		unreg_done(tr);
+		return;
+	}
+	if (resp->status == 401 || resp->status == 407) {
+		err = reg_take_challenge(tr, resp, UNREG_CHALLENGES);
+		if (err == ENOENT)
+			unreg_fail(tr, "bad_challenge", BAD_CHALLENGE_TEXT);
+		else if (err)
+			unreg_fail(tr, "credentials_refused", REFUSED_TEXT);
+		else if ((err = reg_send(tr)) != 0)
+			unreg_fail(tr, "send_failed", strerror(err));
+		return;
+	}
+	snprintf(text, sizeof(text), "the provider answered %u", resp->status);
+	unreg_fail(tr, resp->status == 403 ? "forbidden" : "rejected", text);
+}
+
+static void unreg_answered(struct trunk_reg *tr, const struct sip_msg *resp, int err)
+{
+	const char *token;
+	char text[120];
+
+	if (resp) {
+		unreg_final(tr, resp);
+		return;
+	}
+	tr->last_code = 0;
+	token = reg_error_text(err, text, sizeof(text));
+	unreg_fail(tr, token, text);
+}
+
+/* Move tr, registered and off set->list, to set->leaving and send its
+ * REGISTER with Expires: 0 to the address it registered at, with the
+ * same Call-ID, a higher CSeq and the Contact that was bound. Over TCP
+ * and TLS the shared connection is used, or made again if it went. */
+static void unreg_start(struct trunk_reg *tr, const char *cause)
+{
+	struct trunk_regs *set = tr->set;
+	int err = 0;
+
+	reg_quiesce(tr);
+	tr->leaving = cause;
+	tr->state = REG_OFF;
+	tr->have_ch = false;
+	tr->challenges = 0;
+	tr->last_code = 0;
+	tr->next = set->leaving;
+	set->leaving = tr;
+	if (tr->peer.tp != SIP_TP_UDP)
+		err = transport_connect(set->ctx->tp, tr->peer.tp,
+					(const struct sockaddr *)&tr->peer.addr, tr->peer.addrlen,
+					tr->rec.host, &tr->peer.conn_id);
+	if (!err)
+		err = reg_send(tr);
+	if (err)
+		unreg_fail(tr, "send_failed", strerror(err));
+}
+
+/* ---- reloading ---- */
+
+static bool reg_same_binding(const struct trunk_record *a, const struct trunk_record *b)
 {
 	return strcmp(a->host, b->host) == 0 && a->port == b->port &&
-	       strcmp(a->transport, b->transport) == 0 && a->reg == b->reg &&
-	       strcmp(a->username, b->username) == 0 && strcmp(a->password, b->password) == 0 &&
-	       a->updated == b->updated;
+	       strcmp(a->transport, b->transport) == 0 &&
+	       strcmp(a->username, b->username) == 0 && strcmp(a->password, b->password) == 0;
+}
+
+enum trunk_reg_action trunk_reg_action(const struct trunk_record *old,
+				       const struct trunk_record *now, bool registered)
+{
+	if (!now || !now->reg)
+		return TRUNK_REG_STOP;
+	if (!old || !old->reg || !reg_same_binding(old, now))
+		return TRUNK_REG_RESTART;
+	/* A cap or --max-calls must not cost the provider a new binding;
+	 * but a trunk that is not registered is tried again at any change,
+	 * as the administrator who touched it expects. */
+	return registered || old->updated == now->updated ? TRUNK_REG_KEEP : TRUNK_REG_RESTART;
+}
+
+/* A trunk that no longer registers says `why` in `trunk show`; one that
+ * holds a binding un-REGISTERs it for `cause` (NULL: it is simply
+ * dropped). */
+static void reg_stop(struct trunk_reg *tr, const char *why, const char *cause)
+{
+	bool bound = tr->state == REG_REGISTERED;
+
+	reg_quiesce(tr);
+	tr->state = REG_OFF;
+	tr->next_attempt = 0;
+	snprintf(tr->reason, sizeof(tr->reason), "%s", why);
+	reg_save(tr);
+	if (bound && cause)
+		unreg_start(tr, cause);
+	else
+		reg_free(tr);
 }
 
 struct reload_walk {
@@ -605,21 +798,29 @@ struct reload_walk {
 static int reload_one(const struct trunk_record *rec, void *arg)
 {
 	struct reload_walk *w = arg;
-	struct trunk_reg *tr;
+	struct trunk_reg *tr = reg_find(w->set, rec->name);
 	int err;
 
-	if (!rec->reg)
-		return 0;
-	tr = reg_find(w->set, rec->name);
-	if (tr && reg_same(&tr->rec, rec)) {
+	if (tr)
 		reg_unlink(w->set, tr);
+	switch (trunk_reg_action(tr ? &tr->rec : NULL, rec, tr && tr->state == REG_REGISTERED)) {
+	case TRUNK_REG_KEEP:
+		tr->rec = *rec;
 		tr->next = w->keep;
 		w->keep = tr;
 		return 0;
+	case TRUNK_REG_STOP:
+		if (tr)
+			reg_stop(tr, "registration is off", "register_off");
+		return 0;
+	case TRUNK_REG_RESTART:
+		break;
 	}
-	if (tr) { /* changed: start over with the new settings */
-		reg_unlink(w->set, tr);
-		reg_free(tr);
+	if (tr) { /* changed: the old binding goes, the new settings start over */
+		if (tr->state == REG_REGISTERED)
+			unreg_start(tr, "changed");
+		else
+			reg_free(tr);
 	}
 	err = reg_alloc(&tr, w->set, rec);
 	if (err)
@@ -628,28 +829,27 @@ static int reload_one(const struct trunk_record *rec, void *arg)
 	tr->next = w->keep;
 	w->keep = tr;
 	tr->state = REG_REGISTERING;
-	reg_attempt(tr);
+	/* Registering while the old binding's un-REGISTER is under way could
+	 * have the provider drop the new binding for the same Contact. */
+	tr->held = unreg_find(w->set, rec->name) != NULL;
+	if (tr->held)
+		reg_save(tr);
+	else
+		reg_attempt(tr);
 	return 0;
-}
-
-/* A trunk that no longer registers says so in `trunk show`. */
-static void reg_stop(struct trunk_reg *tr, const char *why)
-{
-	reg_quiesce(tr);
-	tr->state = REG_OFF;
-	tr->next_attempt = 0;
-	snprintf(tr->reason, sizeof(tr->reason), "%s", why);
-	reg_save(tr);
-	reg_free(tr);
 }
 
 void trunk_regs_reload(struct trunk_regs *set)
 {
 	struct reload_walk w = { set, NULL };
-	int err = store_trunk_foreach(set->ctx->store, reload_one, &w);
+	int err;
 
-	/* What is left in set->list was deleted or no longer registers. On a
-	 * failed walk the unvisited trunks stay as they were. */
+	if (set->stopping)
+		return;
+	err = store_trunk_foreach(set->ctx->store, reload_one, &w);
+
+	/* What is left in set->list was deleted. On a failed walk the
+	 * unvisited trunks stay as they were. */
 	while (set->list) {
 		struct trunk_reg *tr = set->list;
 
@@ -658,7 +858,7 @@ void trunk_regs_reload(struct trunk_regs *set)
 			tr->next = w.keep;
 			w.keep = tr;
 		} else {
-			reg_stop(tr, "registration is off");
+			reg_stop(tr, "registration is off", "deleted");
 		}
 	}
 	set->list = w.keep;
@@ -666,15 +866,27 @@ void trunk_regs_reload(struct trunk_regs *set)
 		log_warn("trunks: cannot reload the registrations: %s", strerror(err));
 }
 
+/* Whether tr's pending REGISTER went over that connection. */
+static bool reg_waits_on(const struct trunk_reg *tr, uint64_t conn_id)
+{
+	return tr->peer.tp != SIP_TP_UDP && tr->peer.conn_id == conn_id && tr->tsx;
+}
+
 void trunk_regs_conn_failed(struct trunk_regs *set, uint64_t conn_id,
 			    const char *reason, const char *detail)
 {
 	char text[TRUNK_STATUS_REASON_MAX + 1];
 
+	snprintf(text, sizeof(text), "%s: %s", reason, detail);
+	for (struct trunk_reg *tr = set->leaving; tr; tr = tr->next) {
+		if (reg_waits_on(tr, conn_id)) {
+			unreg_fail(tr, reason, text);
+			return;
+		}
+	}
 	for (struct trunk_reg *tr = set->list; tr; tr = tr->next) {
-		if (tr->peer.tp == SIP_TP_UDP || tr->peer.conn_id != conn_id || !tr->tsx)
+		if (!reg_waits_on(tr, conn_id))
 			continue;
-		snprintf(text, sizeof(text), "%s: %s", reason, detail);
 		/* A certificate that fails is an answer, not an outage: it is
 		 * reported, not worked around with another address. */
 		if (strcmp(reason, "tls_verify_failed") == 0)
@@ -712,15 +924,41 @@ int trunk_regs_alloc(struct trunk_regs **rp, struct sip_ctx *ctx, struct dns *dn
 	return 0;
 }
 
-void trunk_regs_free(struct trunk_regs *set)
+unsigned trunk_regs_unregister_all(struct trunk_regs *set, void (*all_done)(void *),
+				   void *arg)
 {
-	if (!set)
-		return;
+	unsigned n = 0;
+
+	set->stopping = true;
 	while (set->list) {
 		struct trunk_reg *tr = set->list;
 
 		set->list = tr->next;
-		reg_stop(tr, "the daemon is not running");
+		reg_stop(tr, DAEMON_STOPPED, "stopping");
 	}
+	for (struct trunk_reg *tr = set->leaving; tr; tr = tr->next)
+		n++;
+	/* Set only now: an un-REGISTER that failed at once is not waited for. */
+	if (n) {
+		set->all_done = all_done;
+		set->all_done_arg = arg;
+	}
+	return n;
+}
+
+void trunk_regs_free(struct trunk_regs *set)
+{
+	if (!set)
+		return;
+	set->stopping = true;
+	set->all_done = NULL;
+	while (set->list) {
+		struct trunk_reg *tr = set->list;
+
+		set->list = tr->next;
+		reg_stop(tr, DAEMON_STOPPED, NULL);
+	}
+	while (set->leaving)
+		unreg_fail(set->leaving, "timeout", "no answer before the daemon stopped");
 	free(set);
 }

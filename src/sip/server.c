@@ -50,6 +50,7 @@
 #define SERVER_SWEEP_TICKS 10     /* expired contacts go within a second */
 #define BAD_MESSAGE_LOG_PER_SEC 20 /* garbage floods must not flood the log */
 #define OVERLOAD_RETRY_AFTER_S 5   /* about how long an overload lasts at least */
+#define STOP_UNREGISTER_WAIT_S 2   /* a provider that does not answer must not hold up a stop */
 
 struct server {
 	struct sip_ctx ctx;
@@ -70,6 +71,7 @@ struct server {
 	struct trunk_names *trunk_names; /* addresses of trunks named by a host name */
 	/* Load since the last tick, for the overload guard. */
 	unsigned rx_streak_max, rx_messages, rx_work;
+	bool stopping; /* waiting for the trunks' un-REGISTERs: no new requests */
 };
 
 /* ---- stage 1 and 2: sanity and parse ---- */
@@ -289,6 +291,8 @@ static void server_on_message(void *arg, const char *buf, size_t len,
 		tsx_client_match(ctx->tsx, &m); /* a stray response is dropped */
 		return;
 	}
+	if (s->stopping)
+		return;
 	if (tsx_server_absorb(ctx->tsx, &m, src))
 		return;
 	if (sip_request_check(&m, &perr) != 0) {
@@ -613,6 +617,28 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
 
 /* ---- start and stop ---- */
 
+static void server_trunks_unregistered(void *arg)
+{
+	struct server *s = arg;
+
+	event_base_loopbreak(s->ctx.base);
+}
+
+/* Registered trunks un-REGISTER before the daemon goes, so providers stop
+ * sending calls here. The loop runs on for their answers, at most
+ * STOP_UNREGISTER_WAIT_S, while new requests go unanswered; another
+ * SIGTERM ends it at once. */
+static void server_unregister_trunks(struct server *s)
+{
+	struct timeval tv = { STOP_UNREGISTER_WAIT_S, 0 };
+
+	if (!s->trunks || trunk_regs_unregister_all(s->trunks, server_trunks_unregistered, s) == 0)
+		return;
+	s->stopping = true;
+	event_base_loopexit(s->ctx.base, &tv);
+	event_base_dispatch(s->ctx.base);
+}
+
 static int server_open_state(struct server *s, char *err, size_t errlen)
 {
 	struct rf_conf *c = s->ctx.conf;
@@ -901,6 +927,7 @@ int server_run(struct rf_conf *c)
 	log_info("ringfence listening on port %u (tls %u), realm %s, %zu extensions, %zu registrations",
 		 c->port, c->tls_port, c->realm, s->ctx.dir->n, location_count(s->ctx.loc));
 	event_base_dispatch(s->ctx.base);
+	server_unregister_trunks(s);
 	log_info("guard: %llu packets from banned sources, %llu over budget and %llu shed in overload dropped; %llu connections refused",
 		 (unsigned long long)guard_dropped(s->ctx.guard),
 		 (unsigned long long)guard_flood_dropped(s->ctx.guard),

@@ -97,13 +97,18 @@ def _params(value):
 class Registrar:
     """Challenges every REGISTER without credentials (algorithm `alg`, qop
     auth) and answers the credentials with 200 (Expires `expires`) or 403.
-    `requests` holds every REGISTER received, in order, as text."""
+    `requests` holds every REGISTER received, in order, as text.
+    `bindings` maps each Contact URI it accepted to the Call-ID that bound
+    it; an authenticated REGISTER with Expires: 0 removes it (RFC 3261
+    10.3). With `silent` set it records requests but answers none."""
 
     def __init__(self, user, password, alg="MD5", expires=10, port=0, tls_ctx=None,
                  tcp=False, min_expires=0, ip="127.0.0.1"):
         self.user, self.password, self.alg, self.expires = user, password, alg, expires
         self.min_expires = min_expires
         self.requests = []
+        self.bindings = {}
+        self.silent = False
         self.handshake_errors = []
         self.lock = threading.Lock()
         self.stop = threading.Event()
@@ -131,6 +136,10 @@ class Registrar:
         with self.lock:
             return len(self.requests)
 
+    def current_bindings(self):
+        with self.lock:
+            return dict(self.bindings)
+
     def answer(self, text):
         """The response to one request (None for a non-REGISTER)."""
         line, hdrs = _headers(text)
@@ -138,11 +147,13 @@ class Registrar:
             return None
         with self.lock:
             self.requests.append(text)
+            if self.silent:
+                return None
         copy = "".join(f"{k}: {v}\r\n" for k in ("via", "from", "to", "call-id", "cseq")
                        for v in hdrs.get(k, []))
         auth = hdrs.get("authorization")
         asked = int(hdrs.get("expires", ["3600"])[0])
-        if self.min_expires and asked < self.min_expires:
+        if self.min_expires and 0 < asked < self.min_expires:
             return (f"SIP/2.0 423 Interval Too Brief\r\n{copy}Min-Expires: {self.min_expires}\r\n"
                     "Content-Length: 0\r\n\r\n")
         if not auth:
@@ -152,6 +163,14 @@ class Registrar:
                     f"nonce=\"{nonce}\", qop=\"auth\", algorithm={self.alg}\r\nContent-Length: 0\r\n\r\n")
         if self._valid(auth[0], line.split()[0]):
             contact = hdrs.get("contact", ["<sip:x@127.0.0.1>"])[0]
+            uri = contact.split(">")[0].lstrip("<")
+            with self.lock:
+                if asked == 0:
+                    self.bindings.pop(uri, None)
+                else:
+                    self.bindings[uri] = hdrs.get("call-id", [""])[0]
+            if asked == 0:
+                return f"SIP/2.0 200 OK\r\n{copy}Content-Length: 0\r\n\r\n"
             return (f"SIP/2.0 200 OK\r\n{copy}Contact: {contact};expires={self.expires}\r\n"
                     f"Expires: {self.expires}\r\nContent-Length: 0\r\n\r\n")
         return f"SIP/2.0 403 Forbidden\r\n{copy}Content-Length: 0\r\n\r\n"
