@@ -9,6 +9,7 @@ The provider is SIPp (MD5, checked with verifyauth) or trunkpeer.Registrar
 import os
 import re
 import shutil
+import signal
 import ssl
 import subprocess
 import time
@@ -374,3 +375,195 @@ def test_client_key_that_does_not_match_stops_the_daemon(instance, workdir, tls_
                         "serve"], capture_output=True, text=True, timeout=20)
     assert p.returncode != 0
     assert "does not match" in p.stderr
+
+
+# ---- un-REGISTER ----
+
+def hdr(text, name):
+    m = re.search(rf"^{name}: (.*?)\r?$", text, re.M | re.I)
+    return m.group(1) if m else None
+
+
+def wait_for(cond, what, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def unregisters(reg):
+    return [r for r in list(reg.requests) if hdr(r, "Expires") == "0"]
+
+
+def the_binding(reg):
+    """(Contact URI, Call-ID) of the one binding reg holds."""
+    bound = reg.current_bindings()
+    assert len(bound) == 1, bound
+    return next(iter(bound.items()))
+
+
+def assert_unregistered(inst, reg, contact, call_id, cause, name="prov"):
+    """reg dropped the binding after an Expires: 0 REGISTER for the same
+    Contact and Call-ID, challenged once and answered with a digest it
+    accepted (it drops a binding for nothing else), and the daemon logged
+    it."""
+    wait_for(lambda: reg.current_bindings() == {}, "the provider to drop the binding")
+    gone = unregisters(reg)
+    assert len(gone) == 2, gone
+    assert "Authorization:" not in gone[0] and "Authorization:" in gone[1]
+    for r in gone:
+        assert hdr(r, "Call-ID") == call_id
+        assert hdr(r, "Contact").startswith(f"<{contact}>")
+    cseqs = [int(hdr(r, "CSeq").split()[0]) for r in reg.requests]
+    assert cseqs == sorted(set(cseqs)), cseqs
+    wait_for(lambda: any(f'trunk="{name}"' in e for e in inst.security_events("trunk_unregistered")),
+             "the trunk_unregistered event")
+    ev = [e for e in inst.security_events("trunk_unregistered") if f'trunk="{name}"' in e]
+    assert len(ev) == 1 and f"cause={cause}" in ev[0] and "code=200" in ev[0], ev
+    assert inst.security_events("trunk_unregistration_failed") == []
+
+
+def registrar_for(request, transport):
+    """(registrar, host) for a trunk over UDP or verified TLS."""
+    if transport == "tls":
+        cert, key = request.getfixturevalue("tls_env").leaf("good", dns=["provider.test"])
+        return tls_registrar(cert, key, []), "provider.test"
+    return Registrar(USER, PASSWORD, alg="SHA-256", expires=60), "127.0.0.1"
+
+
+@pytest.fixture
+def paused(instance):
+    """Runs CLI commands while the daemon is stopped, so that its next
+    store poll sees them as one change of the trunk. `trunk set` changes
+    only caps; a new host or --register turned off is `trunk del` and
+    `trunk add`, which the daemon must not see as two steps here."""
+    def run(*commands):
+        instance.proc.send_signal(signal.SIGSTOP)
+        try:
+            for c in commands:
+                instance.cli(*c)
+        finally:
+            instance.proc.send_signal(signal.SIGCONT)
+    return run
+
+
+@pytest.mark.parametrize("transport", ["udp", "tls"])
+def test_deleting_a_trunk_unregisters_its_binding(instance, request, transport):
+    reg, host = registrar_for(request, transport)
+    try:
+        add_trunk(instance, host, "--port", str(reg.port), "--transport", transport)
+        instance.start()
+        wait_state(instance, "registered")
+        contact, call_id = the_binding(reg)
+        instance.cli("trunk", "del", "prov")
+        assert_unregistered(instance, reg, contact, call_id, "deleted")
+        assert f"trunk prov: un-registered (deleted)" in instance.daemon_output()
+    finally:
+        reg.close()
+    no_secret_anywhere(instance)
+
+
+def test_turning_registration_off_unregisters(instance, paused):
+    reg = Registrar(USER, PASSWORD, alg="MD5", expires=60)
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
+        instance.start()
+        wait_state(instance, "registered")
+        contact, call_id = the_binding(reg)
+        paused(("trunk", "del", "prov"),
+               ("trunk", "add", "prov", "--host", "127.0.0.1", "--port", str(reg.port)))
+        assert_unregistered(instance, reg, contact, call_id, "register_off")
+        wait_state(instance, "off")
+        time.sleep(1)
+        assert len(reg.requests) == 4  # register, answer, un-register, answer
+    finally:
+        reg.close()
+
+
+def test_moving_a_trunk_unregisters_the_old_binding_first(instance, paused):
+    old = Registrar(USER, PASSWORD, alg="MD5", expires=60)
+    new = Registrar(USER, PASSWORD, alg="SHA-256", expires=60)
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(old.port))
+        instance.start()
+        wait_state(instance, "registered")
+        contact, call_id = the_binding(old)
+        paused(("trunk", "del", "prov"),
+               ("trunk", "add", "prov", "--host", "127.0.0.1", "--port", str(new.port),
+                "--register", "--username", USER, "--password", PASSWORD))
+        assert_unregistered(instance, old, contact, call_id, "changed")
+        wait_for(lambda: len(new.current_bindings()) == 1, "the new binding")
+        wait_state(instance, "registered")
+        # The new binding is asked for only once the old one has gone: a
+        # provider that saw both for one Contact could drop the new one.
+        assert old.received_at[-1] <= new.received_at[0]
+        assert hdr(new.requests[0], "Call-ID") != call_id
+    finally:
+        old.close()
+        new.close()
+
+
+def test_changing_a_cap_keeps_the_registration(instance):
+    reg = Registrar(USER, PASSWORD, alg="MD5", expires=60)
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
+        instance.start()
+        wait_state(instance, "registered")
+        contact, call_id = the_binding(reg)
+        instance.cli("trunk", "set", "prov", "--daily-cap", "50")
+        time.sleep(1.5)  # the daemon reads the change within a second
+        assert unregisters(reg) == [] and len(reg.requests) == 2
+        assert show(instance)["state"] == "registered"
+        # The binding it keeps is the one the deletion then takes away.
+        instance.cli("trunk", "del", "prov")
+        assert_unregistered(instance, reg, contact, call_id, "deleted")
+    finally:
+        reg.close()
+
+
+def test_stopping_the_daemon_unregisters_every_trunk(instance, tls_env):
+    udp = Registrar(USER, PASSWORD, alg="MD5", expires=60)
+    cert, key = tls_env.leaf("good", dns=["provider.test"])
+    tls = tls_registrar(cert, key, [])
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(udp.port))
+        instance.cli("trunk", "add", "prov2", "--host", "provider.test", "--port", str(tls.port),
+                     "--transport", "tls", "--register", "--username", USER,
+                     "--password", PASSWORD)
+        instance.start()
+        wait_state(instance, "registered")
+        wait_state(instance, "registered", name="prov2")
+        bound = [the_binding(udp), the_binding(tls)]
+        assert instance.stop() == 0
+        # Both answered before the daemon exited.
+        assert_unregistered(instance, udp, *bound[0], "stopping")
+        assert_unregistered(instance, tls, *bound[1], "stopping", name="prov2")
+        for name in ("prov", "prov2"):
+            t = show(instance, name)
+            assert t["state"] == "off" and t["reason"] == "the daemon is not running", t
+    finally:
+        udp.close()
+        tls.close()
+    no_secret_anywhere(instance)
+
+
+def test_stop_is_bounded_when_the_provider_does_not_answer(instance):
+    reg = Registrar(USER, PASSWORD, alg="MD5", expires=60)
+    try:
+        add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
+        instance.start()
+        wait_state(instance, "registered")
+        contact, call_id = the_binding(reg)
+        reg.silent = True
+        assert instance.stop() == 0  # fails the test after 10 s
+        gone = unregisters(reg)
+        assert gone and all(hdr(r, "Call-ID") == call_id for r in gone)
+        assert reg.current_bindings() == {contact: call_id}
+        ev = instance.security_events("trunk_unregistration_failed")
+        assert len(ev) == 1 and "cause=stopping" in ev[0] and "reason=timeout" in ev[0], ev
+        assert instance.security_events("trunk_unregistered") == []
+        assert "daemon_stopped" in "\n".join(instance.security_events())
+    finally:
+        reg.close()

@@ -107,6 +107,7 @@ class Registrar:
         self.user, self.password, self.alg, self.expires = user, password, alg, expires
         self.min_expires = min_expires
         self.requests = []
+        self.received_at = []  # time.monotonic() of each of `requests`
         self.bindings = {}
         self.silent = False
         self.handshake_errors = []
@@ -147,6 +148,7 @@ class Registrar:
             return None
         with self.lock:
             self.requests.append(text)
+            self.received_at.append(time.monotonic())
             if self.silent:
                 return None
         copy = "".join(f"{k}: {v}\r\n" for k in ("via", "from", "to", "call-id", "cseq")
