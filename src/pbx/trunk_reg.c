@@ -460,7 +460,8 @@ static const char *reg_error_text(int err, char *text, size_t len)
 	return "transport";
 }
 
-static void unreg_answered(struct trunk_reg *tr, const struct sip_msg *resp, int err);
+static void unreg_final(struct trunk_reg *tr, const struct sip_msg *resp);
+static void unreg_fail(struct trunk_reg *tr, const char *reason_token, const char *text);
 
 static void reg_on_response(void *arg, struct tsx *x, const struct sip_msg *resp, int err)
 {
@@ -473,17 +474,19 @@ static void reg_on_response(void *arg, struct tsx *x, const struct sip_msg *resp
 	if (resp && resp->status < 200)
 		return;
 	tr->tsx = NULL; /* a final answer or an error ends the transaction */
-	if (tr->leaving) {
-		unreg_answered(tr, resp, err);
-		return;
-	}
 	if (resp) {
-		reg_final(tr, resp);
+		if (tr->leaving)
+			unreg_final(tr, resp);
+		else
+			reg_final(tr, resp);
 		return;
 	}
 	tr->last_code = 0;
 	token = reg_error_text(err, text, sizeof(text));
-	reg_next_or_fail(tr, token, text);
+	if (tr->leaving) /* an un-REGISTER goes where the binding is, nowhere else */
+		unreg_fail(tr, token, text);
+	else
+		reg_next_or_fail(tr, token, text);
 }
 
 /* ---- resolving and connecting ---- */
@@ -707,20 +710,6 @@ static void unreg_final(struct trunk_reg *tr, const struct sip_msg *resp)
 	}
 	snprintf(text, sizeof(text), "the provider answered %u", resp->status);
 	unreg_fail(tr, resp->status == 403 ? "forbidden" : "rejected", text);
-}
-
-static void unreg_answered(struct trunk_reg *tr, const struct sip_msg *resp, int err)
-{
-	const char *token;
-	char text[120];
-
-	if (resp) {
-		unreg_final(tr, resp);
-		return;
-	}
-	tr->last_code = 0;
-	token = reg_error_text(err, text, sizeof(text));
-	unreg_fail(tr, token, text);
 }
 
 /* Move tr, registered and off set->list, to set->leaving and send its

@@ -425,6 +425,15 @@ def assert_unregistered(inst, reg, contact, call_id, cause, name="prov"):
     assert inst.security_events("trunk_unregistration_failed") == []
 
 
+def registered(inst, reg, host="127.0.0.1", *extra):
+    """Start the daemon with trunk prov at reg; once it is registered,
+    (Contact URI, Call-ID) of its binding."""
+    add_trunk(inst, host, "--port", str(reg.port), *extra)
+    inst.start()
+    wait_state(inst, "registered")
+    return the_binding(reg)
+
+
 def registrar_for(request, transport):
     """(registrar, host) for a trunk over UDP or verified TLS."""
     if transport == "tls":
@@ -453,10 +462,7 @@ def paused(instance):
 def test_deleting_a_trunk_unregisters_its_binding(instance, request, transport):
     reg, host = registrar_for(request, transport)
     try:
-        add_trunk(instance, host, "--port", str(reg.port), "--transport", transport)
-        instance.start()
-        wait_state(instance, "registered")
-        contact, call_id = the_binding(reg)
+        contact, call_id = registered(instance, reg, host, "--transport", transport)
         instance.cli("trunk", "del", "prov")
         assert_unregistered(instance, reg, contact, call_id, "deleted")
         assert f"trunk prov: un-registered (deleted)" in instance.daemon_output()
@@ -468,10 +474,7 @@ def test_deleting_a_trunk_unregisters_its_binding(instance, request, transport):
 def test_turning_registration_off_unregisters(instance, paused):
     reg = Registrar(USER, PASSWORD, alg="MD5", expires=60)
     try:
-        add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
-        instance.start()
-        wait_state(instance, "registered")
-        contact, call_id = the_binding(reg)
+        contact, call_id = registered(instance, reg)
         paused(("trunk", "del", "prov"),
                ("trunk", "add", "prov", "--host", "127.0.0.1", "--port", str(reg.port)))
         assert_unregistered(instance, reg, contact, call_id, "register_off")
@@ -486,10 +489,7 @@ def test_moving_a_trunk_unregisters_the_old_binding_first(instance, paused):
     old = Registrar(USER, PASSWORD, alg="MD5", expires=60)
     new = Registrar(USER, PASSWORD, alg="SHA-256", expires=60)
     try:
-        add_trunk(instance, "127.0.0.1", "--port", str(old.port))
-        instance.start()
-        wait_state(instance, "registered")
-        contact, call_id = the_binding(old)
+        contact, call_id = registered(instance, old)
         paused(("trunk", "del", "prov"),
                ("trunk", "add", "prov", "--host", "127.0.0.1", "--port", str(new.port),
                 "--register", "--username", USER, "--password", PASSWORD))
@@ -508,10 +508,7 @@ def test_moving_a_trunk_unregisters_the_old_binding_first(instance, paused):
 def test_changing_a_cap_keeps_the_registration(instance):
     reg = Registrar(USER, PASSWORD, alg="MD5", expires=60)
     try:
-        add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
-        instance.start()
-        wait_state(instance, "registered")
-        contact, call_id = the_binding(reg)
+        contact, call_id = registered(instance, reg)
         instance.cli("trunk", "set", "prov", "--daily-cap", "50")
         time.sleep(1.5)  # the daemon reads the change within a second
         assert unregisters(reg) == [] and len(reg.requests) == 2
@@ -552,10 +549,7 @@ def test_stopping_the_daemon_unregisters_every_trunk(instance, tls_env):
 def test_stop_is_bounded_when_the_provider_does_not_answer(instance):
     reg = Registrar(USER, PASSWORD, alg="MD5", expires=60)
     try:
-        add_trunk(instance, "127.0.0.1", "--port", str(reg.port))
-        instance.start()
-        wait_state(instance, "registered")
-        contact, call_id = the_binding(reg)
+        contact, call_id = registered(instance, reg)
         reg.silent = True
         assert instance.stop() == 0  # fails the test after 10 s
         gone = unregisters(reg)
