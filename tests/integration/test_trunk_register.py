@@ -430,7 +430,7 @@ def registered(inst, reg, host="127.0.0.1", *extra):
     (Contact URI, Call-ID) of its binding."""
     add_trunk(inst, host, "--port", str(reg.port), *extra)
     inst.start()
-    wait_state(inst, "registered")
+    wait_trunk_state(inst, "registered")
     return the_binding(reg)
 
 
@@ -478,7 +478,7 @@ def test_turning_registration_off_unregisters(instance, paused):
         paused(("trunk", "del", "prov"),
                ("trunk", "add", "prov", "--host", "127.0.0.1", "--port", str(reg.port)))
         assert_unregistered(instance, reg, contact, call_id, "register_off")
-        wait_state(instance, "off")
+        wait_trunk_state(instance, "off")
         time.sleep(1)
         assert len(reg.requests) == 4  # register, answer, un-register, answer
     finally:
@@ -495,7 +495,7 @@ def test_moving_a_trunk_unregisters_the_old_binding_first(instance, paused):
                 "--register", "--username", USER, "--password", PASSWORD))
         assert_unregistered(instance, old, contact, call_id, "changed")
         wait_for(lambda: len(new.current_bindings()) == 1, "the new binding")
-        wait_state(instance, "registered")
+        wait_trunk_state(instance, "registered")
         # The new binding is asked for only once the old one has gone: a
         # provider that saw both for one Contact could drop the new one.
         assert old.received_at[-1] <= new.received_at[0]
@@ -512,7 +512,7 @@ def test_changing_a_cap_keeps_the_registration(instance):
         instance.cli("trunk", "set", "prov", "--daily-cap", "50")
         time.sleep(1.5)  # the daemon reads the change within a second
         assert unregisters(reg) == [] and len(reg.requests) == 2
-        assert show(instance)["state"] == "registered"
+        assert trunk_show(instance)["state"] == "registered"
         # The binding it keeps is the one the deletion then takes away.
         instance.cli("trunk", "del", "prov")
         assert_unregistered(instance, reg, contact, call_id, "deleted")
@@ -530,15 +530,15 @@ def test_stopping_the_daemon_unregisters_every_trunk(instance, tls_env):
                      "--transport", "tls", "--register", "--username", USER,
                      "--password", PASSWORD)
         instance.start()
-        wait_state(instance, "registered")
-        wait_state(instance, "registered", name="prov2")
+        wait_trunk_state(instance, "registered")
+        wait_trunk_state(instance, "registered", name="prov2")
         bound = [the_binding(udp), the_binding(tls)]
         assert instance.stop() == 0
         # Both answered before the daemon exited.
         assert_unregistered(instance, udp, *bound[0], "stopping")
         assert_unregistered(instance, tls, *bound[1], "stopping", name="prov2")
         for name in ("prov", "prov2"):
-            t = show(instance, name)
+            t = trunk_show(instance, name)
             assert t["state"] == "off" and t["reason"] == "the daemon is not running", t
     finally:
         udp.close()
