@@ -612,7 +612,11 @@ const struct admin_cmd admin_cmds[] = {
 			"that an outbound route still uses is not deleted: the error lists\n"
 			"those routes, to be deleted first with 'ringfence route del', so\n"
 			"that no call is routed to a trunk that is gone. Recorded as event\n"
-			"trunk_removed in the security log.\n",
+			"trunk_removed in the security log. A running daemon that holds a\n"
+			"registration for the trunk un-registers it (REGISTER with\n"
+			"Expires: 0) within a few seconds, so the provider stops sending\n"
+			"calls to it; the result is logged as trunk_unregistered or\n"
+			"trunk_unregistration_failed.\n",
 		.examples = "ringfence trunk del carrier\n",
 		.handler = cmd_trunk_del,
 	},
