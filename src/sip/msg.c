@@ -431,6 +431,10 @@ static int check_call_id(struct pctx *c)
 		return fail(c, 400, "missing Call-ID");
 	if (h->value.len == 0)
 		return fail(c, 400, "empty Call-ID");
+	/* Records keep this many bytes of it: two longer Call-IDs alike in
+	 * those would be one call in the CDRs and the live calls. */
+	if (h->value.len > SIP_MAX_CALL_ID_LEN)
+		return fail(c, 400, "Call-ID too long");
 	for (size_t i = 0; i < h->value.len; i++) {
 		unsigned char ch = (unsigned char)h->value.p[i];
 		if (ch <= 0x20 || ch == 0x7f)

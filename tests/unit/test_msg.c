@@ -385,6 +385,24 @@ static void test_cap_routes(void **state)
 	}
 }
 
+/* Records (CDRs, the live calls `ringfence spend` reads) hold
+ * SIP_MAX_CALL_ID_LEN bytes of a Call-ID: two longer ones that share
+ * those bytes would be one call there. */
+static void test_cap_call_id(void **state)
+{
+	size_t n = strlen(REQ_LINE H_VIA H_FROM H_TO H_CSEQ);
+
+	(void)state;
+	memcpy(big, REQ_LINE H_VIA H_FROM H_TO H_CSEQ, n);
+	n += (size_t)snprintf(big + n, 16, "Call-ID: ");
+	memset(big + n, 'a', SIP_MAX_CALL_ID_LEN);
+	n += SIP_MAX_CALL_ID_LEN;
+	memcpy(big + n, "\r\n\r\n", 5);
+	expect_ok(big);
+	memcpy(big + n, "b\r\n\r\n", 6);
+	expect_fail(big, 400, "Call-ID too long");
+}
+
 static void test_cap_contacts(void **state)
 {
 	struct sip_contact c[SIP_MAX_CONTACTS_PER_REGISTER + 5];
@@ -1054,6 +1072,7 @@ int main(void)
 		cmocka_unit_test(test_cap_line_length),
 		cmocka_unit_test(test_cap_via),
 		cmocka_unit_test(test_cap_routes),
+		cmocka_unit_test(test_cap_call_id),
 		cmocka_unit_test(test_cap_contacts),
 		cmocka_unit_test(test_parse_uint),
 		cmocka_unit_test(test_scalar_fields),
