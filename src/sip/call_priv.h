@@ -258,9 +258,9 @@ unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct 
  * credentials, false when the challenge cannot be answered. */
 bool call_trunk_reauth(struct leg *l, const struct sip_msg *resp);
 /* A trunk leg's INVITE got no answer at its address (a timeout, a
- * connection that failed; `why` says which, for the log): true when it
- * went to the trunk's next address (RFC 3263 4.3), false when none is
- * left. */
+ * connection that failed, or it could not be sent there at all; `why`
+ * says which, for the log): true when it went to the trunk's next address
+ * it could be sent to (RFC 3263 4.3), false when none is left. */
 bool call_trunk_failover(struct leg *l, const char *why);
 /* Answer A with `status` built from its saved INVITE (with an optional SDP). */
 int call_answer_a(struct call *call, unsigned status, const char *sdp, size_t sdplen);

@@ -148,10 +148,16 @@ void call_start_trunk(struct call *call, const struct sip_msg *m, const struct s
 		memcpy(call->b_offer, offer, offerlen);
 		call->b_offer_len = offerlen;
 	}
-	if (l && (err || leg_send_request(l, "INVITE", l->local_cseq, call->b_extra,
-					  "application/sdp", offer, offerlen, true, &l->invite_tsx,
-					  call_on_fork_response, l) != 0))
-		l->final_status = 503;
+	if (l) {
+		if (!err)
+			err = leg_send_request(l, "INVITE", l->local_cseq, call->b_extra,
+					       "application/sdp", offer, offerlen, true,
+					       &l->invite_tsx, call_on_fork_response, l);
+		/* An address the INVITE cannot even go to is one that does not
+		 * answer: the next one is tried at once. */
+		if (err && !call_trunk_failover(l, strerror(err)))
+			l->final_status = 503;
+	}
 	call_ring(call);
 }
 
@@ -161,7 +167,8 @@ bool call_trunk_failover(struct leg *l, const char *why)
 	const struct sip_ctx *ctx = call->calls->ctx;
 	const struct trunk *t = trunks_find(ctx->trunks, l->trunk);
 	struct sip_peer next;
-	char where[80];
+	char where[80], unsent[96];
+	int err;
 
 	if (call->releasing || call->winner >= 0 || l->answered || l->final_status || !t ||
 	    !call->b_offer)
@@ -177,9 +184,15 @@ bool call_trunk_failover(struct leg *l, const char *why)
 		l->invite_tsx = NULL;
 		l->peer = next;
 		l->auth_sent = false; /* another server: its own challenge */
-		return leg_send_request(l, "INVITE", ++l->local_cseq, call->b_extra,
-					"application/sdp", call->b_offer, call->b_offer_len, true,
-					&l->invite_tsx, call_on_fork_response, l) == 0;
+		err = leg_send_request(l, "INVITE", ++l->local_cseq, call->b_extra,
+				       "application/sdp", call->b_offer, call->b_offer_len, true,
+				       &l->invite_tsx, call_on_fork_response, l);
+		if (!err)
+			return true;
+		/* Not even sent there (no socket of its family, say): on. */
+		sip_peer_format(&l->peer, where, sizeof(where));
+		snprintf(unsent, sizeof(unsent), "cannot send: %s", strerror(err));
+		why = unsent;
 	}
 	return false;
 }

@@ -494,6 +494,29 @@ def test_a_call_fails_over_to_the_next_srv_target(instance, workdir, provider_dn
     assert f"found no one at {PROVIDER_IP}:{dead}" in out and "trying the next address" in out
 
 
+def test_a_call_fails_over_past_an_address_it_cannot_be_sent_to(instance, workdir, provider_dns):
+    """The first SRV target is an IPv6 address, which this instance,
+    listening on IPv4 alone, has no socket for: the INVITE cannot even
+    leave for it, and goes to the next target at once."""
+    port = free_udp_port(PROVIDER_IP)
+    provider_dns({
+        ("provider.test", "NAPTR"): [],
+        ("_sip._udp.provider.test", "SRV"): [
+            (300, (10, 0, port, "sip1.provider.test")),
+            (300, (20, 0, port, "sip2.provider.test"))],
+        ("sip1.provider.test", "AAAA"): [(300, "::1")],
+        ("sip2.provider.test", "A"): [(300, PROVIDER_IP)],
+    })
+    trunk_pbx(instance, None, host="provider.test", commands=[ROUTE])
+    wait_resolved(instance)
+    out = instance.daemon_output()
+    assert "provider.test is at [::1]" in out and "(2 addresses)" in out, out[-3000:]
+    invite = call_out(instance, workdir, "uas-provider.xml", port)[0]
+    assert invite.startswith(f"INVITE sip:{SENT}@provider.test SIP/2.0"), invite
+    out = instance.daemon_output()
+    assert "found no one at [::1]" in out and "trying the next address" in out, out[-3000:]
+
+
 def ring_did(prov, callee, instance, did, rtp_port):
     """The provider calls `did`; True when the callee's phone rang (it
     refuses with 486), False when the PBX answered without ringing it."""

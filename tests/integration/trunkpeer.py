@@ -332,6 +332,8 @@ def _encode_name(name):
 def _rdata(rtype, value):
     if rtype == "A":
         return socket.inet_aton(value)
+    if rtype == "AAAA":
+        return socket.inet_pton(socket.AF_INET6, value)
     if rtype == "SRV":
         prio, weight, port, target = value
         return struct.pack("!HHH", prio, weight, port) + _encode_name(target)
