@@ -523,13 +523,30 @@ int store_rollback(struct store *s)
 	return exec(s, "ROLLBACK");
 }
 
+/* Inside the caller's transaction, a savepoint: a failing fn leaves
+ * nothing behind even when the caller goes on to commit its other
+ * writes (the daemon's CDRs, with a live set that could not be written). */
+static int nested_atomic(struct store *s, int (*fn)(struct store *s, const void *arg),
+			 const void *arg)
+{
+	int err = exec(s, "SAVEPOINT store_atomic");
+
+	if (err)
+		return err;
+	err = fn(s, arg);
+	if (err)
+		exec(s, "ROLLBACK TO store_atomic");
+	exec(s, "RELEASE store_atomic");
+	return err;
+}
+
 int store_atomic(struct store *s, int (*fn)(struct store *s, const void *arg),
 		 const void *arg)
 {
 	int err;
 
 	if (!sqlite3_get_autocommit(s->db))
-		return fn(s, arg); /* the caller's transaction covers us */
+		return nested_atomic(s, fn, arg);
 	err = store_begin(s);
 	if (err)
 		return err;

@@ -53,7 +53,8 @@ int store_commit(struct store *s);
 int store_rollback(struct store *s);
 /* Run `fn` inside a transaction unless the caller already opened one, so
  * every multi-statement change is all-or-nothing either way: committed
- * when fn returns 0, rolled back otherwise. */
+ * when fn returns 0, rolled back otherwise (inside the caller's
+ * transaction, to a savepoint: the caller's own writes stay). */
 int store_atomic(struct store *s, int (*fn)(struct store *s, const void *arg),
 		 const void *arg);
 

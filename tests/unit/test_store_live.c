@@ -190,6 +190,36 @@ static void bad_input_keeps_the_old_set(void **state)
 	assert_int_equal(w.r[0].seen_ms, 5000);
 }
 
+/* The daemon commits its CDRs even when the live set could not be
+ * written: a replace that fails inside the caller's transaction must
+ * leave the old set whole, not the rows it got to before failing. */
+static void failed_replace_in_the_callers_transaction_keeps_the_old_set(void **state)
+{
+	struct fixture *f = *state;
+	struct live_call_record r[3], bad[2];
+	struct cdr_record cdr;
+	struct walked w;
+
+	memset(&cdr, 0, sizeof(cdr));
+	snprintf(cdr.call_id, sizeof(cdr.call_id), "a@pbx");
+	cdr.start_ms = 1000;
+	cdr.result = 200;
+	three_calls(r);
+	assert_int_equal(store_live_calls_replace(f->s, r, 3, 5000), 0);
+
+	bad[0] = live("x@pbx", "1001", "", 1000, 0, 0, 0);
+	bad[1] = live("x@pbx", "1002", "", 2000, 0, 0, 0);
+	assert_int_equal(store_begin(f->s), 0);
+	assert_int_equal(store_cdr_add(f->s, &cdr), 0);
+	assert_int_equal(store_live_calls_replace(f->s, bad, 2, 6000), EEXIST);
+	assert_int_equal(store_commit(f->s), 0);
+
+	assert_int_equal(walk(f->s, &w), 3);
+	assert_string_equal(w.r[0].call_id, "a@pbx");
+	assert_int_equal(w.r[0].seen_ms, 5000);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM cdr"), 1);
+}
+
 static void migration_from_version_8(void **state)
 {
 	struct fixture *f = *state;
@@ -215,6 +245,7 @@ int main(void)
 		T(foreach_stops_on_the_callbacks_value),
 		T(replace_joins_the_callers_transaction),
 		T(bad_input_keeps_the_old_set),
+		T(failed_replace_in_the_callers_transaction_keeps_the_old_set),
 		cmocka_unit_test_setup_teardown(migration_from_version_8, setup_dir, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
