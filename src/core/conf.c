@@ -338,6 +338,14 @@ static const struct conf_key *conf_find(const char *section, const char *name)
 	return NULL;
 }
 
+static bool key_name_known(const char *name, size_t len)
+{
+	for (size_t i = 0; i < CONF_NKEYS; i++)
+		if (strlen(conf_table[i].name) == len && !memcmp(conf_table[i].name, name, len))
+			return true;
+	return false;
+}
+
 static bool section_known(const char *name)
 {
 	for (size_t i = 0; i < CONF_NSECTIONS; i++)
@@ -920,6 +928,22 @@ static void extract_value(const char *sep, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+/* A line with no '=' is refused without repeating it: it may be a secret
+ * with its '=' left out (`smtp_password hunter2`), and this message goes
+ * to the log, to check-config and into the reload alert. Only a known key
+ * name at its start is named. */
+static void fail_no_equals(struct loader *ld, const char *s)
+{
+	size_t n = strcspn(s, " \t");
+
+	if (key_name_known(s, n))
+		fail(ld, ld->lineno, "expected 'key = value' or '[section]': '%.*s' has no '='",
+		     (int)n, s);
+	else
+		fail(ld, ld->lineno, "expected 'key = value' or '[section]' (the line is not "
+		     "repeated: it may hold a secret)");
+}
+
 /* inih reader: hands inih one whole line at a time so its line numbers are
  * ours, strips indentation (inih would otherwise take an indented line as
  * the continuation of the previous value), and checks what inih cannot:
@@ -957,7 +981,7 @@ static char *conf_reader(char *buf, int num, void *stream)
 	if (*s == '[')
 		check_section_line(ld, s);
 	else if (*s && *s != ';' && *s != '#' && !strpbrk(s, "=:"))
-		fail(ld, ld->lineno, "expected 'key = value' or '[section]', got '%.40s'", s);
+		fail_no_equals(ld, s);
 	if (ld->failed)
 		return NULL;
 	if (num < 8)

@@ -558,6 +558,14 @@ bool call_commit(struct call *call, const struct sip_msg *m, const struct sip_pe
 	return true;
 }
 
+void call_refuse_committed(struct call *call, unsigned status)
+{
+	call->cdr.result = status;
+	snprintf(call->cdr.hangup, sizeof(call->cdr.hangup), "system");
+	call_answer_a(call, status, NULL, 0);
+	call_release(call);
+}
+
 bool calls_new_invite_ok(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
 			 const char *caller)
 {

@@ -224,7 +224,7 @@ unsigned call_credit_admit(struct calls *c, const struct sip_peer *src, const ch
 	return 403;
 }
 
-void call_credit_start(struct call *call, const struct rate_record *rate)
+bool call_credit_start(struct call *call, const struct rate_record *rate)
 {
 	struct calls *c = call->calls;
 	struct credit_call_info info = {
@@ -237,8 +237,9 @@ void call_credit_start(struct call *call, const struct rate_record *rate)
 				    &call->credit);
 
 	if (err) {
-		log_error("credit limits: cannot count call %u (%s)", call->id, strerror(err));
-		return;
+		log_error("credit limits: cannot count call %u (%s); refusing it", call->id,
+			  strerror(err));
+		return false;
 	}
 	call->connection = rate->connection;
 	call->per_minute = rate->per_minute;
@@ -246,6 +247,7 @@ void call_credit_start(struct call *call, const struct rate_record *rate)
 	c->ncharged++;
 	c->live_dirty = true;
 	calls_credit_poke(c);
+	return true;
 }
 
 void call_credit_answered(struct call *call)

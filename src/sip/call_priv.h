@@ -151,6 +151,9 @@ struct call *call_new(struct calls *c, const struct sip_msg *m, const struct cal
 /* Take the call's slots and the caller's INVITE transaction. False when
  * the call was refused and released instead. */
 bool call_commit(struct call *call, const struct sip_msg *m, const struct sip_peer *src);
+/* Refuse a committed call before any leg is out: `status` to the caller
+ * (hangup "system"), then release it. */
+void call_refuse_committed(struct call *call, unsigned status);
 /* The checks every new INVITE passes first (merged requests, loops);
  * false after refusing it. */
 bool calls_new_invite_ok(struct calls *c, const struct sip_msg *m, const struct sip_peer *src,
@@ -198,8 +201,10 @@ void calls_credit_free(struct calls *c);
 unsigned call_credit_admit(struct calls *c, const struct sip_peer *src, const char *ext,
 			   const char *trunk, const char *e164, const struct rate_record **rate,
 			   const char **hangup);
-/* The call (its record's caller, trunk and start_ms set) is charged at `rate`. */
-void call_credit_start(struct call *call, const struct rate_record *rate);
+/* The call (its record's caller, trunk and start_ms set) is charged at
+ * `rate`. False when the engine cannot count it (out of memory): a call
+ * the caps cannot count is one they cannot stop, so it must be refused. */
+bool call_credit_start(struct call *call, const struct rate_record *rate);
 /* Its record's answer_ms is set: charged per minute from then. */
 void call_credit_answered(struct call *call);
 /* Its record's end_ms is set: the charge stops and the cost is recorded. */

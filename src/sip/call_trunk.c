@@ -331,6 +331,7 @@ unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct 
 	bool emergency = num->cls == NUM_EMERGENCY;
 	const struct rate_record *rate = NULL;
 	const char *why = NULL;
+	bool counted;
 	struct call *call;
 	unsigned status = emergency ? 0 : trunk_admit(c, r->trunk, caller->rec.ext, &why);
 
@@ -357,9 +358,12 @@ unsigned calls_trunk_out(struct calls *c, const struct sip_msg *m, const struct 
 	call->emergency = emergency;
 	call->pattern = pattern;
 	call_record_outbound(call, r->trunk, num);
-	if (rate)
-		call_credit_start(call, rate);
-	if (call_commit(call, m, src))
+	counted = !rate || call_credit_start(call, rate);
+	if (!call_commit(call, m, src))
+		return 0;
+	if (counted)
 		call_start_trunk(call, m, src, r->trunk, r->number, caller->rec.caller_id);
+	else
+		call_refuse_committed(call, 503);
 	return 0;
 }

@@ -625,7 +625,12 @@ static void syntax_errors(void **state)
 	char text[3000];
 
 	load_fails(f, "[sip]\nport 5060\n",
-		   "2: expected 'key = value' or '[section]', got 'port 5060'");
+		   "2: expected 'key = value' or '[section]': 'port' has no '='");
+	/* the rest of such a line is never repeated: it may be a secret */
+	load_fails(f, "[alerts]\nsmtp_password hunter2-Secret\n",
+		   "2: expected 'key = value' or '[section]': 'smtp_password' has no '='");
+	load_fails(f, "[alerts]\nhunter2-Secret\n",
+		   "2: expected 'key = value' or '[section]' (the line is not repeated: it may hold a secret)");
 	memset(text, 0, sizeof(text));
 	memcpy(text, "[sip]\nuser_agent = ", 19);
 	memset(text + 19, 'a', 2100);
