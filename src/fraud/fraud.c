@@ -20,7 +20,7 @@ struct fraud {
 	struct blacklist *caller;
 	struct rating *rates;      /* NULL until the first load */
 	struct credit *credit;
-	char currency[4];          /* [credit] currency the rates are read in */
+	char currency[4];          /* [credit] currency the rates are read in (restart only) */
 };
 
 int fraud_alloc(struct fraud **fp, const struct rf_conf *conf, const char **err)
@@ -72,7 +72,6 @@ void fraud_set_conf(struct fraud *f, const struct rf_conf *conf)
 	/* conf_load checked the caps and thresholds; this is belt and braces. */
 	if (credit_set_conf(f->credit, &cc) != 0)
 		log_warn("credit limits: the new [credit] caps are not valid; keeping the old ones");
-	snprintf(f->currency, sizeof(f->currency), "%s", conf->currency);
 }
 
 int fraud_load_credit(struct fraud *f, struct store *s, int64_t now)

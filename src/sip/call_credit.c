@@ -104,7 +104,7 @@ void calls_credit_changed(struct calls *c)
 
 /* The call's charge stops at `now` and its cost goes to its record. It
  * stays in the live set until that record is queued (call_credit_done),
- * so `ringfence spend` never sees it in neither. */
+ * so `ringfence spend` counts it exactly once. */
 static void call_credit_stop(struct call *call, int64_t now)
 {
 	if (!call->credit)
@@ -266,6 +266,9 @@ void call_credit_end(struct call *call)
 
 void call_credit_done(struct call *call)
 {
+	/* Stopped at release already; should any path skip that, the engine
+	 * must still not outlive its owner, or credit_expired would hand
+	 * back a freed call. */
 	call_credit_stop(call, call->cdr.end_ms / 1000);
 	if (!call->charged)
 		return;

@@ -559,10 +559,7 @@ static void server_reload_config(struct server *s)
 	server_reload_alerts(s, old, &gaps);
 	server_reload_calls(s, old, &gaps);
 	fraud_set_conf(s->ctx.fraud, c);
-	/* [credit] currency may have changed, and with it which rates count. */
-	if (fraud_reload_rates(s->ctx.fraud, s->ctx.store) != 0)
-		log_warn("rates reload failed; keeping the current rates");
-	calls_credit_changed(s->ctx.calls);
+	calls_credit_changed(s->ctx.calls); /* new caps move live calls' deadlines */
 	guard_configure(s->ctx.guard, c);
 	transport_set_conn_limit(s->ctx.tp, c->connections_per_source);
 	{

@@ -10,9 +10,11 @@ provider; 999 still goes out; and after a restart the spend comes back
 from the records, so the cap still holds."""
 import json
 import os
+import signal
 import time
 
 from sipcall import Phone, cdr_list, make_sdp, wait_cdr
+from sipua import wait_until
 from test_calls_sipp import finish, free_udp_port
 from test_trunk_calls import PHONE_IP, EXT
 from trunkpeer import PROVIDER_IP, provider_uas, received_invites, trunk_pbx
@@ -201,6 +203,30 @@ def test_a_number_without_a_rate_passes_uncharged_by_default(instance, workdir):
         phone.conn.close()
     rows = wait_cdr(inst, 1, lambda r: r["hangup"] == "caller", timeout=10.0)
     assert rows and rows[0]["raw"]["cost_micro"] == 0, cdr_list(inst)
+
+
+def test_a_reload_applies_new_default_caps(instance, workdir):
+    port = free_udp_port(PROVIDER_IP)
+    inst = capped_pbx(instance, workdir, port, cap="default")  # [credit] ext_daily_cap
+    uas = provider_uas(workdir, "uas-provider.xml", port)
+    phone = Phone(inst, EXT, ip=PHONE_IP)
+    try:
+        time.sleep(0.5)
+        phone.register()
+        hang_up(answered_call(phone), uas, workdir)  # within the default of 20
+        # A default below one connection charge (0.10) refuses the next call.
+        inst.set_conf("credit", "ext_daily_cap", "0.05")
+        inst.set_conf("credit", "ext_monthly_cap", "0.05")
+        inst.proc.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: inst.security_events("config_changed"), 10)
+        call = phone.call(NATIONAL, make_sdp(PHONE_IP, free_udp_port(PHONE_IP)))
+        final = call.wait_final(10.0)
+        assert final.status == 403 and "Spending Cap Reached" in final.text(), final.text()
+        refused = inst.security_events("credit_refused")
+        assert refused and refused[-1].endswith(" cap=0.05"), refused
+    finally:
+        stop(uas)
+        phone.conn.close()
 
 
 def test_refuse_unrated_refuses_numbers_without_a_rate(instance, workdir):
